@@ -1,0 +1,20 @@
+"""r1repro.grading: the answer checker behind every math reward.
+
+Safe (model text is never evaluated; sympy runs in a capped worker process), time-boxed (a wall
+budget that works from any thread), exact (Fractions, no rounding), fast (pure-Python fast paths),
+and every verdict carries a reason. See docs/grading.md.
+
+    from r1repro.grading import check, GraderPolicy
+    v = check("<think>...</think> <answer>\\\\boxed{18}</answer>", "18")
+    v.correct, v.reason   # True, "exact"
+
+Importing this package does not import sympy, torch, transformers or math_verify.
+"""
+
+from r1repro.grading.check import check, check_batch
+from r1repro.grading.extract import Extraction, extract_answer
+from r1repro.grading.policy import GraderPolicy
+from r1repro.grading.verdict import CORRECT_REASONS, REASONS, WRONG_REASONS, Verdict
+
+__all__ = ["check", "check_batch", "extract_answer", "Extraction", "GraderPolicy", "Verdict",
+           "REASONS", "CORRECT_REASONS", "WRONG_REASONS"]

@@ -1,0 +1,172 @@
+"""Answer extraction: find the one final answer in a model response, or say why there is none.
+
+Why: extraction decides what the reward looks at. It must never reward math that appears only in
+the reasoning (inside <think>, or an earlier box when the final box is empty), and it must see a
+hedge (two different boxed values) as a hedge.
+
+Order (first hit wins; see docs/grading.md):
+  1. with <think>: only the text after the last </think> counts (no closing tag -> no_answer);
+  2. the last <answer>...</answer> (a box inside it preferred);
+  3. the last \\boxed{...} / \\fbox{...} (brace matched, also `\\boxed 17`);
+  4. the last `#### x` line;
+  5. the last "the answer is ..." / "Final Answer: ..." clause;
+  6. opt-in (policy.last_number_fallback): the last number of the last sentence.
+
+    >>> extract_answer("<think>2+2</think> <answer>\\\\boxed{4}</answer>").answer
+    '4'
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from r1repro.grading.policy import GraderPolicy
+
+MAX_RESPONSE_CHARS = 200_000
+"""Longer responses are scanned only in their last MAX_RESPONSE_CHARS characters (bounded work)."""
+
+
+class Extraction(NamedTuple):
+    answer: str | None
+    """The answer text (None when reason is not "ok")."""
+    reason: str
+    """"ok", "no_answer", "empty_answer", "multiple_answers" or "unparseable"."""
+    source: str
+    """Where it came from: "answer_tag", "boxed", "hash", "phrase", "last_number" or ""."""
+    boxes: tuple[str, ...] = ()
+    """All distinct box contents of the final segment, in order (for set-valued golds)."""
+
+
+_BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
+_ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.S)
+_HASH_RE = re.compile(r"####\s*([^\n]*)")
+_PHRASE_RE = re.compile(
+    r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|:|=)\s*:?\s*", re.I)
+_NUMBER_RE = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?|-?\.\d+")
+
+
+def _match_brace(text: str, start: int) -> int:
+    """Index just after the group opened by text[start] == '{', or -1 when unbalanced."""
+    depth = 0
+    i = start
+    while i < len(text):
+        c = text[i]
+        if c == "\\":  # an escaped brace \{ does not count
+            i += 2
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return -1
+
+
+def find_boxes(text: str) -> list[str | None]:
+    """Contents of every \\boxed/\\fbox in text, in order; None for an unbalanced one."""
+    out: list[str | None] = []
+    for m in _BOX_RE.finditer(text):
+        i = m.end()
+        while i < len(text) and text[i] == " ":
+            i += 1
+        if i < len(text) and text[i] == "{":
+            end = _match_brace(text, i)
+            out.append(None if end < 0 else text[i + 1:end - 1])
+        elif i > m.end():  # `\boxed 17`: one token, up to whitespace or `$`
+            tok = re.match(r"[^\s$]+", text[i:])
+            out.append(tok.group(0) if tok else "")
+        else:
+            out.append("")
+    return out
+
+
+def _strip_math(ans: str) -> str:
+    ans = ans.strip()
+    for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
+        if ans.startswith(left) and ans.endswith(right) and len(ans) >= len(left) + len(right):
+            ans = ans[len(left):len(ans) - len(right)].strip()
+    return ans.strip()
+
+
+def _from_boxes(text: str, source: str) -> Extraction | None:
+    boxes = find_boxes(text)
+    if not boxes:
+        return None
+    last = boxes[-1]
+    if last is None:
+        return Extraction(None, "unparseable", source)
+    if not last.strip():
+        return Extraction(None, "empty_answer", source)
+    distinct: list[str] = []
+    for b in boxes:
+        if b is not None and b.strip() and b.strip() not in distinct:
+            distinct.append(b.strip())
+    return Extraction(last.strip(), "ok", source, tuple(distinct))
+
+
+def _phrase_answer(text: str) -> str | None:
+    matches = list(_PHRASE_RE.finditer(text))
+    if not matches:
+        return None
+    rest = text[matches[-1].end():].split("\n", 1)[0].strip()
+    math = re.match(r"\$+([^$]*)\$+", rest) or re.match(r"\\\((.*?)\\\)", rest)
+    if math:
+        return math.group(1).strip()
+    rest = re.split(r"(?<!\d)\.(?!\d)|\.\s|\.$", rest, maxsplit=1)[0]
+    return rest.strip()
+
+
+def _last_number(text: str) -> str | None:
+    sentences = [s for s in re.split(r"(?<!\d)[.!?\n](?!\d)", text) if _NUMBER_RE.search(s)]
+    if not sentences:
+        return None
+    return _NUMBER_RE.findall(sentences[-1])[-1].replace("$", "")
+
+
+def final_segment(response: str, policy: GraderPolicy) -> str | None:
+    """The part of the response that may hold the answer (None: an unclosed <think>)."""
+    if "<think>" in response or "</think>" in response:
+        idx = response.rfind("</think>")
+        if idx < 0:
+            return None if policy.require_think_close else response
+        return response[idx + len("</think>"):]
+    return response
+
+
+def extract_answer(response: str, policy: GraderPolicy | None = None) -> Extraction:
+    """The final answer of `response` (see module docstring for the order). Never raises."""
+    policy = policy or GraderPolicy()
+    if not isinstance(response, str):
+        return Extraction(None, "no_answer", "")
+    text = final_segment(response[-MAX_RESPONSE_CHARS:], policy)
+    if text is None:
+        return Extraction(None, "no_answer", "")
+    tags = _ANSWER_RE.findall(text)
+    if not tags and "<answer>" in text:  # an unclosed final tag: take what follows it
+        tags = [text[text.rfind("<answer>") + len("<answer>"):]]
+    if tags:
+        inner = tags[-1]
+        boxed = _from_boxes(inner, "answer_tag")
+        if boxed is not None:
+            return boxed
+        ans = _strip_math(inner)
+        return Extraction(ans, "ok", "answer_tag") if ans else Extraction(None, "empty_answer", "answer_tag")
+    boxed = _from_boxes(text, "boxed")
+    if boxed is not None:
+        return boxed
+    hashes = _HASH_RE.findall(text)
+    if hashes:
+        ans = _strip_math(hashes[-1])
+        return Extraction(ans, "ok", "hash") if ans else Extraction(None, "empty_answer", "hash")
+    phrase = _phrase_answer(text)
+    if phrase is not None:
+        ans = _strip_math(phrase)
+        return Extraction(ans, "ok", "phrase") if ans else Extraction(None, "empty_answer", "phrase")
+    if policy.last_number_fallback:
+        num = _last_number(text)
+        if num is not None:
+            return Extraction(num, "ok", "last_number")
+    return Extraction(None, "no_answer", "")

@@ -1,0 +1,146 @@
+"""Normalisation of LaTeX answers as data: ordered (name, pattern, replacement) rule tables.
+
+Why: every public grader grows an if/elif chain of string hacks that nobody can audit. Here each
+rewrite is one named row; tests/unit/test_grading_normalize.py has a case per row.
+
+    normalize(r"\\left( \\dfrac12, 1{,}000 \\right)")  # -> "(\\frac{1}{2},1000)"
+
+`normalize` returns a whitespace-free math string plus flags (percent, degree) that the
+comparison step uses according to the policy.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+# Rules applied before whitespace is removed, in order.
+PRE_RULES: list[tuple[str, str, str]] = [
+    ("unicode minus", "[\u2212\u2012\u2013\u2014]", "-"),
+    ("unicode times", "\u00d7", r"\\times "),
+    ("unicode cdot", "\u00b7|\u22c5", r"\\cdot "),
+    ("unicode pi", "\u03c0", r"\\pi "),
+    ("unicode infinity", "\u221e", r"\\infty "),
+    ("unicode sqrt", "\u221a", r"\\sqrt"),
+    ("unicode le/ge", "\u2264", r"\\le "),
+    ("unicode ge", "\u2265", r"\\ge "),
+    ("thousands \\,", r"(?<=\d)\\,(?=\d{3}(?!\d))", ""),
+    ("thousands {,}", r"(?<=\d)\{,\}(?=\d{3}(?!\d))", ""),
+    ("thousands ,\\!", r"(?<=\d),\\!\s*(?=\d{3}(?!\d))", ""),
+    ("display style", r"\\(?:displaystyle|textstyle|scriptstyle)", ""),
+    ("\\left/\\right", r"\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big|bigg|Bigg)(?![a-zA-Z])", ""),
+    ("spacing macros", r"\\(?:quad|qquad|[,;:! ])|~", " "),
+    ("\\dfrac/\\tfrac", r"\\[dt]frac(?![a-zA-Z])", r"\\frac"),
+    ("\\frac12", r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}"),
+    ("\\frac1{x}", r"\\frac\s*(\d)\s*\{", r"\\frac{\1}{"),
+    ("\\frac{x}2", r"(\\frac\{[^{}]*\})\s*(\d)", r"\1{\2}"),
+    ("\\sqrt3", r"\\sqrt\s*(\d+|[a-zA-Z](?![a-zA-Z]))", r"\\sqrt{\1}"),
+    ("\\sqrt\\pi", r"\\sqrt\s*(\\[a-zA-Z]+)", r"\\sqrt{\1}"),
+    ("degree ^\\circ", r"\^\s*\{?\s*\\circ\s*\}?|\u00b0|\\degree(?![a-zA-Z])", "\u00b0"),
+    ("degree word", r"(?<=\d)\s*(?:degrees?|deg)\b", "\u00b0"),
+    ("percent word", r"(?<=\d)\s*(?:percent|pct)\b", "%"),
+    ("\\% to %", r"\\%", "%"),
+    ("currency", r"\\\$|\$|\u20ac|\u00a3|\\euro|\\pounds", ""),
+    ("text wrappers", r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|operatorname|boldsymbol|mathsf)\s*\{([^{}]*)\}", r"\1"),
+    ("bare ^{\\prime}", r"\^\{\\prime\}", "'"),
+    ("infinity", r"\\infin(?![a-zA-Z])|\binf\b|\binfinity\b", r"\\infty"),
+    ("empty set", r"\\varnothing|\\emptyset|\\\{\s*\\\}", r"\\emptyset"),
+    ("\\le forms", r"\\leq?slant|\\leqq|\\leq(?![a-zA-Z])", r"\\le"),
+    ("\\ge forms", r"\\geq?slant|\\geqq|\\geq(?![a-zA-Z])", r"\\ge"),
+    ("\\neq", r"\\ne(?![a-zA-Z])", r"\\neq"),
+    ("ascii <=", r"<=", r"\\le "),
+    ("ascii >=", r">=", r"\\ge "),
+    ("\\over", r"\{([^{}]*)\\over([^{}]*)\}", r"\\frac{\1}{\2}"),
+    ("trailing period", r"[.\s]+$", ""),
+    ("leading 'is'", r"^\s*(?:is|=|:)\s+", ""),
+]
+
+UNIT_WORDS = (
+    "dollars? cents? euros? pounds? yuan rupees? units? square feet foot feet ft inches inch in "
+    "miles? mi meters? metres? m km kilometers? cm centimeters? mm millimeters? yards? yd "
+    "hours? hrs? hr h minutes? mins? min seconds? secs? sec s days? weeks? months? years? "
+    "kg kilograms? grams? g mg pounds? lbs? lb ounces? oz liters? litres? l ml milliliters? "
+    "gallons? gal cups? quarts? pints? mph kmh km/h m/s people persons? students? children "
+    "kids apples? books? cookies? pages? points? times marbles? eggs? boxes? bags? cars? "
+    "pieces? sq units square units cubic sq\\.? cm\\^2 m\\^2 cm\\^3 m\\^3 ft\\^2 in\\^2 "
+    "units\\^2 degrees? radians? rad"
+).split()
+_UNITS = r"(?:(?:" + "|".join(UNIT_WORDS) + r")\b\.?(?:\s*\^\s*\{?\d\}?)?\s*)+"
+# A unit is stripped only after a number, and only when spaced or inside \text{}: `2m` stays.
+_UNIT_TEXT_RE = re.compile(
+    r"(?<=[\d}%)])\s*\\(?:text|mbox|mathrm)\{\s*" + _UNITS + r"\}(?:\s*\^\s*\{?\d\}?)?\s*$", re.I)
+_UNIT_RE = re.compile(r"(?<=[\d}%)])\s+" + _UNITS + r"$", re.I)
+
+NUMBER_WORDS = {
+    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+    "twenty": "20", "hundred": "100", "half": "\\frac{1}{2}", "none": "0",
+}
+
+# Rules applied after whitespace removal.
+POST_RULES: list[tuple[str, str, str]] = [
+    ("\\cdot/\\times in sci", r"\\(?:cdot|times)10\^", r"\\times10^"),
+    ("+infinity", r"\+\\infty", r"\\infty"),
+    ("a single-letter lhs", r"^[a-zA-Z](?:_\{?\w\}?)?=(?!.*=)", ""),
+    ("x\\in", r"^[a-zA-Z]\\in", ""),
+    ("brace around all", r"^\{([^{}]*)\}$", r"\1"),
+    ("thousands 1,250", r"^(-?\d{1,3}(?:,\d{3})+(?:\.\d+)?)(%|\u00b0)?$", None),
+]
+
+_PRE = [(n, re.compile(p), r) for n, p, r in PRE_RULES]
+_POST = [(n, re.compile(p), r) for n, p, r in POST_RULES]
+
+
+class Normalized(NamedTuple):
+    text: str
+    """Whitespace-free math string without the percent/degree marks."""
+    percent: bool
+    """The answer carried a `%`."""
+    degree: bool
+    """The answer carried a degree sign."""
+    words: str
+    """A lower-case, single-spaced plain-text form (for text answers)."""
+
+
+def apply_rules(s: str, rules=_PRE) -> str:
+    for _name, pat, rep in rules:
+        if rep is None:  # thousands separators: only when the whole answer is one number
+            m = pat.match(s)
+            if m:
+                s = m.group(1).replace(",", "") + (m.group(2) or "")
+            continue
+        s = pat.sub(rep, s)
+    return s
+
+
+def _unwrap_text(s: str) -> str:
+    for _ in range(3):  # nested \text{\textbf{..}}
+        s2 = _PRE[[n for n, _, _ in _PRE].index("text wrappers")][1].sub(r"\1", s)
+        if s2 == s:
+            break
+        s = s2
+    return s
+
+
+def normalize(ans: str, *, strip_units: bool = True) -> Normalized:
+    """Normalise an extracted answer (see module docstring). Never raises on str input."""
+    s = ans.strip().strip("$").strip()
+    if strip_units:
+        s = _UNIT_TEXT_RE.sub("", s)
+    s = _unwrap_text(s)
+    s = apply_rules(s, _PRE)
+    words = re.sub(r"[^a-z0-9]+", " ", s.lower()).strip()
+    if strip_units:
+        s = _UNIT_RE.sub("", s).strip()
+    low = s.lower().strip()
+    if low in NUMBER_WORDS:
+        s = NUMBER_WORDS[low]
+    s = re.sub(r"\s+", "", s)
+    s = apply_rules(s, _POST)
+    percent = s.endswith("%")
+    s = s.rstrip("%")
+    degree = s.endswith("\u00b0")
+    s = s.replace("\u00b0", "")
+    if s.endswith("%"):
+        percent, s = True, s.rstrip("%")
+    return Normalized(s, percent, degree, words)
