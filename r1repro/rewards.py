@@ -1,0 +1,168 @@
+"""Rewards built on r1repro.grading: batch-shaped, registered by name, never raising.
+
+Why: the RL loop calls one `Scorer` with a recipe's weights (`rewards: {correct: 1.0, format:
+0.1}`); each reward is a small batch function in the REWARDS registry, and the Scorer returns the
+weighted sum, every unweighted component, and the correctness verdicts for logging.
+
+    scorer = Scorer({"correct": 1.0, "format": 0.1})
+    out = scorer(["<think>2+2=4</think> <answer>4</answer>"], ["4"])
+    out.rewards  # [1.1]
+
+Responses arrive with the template's response prefix prepended (R1-Zero: "<think>" + completion).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from r1repro.grading import GraderPolicy, Verdict, check
+from r1repro.grading.countdown import check_countdown
+from r1repro.registry import Registry
+
+RewardFn = Callable[[Sequence[str], Sequence[str], Sequence[Mapping]], list[float]]
+REWARDS: Registry[Callable[..., list[float]]] = Registry("reward")
+"""name -> fn(responses, golds, metas, **options) -> one float per response."""
+
+UNPARSEABLE_REASONS = ("no_answer", "empty_answer", "unparseable")
+"""Verdict reasons that get `unparseable_value`; every other wrong verdict gets `wrong_value`."""
+
+
+def grade(response: str, gold: str, meta: Mapping | None, policy: GraderPolicy | None) -> Verdict:
+    """The correctness verdict of one completion (countdown when meta says so). Never raises."""
+    meta = meta or {}
+    if meta.get("verifier") == "countdown":
+        try:
+            target = int(str(gold).strip())
+            numbers = [int(n) for n in meta["numbers"]]
+        except (KeyError, TypeError, ValueError):
+            return Verdict(False, "unparseable", None, None, str(gold), "countdown: bad gold/meta")
+        return check_countdown(response, numbers, target, policy=policy)
+    return check(response, gold, policy=policy)
+
+
+def correctness_value(v: Verdict, *, correct_value: float = 1.0, wrong_value: float = 0.0,
+                      unparseable_value: float = 0.0) -> float:
+    if v.correct:
+        return correct_value
+    return unparseable_value if v.reason in UNPARSEABLE_REASONS else wrong_value
+
+
+@REWARDS.register("correct")
+def correctness_reward(responses, golds, metas, *, policy: GraderPolicy | None = None,
+                       wrong_value: float = 0.0, unparseable_value: float = 0.0) -> list[float]:
+    """1 for a correct final answer, else wrong_value or unparseable_value (see UNPARSEABLE_REASONS)."""
+    return [correctness_value(grade(r, g, m, policy), wrong_value=wrong_value,
+                              unparseable_value=unparseable_value)
+            for r, g, m in zip(responses, golds, metas)]
+
+
+_FORMAT_RE = re.compile(r"\s*<think>(.*?)</think>\s*<answer>(.*?)</answer>\s*", re.S)
+
+
+def is_r1_format(response: str) -> bool:
+    """Exactly one <think>...</think>, then exactly one <answer>...</answer>, nothing else."""
+    if not isinstance(response, str):
+        return False
+    m = _FORMAT_RE.fullmatch(response)
+    if not m:
+        return False
+    think, answer = m.groups()
+    return not any(t in think for t in ("<think>", "</think>", "<answer>", "</answer>")) \
+        and not any(t in answer for t in ("<think>", "</think>", "<answer>", "</answer>"))
+
+
+@REWARDS.register("format")
+def format_reward(responses, golds, metas) -> list[float]:
+    """1 when the response follows the R1 format (is_r1_format), else 0."""
+    return [1.0 if is_r1_format(r) else 0.0 for r in responses]
+
+
+def think_text(response: str) -> str:
+    """The text of the first think block (to the end when it is never closed)."""
+    if not isinstance(response, str):
+        return ""
+    start = response.find("<think>")
+    if start < 0:
+        return ""
+    start += len("<think>")
+    end = response.find("</think>", start)
+    return response[start:] if end < 0 else response[start:end]
+
+
+@REWARDS.register("language")
+def language_reward(responses, golds, metas, *, language: str = "latin") -> list[float]:
+    """DeepSeek-R1 language consistency: the share of words in the target script inside <think>
+    (1.0 when the think block has no words), from r1repro.text.language_stats."""
+    from r1repro.text import language_stats
+
+    out = []
+    for r in responses:
+        try:
+            out.append(float(language_stats(think_text(r), language).target_share))
+        except Exception:  # noqa: BLE001 - a reward never raises on model text
+            out.append(0.0)
+    return out
+
+
+@dataclass
+class ScoreResult:
+    rewards: list[float]
+    """Weighted sum per completion."""
+    components: dict[str, list[float]]
+    """Per reward name, unweighted."""
+    verdicts: list[Verdict]
+    """Correctness verdict per completion."""
+
+
+class Scorer:
+    """Weighted sum of registered rewards; grades each completion once."""
+
+    def __init__(self, weights: Mapping[str, float], *, policy: GraderPolicy | None = None,
+                 wrong_value: float = 0.0, unparseable_value: float = 0.0, language: str = "latin"):
+        for name in weights:
+            REWARDS[name]  # an unknown name fails here, listing close matches
+        self.weights = dict(weights)
+        self.policy = policy or GraderPolicy()
+        self.wrong_value, self.unparseable_value = wrong_value, unparseable_value
+        self._fns: dict[str, RewardFn] = {}
+        for name in self.weights:
+            if name == "language":
+                from r1repro.text import language_stats  # noqa: F401 - fail at setup, not per batch
+                self._fns[name] = partial(REWARDS[name], language=language)
+            elif name != "correct":
+                self._fns[name] = REWARDS[name]
+
+    def __call__(self, responses: Sequence[str], golds: Sequence[str],
+                 metas: Sequence[Mapping] | None = None) -> ScoreResult:
+        n = len(responses)
+        if len(golds) != n or (metas is not None and len(metas) != n):
+            raise ValueError(f"{n} responses, {len(golds)} golds, {None if metas is None else len(metas)} metas")
+        metas = list(metas) if metas is not None else [{}] * n
+        verdicts = self._grade(responses, golds, metas)
+        components: dict[str, list[float]] = {}
+        if "correct" in self.weights:
+            components["correct"] = [
+                correctness_value(v, wrong_value=self.wrong_value, unparseable_value=self.unparseable_value)
+                for v in verdicts]
+        for name, fn in self._fns.items():
+            components[name] = [float(x) for x in fn(responses, golds, metas)]
+        rewards = [sum(self.weights[k] * components[k][i] for k in components) for i in range(n)]
+        return ScoreResult(rewards, components, verdicts)
+
+    def _grade(self, responses, golds, metas) -> list[Verdict]:
+        if n_parallel(responses) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(n_parallel(responses)) as ex:
+                return list(ex.map(lambda x: grade(*x, self.policy), zip(responses, golds, metas)))
+        return [grade(r, g, m, self.policy) for r, g, m in zip(responses, golds, metas)]
+
+
+def n_parallel(responses: Sequence[str]) -> int:
+    """Threads for grading: one per sandbox worker (sympy runs there, so threads overlap)."""
+    from r1repro.grading import sandbox
+
+    return min(sandbox.WORKERS, len(responses)) if len(responses) > 8 else 1
