@@ -1,0 +1,36 @@
+"""render_run: write report/index.html, report/report.md and the chart PNGs of one run.
+
+    from r1repro.report import render_run
+    paths = render_run(Path("runs/quickstart"), traces=12)   # {"index.html": ..., "report.md": ..., ...}
+
+Reads only the run directory (load.py); every file is written atomically (temp file + rename).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from r1repro.report.curves import run_charts
+from r1repro.report.evaltable import run_tables
+from r1repro.report.load import load_run
+from r1repro.report.markdown import run_markdown
+from r1repro.report.page import run_page
+from r1repro.report.traces import select_traces
+from r1repro.rundir import atomic_write_bytes, atomic_write_text
+
+
+def render_run(run_dir: str | Path, *, traces: int = 12, out_dir: str | Path | None = None) -> dict[str, Path]:
+    """Render the report of `run_dir` into out_dir (default run_dir/report); returns name -> path.
+
+    traces: how many problems the trace browser shows (0 for none). Missing pieces of the run are
+    listed at the top of both files instead of raising.
+    """
+    run = load_run(run_dir)
+    out = Path(out_dir) if out_dir is not None else run.path / "report"
+    charts, absent = run_charts(run)
+    tables = run_tables(run.evals)
+    problems = select_traces(run, traces) if traces > 0 else []
+    paths = {c.filename: atomic_write_bytes(out / c.filename, c.png) for c in charts}
+    paths["report.md"] = atomic_write_text(out / "report.md", run_markdown(run, charts, tables, problems))
+    paths["index.html"] = atomic_write_text(out / "index.html", run_page(run, charts, absent, tables, problems))
+    return paths

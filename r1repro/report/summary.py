@@ -1,0 +1,81 @@
+"""The run summary as plain rows: overview, key config, stages and timings, hardware, versions.
+
+What: small functions from RunData to lists of (label, value) strings or table rows, shared by
+the HTML page and report.md; `flatten(config)` gives dotted keys (also used by the comparison).
+Why: the summary is read first; it must say which recipe ran, on what, for how long, and where a
+stage failed, even when most files are missing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from r1repro.report.load import RunData
+
+KEY_CONFIG = ("model.path", "data.template", "sft.enabled", "sft.steps", "rl.algorithm", "rl.advantage",
+              "rl.loss", "rl.aggregation", "rl.steps", "rl.prompts_per_step", "rl.group_size", "rl.kl_coef",
+              "rl.clip_low", "rl.clip_high", "rl.optim.lr", "rl.sampling.max_new_tokens",
+              "rl.sampling.temperature", "eval.checkpoints", "seed")
+TIMING_KEYS = ("time/generate", "time/score", "time/train", "time/step", "tokens_per_s")
+
+
+def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """{"rl": {"loss": "pg"}} -> {"rl.loss": "pg"}; lists stay values."""
+    if not isinstance(obj, dict):
+        return {prefix: obj} if prefix else {}
+    out: dict[str, Any] = {}
+    for k, v in obj.items():
+        out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
+
+
+def show(v: Any) -> str:
+    if isinstance(v, (list, tuple)):
+        return ", ".join(show(x) for x in v) or "–"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return "–" if v is None else str(v)
+
+
+def overview(run: RunData) -> list[tuple[str, str]]:
+    m = run.manifest
+    sha = m.get("git_sha")
+    rows = [("run", run.name), ("directory", str(run.path)), ("created", show(m.get("created"))),
+            ("seed", show(m.get("seed", run.config.get("seed")))),
+            ("git sha", sha[:12] if isinstance(sha, str) else "–"),
+            ("config hash", str(m.get("config_hash", "–"))[:12])]
+    return rows
+
+
+def key_config(run: RunData) -> list[tuple[str, str]]:
+    flat = flatten(run.config)
+    return [(k, show(flat[k])) for k in KEY_CONFIG if k in flat]
+
+
+def stage_rows(run: RunData) -> list[list[str]]:
+    rows = []
+    for name, e in (run.manifest.get("stages") or {}).items():
+        e = e if isinstance(e, dict) else {}
+        secs = e.get("seconds")
+        rows.append([name, show(e.get("status")), f"{secs:.1f}" if isinstance(secs, (int, float)) else "–",
+                     show(e.get("started")), show(e.get("ended")), show(e.get("error")) if e.get("error") else ""])
+    return rows
+
+
+def rl_timing(run: RunData) -> list[tuple[str, str]]:
+    """Mean over RL steps of each timing metric logged (seconds per step, tokens per second)."""
+    out = []
+    for key in TIMING_KEYS:
+        vals = [r[key] for r in run.rl_metrics if isinstance(r.get(key), (int, float))]
+        if vals:
+            unit = " tok/s" if key == "tokens_per_s" else " s"
+            out.append((f"{key} (mean of {len(vals)} steps)", f"{sum(vals) / len(vals):.2f}{unit}"))
+    return out
+
+
+def versions(run: RunData) -> list[tuple[str, str]]:
+    return [(k, show(v)) for k, v in (run.manifest.get("versions") or {}).items()]
+
+
+def hardware(run: RunData) -> list[tuple[str, str]]:
+    return [(k, show(v)) for k, v in (run.manifest.get("hardware") or {}).items()]

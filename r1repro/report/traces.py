@@ -1,0 +1,110 @@
+"""Choose the problems the trace browser shows and gather their samples.
+
+What: `select_traces(run, n) -> list[TraceProblem]`, each with the same problem's samples across
+RL steps (rl/rollouts/step_*.jsonl) and across checkpoints (eval/<ckpt>/<task>/samples.jsonl).
+Why: reading how one problem's answers change over training is the point of the browser; the
+choice must be deterministic so two reports of the same run show the same problems.
+How: candidates are the problem ids of the final RL rollout file (file order) and of each eval
+task's samples (file order, from the latest checkpoint evaluated). Ids present in both come first,
+then training and eval problems alternate (eval tasks round-robin) until n are chosen. Per
+problem: up to STEPS_SHOWN steps spread evenly over the steps where it was sampled, the
+SAMPLES_PER_STEP lowest sample_idx per step, and SAMPLES_PER_CHECKPOINT per checkpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import zip_longest
+
+from r1repro.report.load import CHECKPOINTS, RunData, read_jsonl
+
+STEPS_SHOWN = 6
+SAMPLES_PER_STEP = 2
+SAMPLES_PER_CHECKPOINT = 2
+
+
+@dataclass
+class TraceProblem:
+    problem_id: str
+    task: str  # the eval task, or "train" for a problem seen only in RL rollouts
+    prompt: str = ""
+    gold: str = ""
+    rl: list[dict] = field(default_factory=list)
+    """Rollout records, by step then sample_idx."""
+    evals: list[dict] = field(default_factory=list)
+    """Eval sample records with an added "checkpoint" key, in base, sft, rl order."""
+
+    @property
+    def samples(self) -> list[dict]:
+        return self.rl + self.evals
+
+
+def _unique_ids(records: list[dict]) -> list[str]:
+    return list(dict.fromkeys(str(r.get("problem_id")) for r in records if r.get("problem_id") is not None))
+
+
+def _eval_records(run: RunData) -> dict[str, dict[str, list[dict]]]:
+    """task -> checkpoint -> samples, for every samples.jsonl present."""
+    out: dict[str, dict[str, list[dict]]] = {}
+    for task in run.tasks:
+        for ckpt in CHECKPOINTS:
+            path = run.samples_path(ckpt, task)
+            if path.exists():
+                out.setdefault(task, {})[ckpt] = read_jsonl(path, run.missing)
+    return out
+
+
+def _choose(rl_ids: list[str], eval_ids: dict[str, list[str]], n: int) -> list[tuple[str, str]]:
+    """(problem_id, task) pairs: ids in both first, then alternate train / eval tasks round-robin."""
+    task_of = {pid: task for task, ids in eval_ids.items() for pid in ids}
+    both = [(pid, task_of[pid]) for pid in rl_ids if pid in task_of]
+    rl_only = [(pid, "train") for pid in rl_ids if pid not in task_of]
+    seen = {pid for pid, _ in both}
+    per_task = [[(pid, t) for pid in ids if pid not in seen] for t, ids in sorted(eval_ids.items())]
+    eval_only = [x for group in zip_longest(*per_task) for x in group if x is not None]
+    mixed = [x for pair in zip_longest(rl_only, eval_only) for x in pair if x is not None]
+    return (both + mixed)[:n]
+
+
+def _spread(values: list[int], k: int) -> list[int]:
+    """At most k of the sorted values, evenly spaced, always keeping the first and the last."""
+    if len(values) <= k:
+        return values
+    return sorted({values[round(i * (len(values) - 1) / (k - 1))] for i in range(k)})
+
+
+def _rollouts_for(run: RunData, ids: set[str]) -> dict[str, dict[int, list[dict]]]:
+    """problem_id -> step -> rollout records, for the chosen ids only."""
+    out: dict[str, dict[int, list[dict]]] = {}
+    for step, path in sorted(run.rollout_files.items()):
+        for rec in read_jsonl(path, run.missing):
+            pid = str(rec.get("problem_id"))
+            if pid in ids:
+                out.setdefault(pid, {}).setdefault(step, []).append({**rec, "step": rec.get("step", step)})
+    return out
+
+
+def _lowest(records: list[dict], k: int) -> list[dict]:
+    return sorted(records, key=lambda r: r.get("sample_idx") or 0)[:k]
+
+
+def select_traces(run: RunData, n: int = 12) -> list[TraceProblem]:
+    """The n problems of the trace browser with their samples (see the module docstring)."""
+    final = read_jsonl(run.rollout_files[max(run.rollout_files)], run.missing) if run.rollout_files else []
+    evals = _eval_records(run)
+    latest = {t: next(by[c] for c in reversed(CHECKPOINTS) if c in by) for t, by in evals.items()}
+    chosen = _choose(_unique_ids(final), {t: _unique_ids(r) for t, r in latest.items()}, n)
+    rollouts = _rollouts_for(run, {pid for pid, _ in chosen})
+    problems = []
+    for pid, task in chosen:
+        tp = TraceProblem(problem_id=pid, task=task)
+        by_step = rollouts.get(pid, {})
+        for step in _spread(sorted(by_step), STEPS_SHOWN):
+            tp.rl += _lowest(by_step[step], SAMPLES_PER_STEP)
+        for ckpt, recs in evals.get(task, {}).items():
+            mine = [{**r, "checkpoint": ckpt} for r in recs if str(r.get("problem_id")) == pid]
+            tp.evals += _lowest(mine, SAMPLES_PER_CHECKPOINT)
+        first = tp.samples[0] if tp.samples else {}
+        tp.prompt, tp.gold = str(first.get("prompt", "")), str(first.get("gold", ""))
+        problems.append(tp)
+    return problems
