@@ -138,7 +138,8 @@ def _compare_struct(ps: Struct, gs: Struct, p: Normalized, g: Normalized, policy
         if ps.kind != "scalar":
             return "mismatch", "fast"
         return _compare_scalar(ps.items[0], gs.items[0], p, g, policy)
-    if gs.kind == "interval" and ps.kind in ("scalar",) and re.search(r"<|>|\\le|\\ge", p.text):
+    if gs.kind in ("interval", "tuple") and len(gs.items) == 2 and ps.kind == "scalar" \
+            and re.search(r"<|>|\\le|\\ge", p.text):
         if not policy.accept_inequality_for_interval:
             return "mismatch", "fast"
         conv = _inequality_to_interval(p.text)

@@ -29,7 +29,7 @@ PRE_RULES: list[tuple[str, str, str]] = [
     ("thousands ,\\!", r"(?<=\d),\\!\s*(?=\d{3}(?!\d))", ""),
     ("display style", r"\\(?:displaystyle|textstyle|scriptstyle)", ""),
     ("\\left/\\right", r"\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big|bigg|Bigg)(?![a-zA-Z])", ""),
-    ("spacing macros", r"\\(?:quad|qquad|[,;:! ])|~", " "),
+    ("spacing macros", r"(?<!\\)\\(?:quad|qquad|[,;:! ])|~", " "),
     ("\\dfrac/\\tfrac", r"\\[dt]frac(?![a-zA-Z])", r"\\frac"),
     ("\\frac12", r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}"),
     ("\\frac1{x}", r"\\frac\s*(\d)\s*\{", r"\\frac{\1}{"),
