@@ -46,34 +46,32 @@ _PHRASE_RE = re.compile(
 _NUMBER_RE = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?|-?\.\d+")
 
 
-def _match_brace(text: str, start: int) -> int:
-    """Index just after the group opened by text[start] == '{', or -1 when unbalanced."""
-    depth = 0
-    i = start
+def _brace_pairs(text: str) -> dict[int, int]:
+    """open index -> index just after its matching '}', for all groups, in one linear pass."""
+    pairs, stack, i = {}, [], 0
     while i < len(text):
         c = text[i]
-        if c == "\\":  # an escaped brace \{ does not count
+        if c == "\\":
             i += 2
             continue
         if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
+            stack.append(i)
+        elif c == "}" and stack:
+            pairs[stack.pop()] = i + 1
         i += 1
-    return -1
+    return pairs
 
 
 def find_boxes(text: str) -> list[str | None]:
     """Contents of every \\boxed/\\fbox in text, in order; None for an unbalanced one."""
     out: list[str | None] = []
+    pairs = _brace_pairs(text) if "\\boxed" in text or "\\fbox" in text else {}
     for m in _BOX_RE.finditer(text):
         i = m.end()
         while i < len(text) and text[i] == " ":
             i += 1
         if i < len(text) and text[i] == "{":
-            end = _match_brace(text, i)
+            end = pairs.get(i, -1)
             out.append(None if end < 0 else text[i + 1:end - 1])
         elif i > m.end():  # `\boxed 17`: one token, up to whitespace or `$`
             tok = re.match(r"[^\s$]+", text[i:])
