@@ -20,6 +20,7 @@ import dataclasses
 import difflib
 import hashlib
 import inspect
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -398,8 +399,10 @@ def _check_range(value: Any, meta: Mapping, where: str) -> None:
         raise RecipeError(f"{where} = {value!r} is out of range: must be {' and '.join(p for p in parts if p)}")
 
 
-def _convert(value: Any, tp: Any, where: str, origins: dict) -> Any:
+def _convert(value: Any, tp: Any, path: str, origins: dict) -> Any:
+    """Convert a YAML value to field type `tp`; `path` is the dotted key path (for messages)."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
+    where = _where(path, origins)
     if tp is Any:
         return value
     if origin in (typing.Union, types.UnionType):
@@ -408,7 +411,7 @@ def _convert(value: Any, tp: Any, where: str, origins: dict) -> Any:
         errors = []
         for a in (a for a in args if a is not type(None)):
             try:
-                return _convert(value, a, where, origins)
+                return _convert(value, a, path, origins)
             except RecipeError as e:
                 errors.append(str(e))
         raise RecipeError(errors[0] if len(errors) == 1 else f"{where}: {value!r} is not a {_type_name(tp)}")
@@ -421,18 +424,18 @@ def _convert(value: Any, tp: Any, where: str, origins: dict) -> Any:
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, Mapping):
             raise RecipeError(f"{where}: expected a mapping of {tp.__name__} fields, got {value!r}")
-        return build(tp, value, origins, where)
+        return build(tp, value, origins, path)
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             raise RecipeError(f"{where}: expected a list, got {value!r}")
         item_types = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else list(args)
         if len(item_types) != len(value):
             raise RecipeError(f"{where}: expected {len(item_types)} items, got {len(value)}")
-        return tuple(_convert(v, t, f"{where}[{i}]", origins) for i, (v, t) in enumerate(zip(value, item_types)))
+        return tuple(_convert(v, t, f"{path}[{i}]", origins) for i, (v, t) in enumerate(zip(value, item_types)))
     if origin is dict:
         if not isinstance(value, Mapping):
             raise RecipeError(f"{where}: expected a mapping, got {value!r}")
-        return {str(k): _convert(v, args[1], f"{where}.{k}", origins) for k, v in value.items()}
+        return {str(k): _convert(v, args[1], f"{path}.{k}", origins) for k, v in value.items()}
     if tp is bool:
         if not isinstance(value, bool):
             raise RecipeError(f"{where}: expected true/false, got {value!r}")
@@ -458,8 +461,11 @@ def _convert(value: Any, tp: Any, where: str, origins: dict) -> Any:
 
 
 def _where(path: str, origins: Mapping[str, str]) -> str:
-    src = origins.get(path)
-    return f"{src}: {path}" if src else path
+    """`file: key.path`, naming the file (or override) that set the key or its nearest parent."""
+    key = re.sub(r"\[\d+\]", "", path)
+    while key and key not in origins:
+        key = key.rpartition(".")[0]
+    return f"{origins[key]}: {path}" if key else path
 
 
 def build(cls: type, data: Mapping, origins: dict | None = None, prefix: str = "") -> Any:
@@ -474,7 +480,7 @@ def build(cls: type, data: Mapping, origins: dict | None = None, prefix: str = "
             close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.5)
             hint = f"; did you mean '{prefix + '.' if prefix else ''}{close[0]}'?" if close else ""
             raise RecipeError(f"{_where(path, origins)}: unknown key{hint} valid keys: {', '.join(fields)}")
-        v = _convert(value, hints[key], _where(path, origins), origins)
+        v = _convert(value, hints[key], path, origins)
         _check_range(v, fields[key].metadata, _where(path, origins))
         kwargs[key] = v
     try:
@@ -493,7 +499,7 @@ def load_task(name_or_path: str, extra: Mapping | None = None, origins: dict | N
         path = EVALS_DIR / f"{name_or_path}.yaml"
     tree = _read_with_bases(path, origins, key="include") if path.exists() else {}
     if not path.exists() and not extra:
-        known = sorted(p.stem for p in EVALS_DIR.glob("*.yaml"))
+        known = sorted(p.stem for p in EVALS_DIR.glob("*.yaml") if not p.stem.startswith("_"))
         close = difflib.get_close_matches(name_or_path, known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise RecipeError(f"unknown eval task {name_or_path!r} (no {path}){hint} known: {', '.join(known)}")

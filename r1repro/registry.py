@@ -45,7 +45,7 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except KeyError:
-            close = difflib.get_close_matches(name, self._items, n=3, cutoff=0.5)
+            close = difflib.get_close_matches(name, self._items, n=3, cutoff=0.6)
             hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
             raise UnknownNameError(
                 f"unknown {self.kind} {name!r}{hint} known: {', '.join(sorted(self._items))}"

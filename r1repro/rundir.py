@@ -195,6 +195,14 @@ class Stage:
         self.inputs: dict[str, str] = {}
         self.outputs: dict[str, str] = {}
         self.extra: dict[str, Any] = {}
+        self.previous: dict[str, Any] = dict(run.manifest["stages"].get(name, {}))
+        """The manifest entry of an earlier attempt (e.g. its checkpoints, for --resume)."""
+
+    def record(self, **fields: Any) -> None:
+        """Add fields to this stage's manifest entry now (e.g. each checkpoint as it is saved)."""
+        self.extra.update(fields)
+        self.run.manifest["stages"][self.name].update(fields)
+        self.run.save()
 
     def input(self, producer: str, key: str) -> Path:
         """A file another stage produced, verified against the sha256 it recorded."""
@@ -231,10 +239,11 @@ class RunDir:
 
     def __init__(self, path: Path, manifest: dict):
         self.path, self.manifest = path, manifest
+        self.config_hash: str | None = manifest.get("config_hash")
 
     @classmethod
     def open(cls, path: str | Path, *, config_yaml: str | None = None, config_hash: str | None = None,
-             seed: int = 0, force: bool = False, resume: bool = False) -> RunDir:
+             seed: int = 0, force: bool = False, resume: bool = False, strict_config: bool = True) -> RunDir:
         """Create a new run, or reopen one: an existing run needs resume (continue) or force (start over)."""
         path = Path(path)
         mpath = path / MANIFEST
@@ -247,6 +256,12 @@ class RunDir:
                     f"continue it or --force to delete it and start over"
                 )
             if config_hash and manifest.get("config_hash") not in (None, config_hash):
+                if not strict_config:
+                    log.warning("%s: the recipe differs from the run's config.yaml; this stage records its own "
+                                "config hash %s in the manifest", path, config_hash[:12])
+                    run = cls(path, manifest)
+                    run.config_hash = config_hash
+                    return run
                 raise RunDirError(
                     f"{path}: the recipe changed since this run started (config hash "
                     f"{manifest['config_hash'][:12]} -> {config_hash[:12]}; diff against {path / 'config.yaml'}); "
@@ -293,6 +308,7 @@ class RunDir:
         st = Stage(self, name)
         started, t0 = now(), time.time()
         self.manifest["stages"][name] = {"status": "running", "started": started, "inputs": {}, "outputs": {}}
+        self.manifest["stages"][name].update(st.extra)
         self.save()
         try:
             yield st
@@ -306,7 +322,8 @@ class RunDir:
         output_sha = {rel: sha256_path(self.path / rel) for rel in st.outputs.values() if (self.path / rel).exists()}
         self.manifest["stages"][name] = {
             "status": "done", "started": started, "ended": now(), "seconds": round(time.time() - t0, 3),
-            "inputs": st.inputs, "outputs": st.outputs, "output_sha": output_sha, "error": None, **st.extra}
+            "inputs": st.inputs, "outputs": st.outputs, "output_sha": output_sha, "error": None,
+            "config_hash": self.config_hash, **st.extra}
         self.manifest["hardware"] = hardware()
         self.save()
 

@@ -1,0 +1,1 @@
+"""Evaluation: task definitions live in evals/*.yaml; the harness is r1repro.evals.harness."""

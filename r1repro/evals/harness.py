@@ -1,0 +1,139 @@
+"""Evaluation harness: generate, grade, write every sample, summarise.
+
+A task is data (evals/<name>.yaml -> config.TaskConfig): dataset, template, sampling, k, grader
+policy. For each problem the harness decodes greedily (the `accuracy` metric) and/or draws k
+samples (pass@1 averaged over k with a standard error and bootstrap CI, unbiased pass@k, maj@k),
+grades each with the project's checker, and appends the samples to samples.jsonl one chunk of
+problems at a time, so an interrupted evaluation resumes without regenerating any graded sample.
+
+    r1repro eval --model runs/quickstart/rl/checkpoints/step_000050 --task gsm8k --limit 200 --k 4
+    r1repro eval recipes/quickstart.yaml       # the `eval` stage: base/SFT/RL models of a run
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from r1repro.config import Recipe, TaskConfig, to_dict
+from r1repro.data.schema import Problem
+from r1repro.data.templates import TEMPLATES
+from r1repro.grading import check_batch
+from r1repro.metrics import summarize_eval
+from r1repro.models import load_model
+from r1repro.rewards import REWARDS
+from r1repro.rollout import make_backend
+from r1repro.rundir import RunDir, atomic_write_json, read_jsonl
+from r1repro.text import count_reflections, language_stats
+
+log = logging.getLogger("r1repro.eval")
+CHUNK = 32  # problems generated and graded between two appends to samples.jsonl
+
+
+def _records(problems, prompts, groups, responses, verdicts, fmt, *, greedy: bool, language: str) -> list[dict]:
+    out, i = [], 0
+    for p, prompt, group in zip(problems, prompts, groups):
+        for j, c in enumerate(group):
+            think = responses[i].split("</think>")[0]
+            stats = language_stats(think, language)
+            v = verdicts[i]
+            out.append({"problem_id": p.id, "sample_idx": j, "greedy": greedy, "prompt": prompt,
+                        "completion": responses[i], "gold": p.gold, "extracted": v.extracted, "correct": v.correct,
+                        "reason": v.reason, "length": len(c.ids), "truncated": c.truncated,
+                        "format_ok": bool(fmt[i]), "scripts": stats.counts, "mixed": stats.mixed,
+                        "reflections": count_reflections(think)})
+            i += 1
+    return out
+
+
+def _generate_and_grade(backend, template, tokenizer, problems: Sequence[Problem], task: TaskConfig, *, n: int,
+                        greedy: bool, seed: int) -> list[dict]:
+    prompts = [template.prompt(p.question, tokenizer) for p in problems]
+    s = task.sampling
+    groups = backend.generate(prompts, n=n, max_new_tokens=s.max_new_tokens, temperature=0.0 if greedy else s.temperature,
+                              top_p=1.0 if greedy else s.top_p, seed=seed)
+    responses = [template.response_prefix + c.text for g in groups for c in g]
+    golds = [p.gold for p in problems for _ in range(n)]
+    verdicts = check_batch(responses, golds, policy=task.grader)
+    fmt = REWARDS["format"](responses, golds)
+    return _records(problems, prompts, groups, responses, verdicts, fmt, greedy=greedy, language=task.language)
+
+
+def evaluate(model, tokenizer, task: TaskConfig, problems: Sequence[Problem], out_dir: Path, *, template_name: str,
+             meta: dict, seed: int = 0, resume: bool = True) -> dict:
+    """Evaluate one model on one task; writes out_dir/samples.jsonl and out_dir/summary.json."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    samples_path = out_dir / "samples.jsonl"
+    done: list[dict] = read_jsonl(samples_path) if resume and samples_path.exists() else []
+    per_problem = int(task.greedy) + task.k
+    counts: dict[str, int] = {}
+    for r in done:
+        counts[r["problem_id"]] = counts.get(r["problem_id"], 0) + 1
+    complete = {pid for pid, c in counts.items() if c >= per_problem}
+    done = [r for r in done if r["problem_id"] in complete]  # drop a half-graded problem; it is redone
+    with open(samples_path, "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in done)
+    todo = [p for p in problems if p.id not in complete]
+    if complete:
+        log.info("%s: %d problems already graded, %d to go", out_dir, len(complete), len(todo))
+    template = TEMPLATES[template_name]
+    backend = make_backend(task.sampling.backend, model, tokenizer, stop=template.stop,
+                           batch_size=task.sampling.batch_size, model_path=meta.get("model"))
+    for start in tqdm(range(0, len(todo), CHUNK), desc=f"eval {out_dir.name}", leave=False):
+        chunk = todo[start : start + CHUNK]
+        new = []
+        if task.greedy:
+            new += _generate_and_grade(backend, template, tokenizer, chunk, task, n=1, greedy=True, seed=seed)
+        if task.k:
+            new += _generate_and_grade(backend, template, tokenizer, chunk, task, n=task.k, greedy=False,
+                                       seed=seed + 1 + start)
+        with open(samples_path, "a", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in new)
+            f.flush()
+            os.fsync(f.fileno())
+    samples = read_jsonl(samples_path)
+    summary = {**meta, "n": len({r["problem_id"] for r in samples}), "k": task.k, "template": template_name,
+               "sampling": to_dict(task.sampling), "grader": to_dict(task.grader), **summarize_eval(samples, task.k)}
+    atomic_write_json(out_dir / "summary.json", summary)
+    return summary
+
+
+# ----------------------------------------------------------------------------- the stage
+def checkpoint_path(cfg: Recipe, run: RunDir, name: str) -> str | None:
+    """The model a run calls base / sft / rl, from the manifest (None if that stage has not finished)."""
+    if name == "base":
+        p = run.output_path("prepare", "base_model")
+        return str(p) if p else cfg.model.path
+    p = run.output_path(name, "checkpoint")
+    return str(p) if p else None
+
+
+def run_eval(cfg: Recipe, run: RunDir, *, resume: bool = False) -> dict:
+    """The `eval` stage: every task the recipe names, for every checkpoint it names."""
+    results = {}
+    with run.stage("eval") as st:
+        for ckpt in cfg.eval.checkpoints:
+            path = checkpoint_path(cfg, run, ckpt)
+            if path is None:
+                log.warning("eval: skipping %s: stage %r has not finished in this run", ckpt, ckpt)
+                continue
+            if ckpt != "base" or run.output_path("prepare", "base_model"):
+                st.input("prepare" if ckpt == "base" else ckpt, "base_model" if ckpt == "base" else "checkpoint")
+            model, tokenizer = load_model(path, dtype=cfg.model.dtype)
+            for name, task in cfg.eval.tasks.items():
+                problems = [Problem.from_dict(r) for r in read_jsonl(st.input("prepare", f"eval-{name}"))]
+                problems = problems[: cfg.eval.limit] if cfg.eval.limit else problems
+                out = run.path / "eval" / ckpt / name
+                meta = {"task": name, "checkpoint": ckpt, "model": path}
+                results[f"{ckpt}/{name}"] = evaluate(model, tokenizer, task, problems, out, meta=meta, seed=cfg.seed,
+                                                     template_name=task.template or cfg.data.template, resume=resume)
+                st.output(f"{ckpt}/{name}", out)
+                m = results[f"{ckpt}/{name}"]["metrics"]
+                log.info("eval %s/%s: accuracy %s pass@1 %s (n=%d)", ckpt, name, m.get("accuracy"), m.get("pass@1"),
+                         results[f"{ckpt}/{name}"]["n"])
+    return results

@@ -1,0 +1,109 @@
+"""The staged pipeline: prepare -> sft -> rl -> eval -> report, over one run directory.
+
+Each stage is a function (cfg, run, resume) that reads its inputs through the manifest. The
+`prepare` stage writes the data and, for the embedded model, trains its tokenizer on the training
+text and initialises the weights (runs/<name>/base/), so every later stage loads a real checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from r1repro.config import Recipe, config_hash, to_yaml
+from r1repro.rundir import RunDir, setup_logging
+
+log = logging.getLogger("r1repro")
+
+
+def run_prepare(cfg: Recipe, run: RunDir, *, resume: bool = False) -> dict:
+    from r1repro.data.prepare import prepare
+    from r1repro.data.schema import read_jsonl
+    from r1repro.data.templates import TEMPLATES
+
+    with run.stage("prepare") as st:
+        evals = {name: task.dataset for name, task in cfg.eval.tasks.items()}
+        card = prepare(cfg.data.train, evals, run.path / "data", data_dir=cfg.data.dir, seed=cfg.seed,
+                       dedupe=cfg.data.dedupe, decontaminate=cfg.data.decontaminate, ngram=cfg.data.ngram,
+                       skip_bad=cfg.data.skip_bad, shuffle=cfg.data.shuffle)
+        st.output("train", "data/train.jsonl")
+        st.output("card", "data/card.json")
+        for name in evals:
+            st.output(f"eval-{name}", f"data/eval-{name}.jsonl")
+        st.inputs.update(card.get("inputs", {}))
+        if cfg.model.path == "tiny":
+            from r1repro.models import make_tiny
+
+            template = TEMPLATES[cfg.data.template]
+            train = read_jsonl(run.path / "data" / "train.jsonl")
+            texts = [template.prompt(p.question) + template.target(p.solution, p.gold) for p in train]
+            make_tiny(cfg.model.tiny, texts, run.path / "base", cfg.seed)
+            st.output("base_model", "base")
+    return card
+
+
+def run_report(cfg: Recipe, run: RunDir, *, resume: bool = False) -> dict:
+    from r1repro.report import render_run
+
+    with run.stage("report") as st:
+        paths = render_run(run.path, traces=cfg.report.traces)
+        for key, p in paths.items():
+            st.output(key, p)
+    return paths
+
+
+def stage_fn(name: str):
+    if name == "prepare":
+        return run_prepare
+    if name == "sft":
+        from r1repro.train.sft import run_sft
+
+        return run_sft
+    if name == "rl":
+        from r1repro.train.rl import run_rl
+
+        return run_rl
+    if name == "eval":
+        from r1repro.evals.harness import run_eval
+
+        return run_eval
+    if name == "report":
+        return run_report
+    raise ValueError(f"unknown stage {name!r}")
+
+
+def enabled(cfg: Recipe, stage: str) -> bool:
+    return {"sft": cfg.sft.enabled, "rl": cfg.rl.enabled, "eval": cfg.eval.enabled,
+            "report": cfg.report.enabled}.get(stage, True)
+
+
+def open_run(cfg: Recipe, run_dir: str | Path | None = None, *, force: bool = False, resume: bool = False,
+             strict_config: bool = True) -> RunDir:
+    path = Path(run_dir) if run_dir else Path(cfg.runs_dir) / cfg.name
+    run = RunDir.open(path, config_yaml=to_yaml(cfg), config_hash=config_hash(cfg), seed=cfg.seed, force=force,
+                      resume=resume, strict_config=strict_config)
+    setup_logging(run.path)
+    return run
+
+
+def run_stages(cfg: Recipe, run: RunDir, stages: Sequence[str], *, resume: bool = False,
+               redo: bool = False) -> None:
+    """Run the stages in order. With resume, finished stages are skipped and unfinished ones continue."""
+    import torch  # noqa: F401  (threads must be set before any work)
+
+    if cfg.model.threads:
+        torch.set_num_threads(cfg.model.threads)
+    for name in stages:
+        if not enabled(cfg, name):
+            log.info("stage %s: disabled in the recipe", name)
+            continue
+        status = run.status(name)
+        if status == "done" and not redo:
+            log.info("stage %s: already done, skipping", name)
+            continue
+        t0 = time.time()
+        log.info("stage %s: %s", name, "resuming" if status in ("running", "failed") and resume else "starting")
+        stage_fn(name)(cfg, run, resume=resume and status in ("running", "failed"))
+        log.info("stage %s: done in %.1f s", name, time.time() - t0)

@@ -1,0 +1,136 @@
+"""Pieces both trainers share: optimizer + schedule, batches of token sequences, checkpoints, resume.
+
+A checkpoint directory (`<stage>/checkpoints/step_000120/`) holds the HF model and tokenizer
+(save_pretrained), `trainer_state.pt` (optimizer, scheduler, RNG states, sampler position, step)
+and `meta.json`. It is written atomically and recorded in the manifest as it is saved, so
+`--resume` finds the last complete one through the manifest, never by listing folders.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from r1repro.config import OptimConfig
+from r1repro.models import save_checkpoint, unwrap
+from r1repro.rundir import Stage
+
+log = logging.getLogger("r1repro.train")
+
+
+def step_name(step: int) -> str:
+    return f"step_{step:06d}"
+
+
+def build_optimizer(model, cfg: OptimConfig, total_steps: int):
+    """AdamW with linear warmup, then constant / cosine / linear decay to min_lr_ratio * lr."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay)
+
+    def factor(step: int) -> float:
+        if step < cfg.warmup_steps:
+            return (step + 1) / cfg.warmup_steps
+        if cfg.schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - cfg.warmup_steps) / max(1, total_steps - cfg.warmup_steps))
+        shape = 0.5 * (1 + math.cos(math.pi * progress)) if cfg.schedule == "cosine" else 1 - progress
+        return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * shape
+
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
+@dataclass
+class TokenBatch:
+    input_ids: torch.Tensor  # (B, T), right-padded
+    attention_mask: torch.Tensor  # (B, T)
+    loss_mask: torch.Tensor  # (B, T): 1 on target (response) tokens
+
+
+def collate(prompts: Sequence[Sequence[int]], responses: Sequence[Sequence[int]], pad_id: int,
+            device: torch.device | str = "cpu") -> TokenBatch:
+    """Concatenate prompt + response per row, right-pad, mark response tokens in loss_mask."""
+    width = max(len(p) + len(r) for p, r in zip(prompts, responses))
+    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)  # (B, T)
+    attn = torch.zeros_like(ids)
+    lmask = torch.zeros_like(ids)
+    for row, (p, r) in enumerate(zip(prompts, responses)):
+        n = len(p) + len(r)
+        ids[row, :n] = torch.tensor(list(p) + list(r))
+        attn[row, :n] = 1
+        lmask[row, len(p):n] = 1
+    return TokenBatch(ids.to(device), attn.to(device), lmask.to(device))
+
+
+class EpochSampler:
+    """Yields indices from a fresh seeded permutation each epoch; its position is checkpointed."""
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed, self.epoch, self.pos = n, seed, 0, 0
+        self._perm = self._permutation()
+
+    def _permutation(self) -> list[int]:
+        return np.random.default_rng([self.seed, self.epoch]).permutation(self.n).tolist()
+
+    def take(self, k: int) -> list[int]:
+        out = []
+        while len(out) < k:
+            if self.pos == self.n:
+                self.epoch, self.pos = self.epoch + 1, 0
+                self._perm = self._permutation()
+            out.append(self._perm[self.pos])
+            self.pos += 1
+        return out
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "pos": self.pos}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch, self.pos = state["epoch"], state["pos"]
+        self._perm = self._permutation()
+
+
+def rng_state() -> dict:
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+
+
+def save_training_checkpoint(st: Stage, model, tokenizer, optimizer, scheduler, sampler: EpochSampler | None,
+                             step: int, keep_last: int, extra: dict | None = None) -> Path:
+    """Write <stage>/checkpoints/step_N atomically, record it in the manifest, prune old ones."""
+    rel = f"{st.name}/checkpoints/{step_name(step)}"
+    state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng_state(),
+             "sampler": sampler.state_dict() if sampler else None, "step": step, **(extra or {})}
+    save_checkpoint(unwrap(model), tokenizer, st.run.path / rel, meta={"stage": st.name, "step": step},
+                    extra_files={"trainer_state.pt": state})
+    ckpts = [c for c in st.extra.get("checkpoints", []) if c != rel] + [rel]
+    for old in ckpts[:-keep_last]:
+        shutil.rmtree(st.run.path / old, ignore_errors=True)
+    st.record(checkpoints=ckpts[-keep_last:])
+    log.info("saved %s", rel)
+    return st.run.path / rel
+
+
+def last_checkpoint(st: Stage) -> Path | None:
+    """The newest complete checkpoint an earlier attempt of this stage recorded in the manifest."""
+    for rel in reversed(st.previous.get("checkpoints", [])):
+        path = st.run.path / rel
+        if (path / "trainer_state.pt").exists():
+            return path
+    return None
+
+
+def load_trainer_state(path: Path) -> dict:
+    return torch.load(path / "trainer_state.pt", weights_only=False)

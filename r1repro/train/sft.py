@@ -1,0 +1,167 @@
+"""SFT: teacher forcing on (prompt, response) pairs, loss on response tokens only.
+
+The R1 recipe's cold start and RAFT's inner loop. The loss is the negative log-likelihood of the
+response tokens; prompt tokens are masked out (zero gradient). `average: token` takes the mean over
+every response token of the optimizer batch; `average: sequence` takes the mean over sequences of
+each sequence's token-mean. Both use the whole batch's counts, so gradient accumulation over
+micro-batches gives exactly the full-batch gradient.
+
+    r1repro sft recipes/quickstart.yaml        # or as the `sft` stage of `r1repro run`
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from r1repro.algos.losses import AGGREGATIONS
+from r1repro.config import Recipe
+from r1repro.data.schema import Problem
+from r1repro.data.templates import TEMPLATES
+from r1repro.grading import check_batch
+from r1repro.models import load_model, token_logprobs
+from r1repro.rollout import make_backend
+from r1repro.rundir import MetricsLogger, RunDir, read_jsonl
+from r1repro.train.common import (EpochSampler, build_optimizer, collate, last_checkpoint, load_trainer_state,
+                                  save_training_checkpoint, set_rng_state)
+
+log = logging.getLogger("r1repro.sft")
+AVERAGE_TO_AGGREGATION = {"token": "token_mean", "sequence": "seq_mean_token_mean"}
+
+
+def encode_pair(tokenizer, prompt: str, response: str, max_len: int) -> tuple[list[int], list[int]]:
+    """Prompt ids (as the rollout backend encodes them) and response ids ending in EOS, truncated."""
+    special = not (tokenizer.bos_token and prompt.startswith(tokenizer.bos_token))
+    p = tokenizer(prompt, add_special_tokens=special)["input_ids"]
+    r = tokenizer(response, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    return p[:max_len], r[: max(0, max_len - len(p))]
+
+
+def sft_pairs(records: Sequence[dict], template, tokenizer) -> list[tuple[str, str]]:
+    """(prompt, response) from Problem records with solutions, or from {prompt, response} records."""
+    pairs = []
+    for rec in records:
+        if "prompt" in rec and "response" in rec:
+            pairs.append((rec["prompt"], rec["response"]))
+        else:
+            p = Problem.from_dict(rec)
+            if p.solution:
+                pairs.append((template.prompt(p.question, tokenizer), template.target(p.solution, p.gold)))
+    return pairs
+
+
+def nll_loss(model, prompts, responses, pad_id: int, *, aggregation: str, num_seqs: int, num_tokens: int,
+             chunk: int) -> torch.Tensor:
+    """Masked NLL of the responses, aggregated with the batch's global counts (see module doc)."""
+    device = next(model.parameters()).device
+    batch = collate(prompts, responses, pad_id, device)
+    logp, _ = token_logprobs(model, batch.input_ids, batch.attention_mask, batch.loss_mask, chunk_size=chunk)
+    mask = batch.loss_mask.float()  # (B, T)
+    return AGGREGATIONS[aggregation](-logp * mask, mask, num_seqs=num_seqs, num_tokens=num_tokens)
+
+
+def sft_update(model, optimizer, scheduler, examples: Sequence[tuple[list[int], list[int]]], pad_id: int, *,
+               aggregation: str, micro_batch: int, max_grad_norm: float, chunk: int = 1024) -> dict[str, float]:
+    """One optimizer step over `examples` (micro-batched); shared with RAFT."""
+    optimizer.zero_grad(set_to_none=True)
+    num_tokens = sum(len(r) for _, r in examples)
+    total = 0.0
+    for i in range(0, len(examples), micro_batch):
+        part = examples[i : i + micro_batch]
+        loss = nll_loss(model, [p for p, _ in part], [r for _, r in part], pad_id, aggregation=aggregation,
+                        num_seqs=len(examples), num_tokens=num_tokens, chunk=chunk)
+        loss.backward()
+        total += loss.item()
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm).item()
+    if np.isfinite(total) and np.isfinite(grad_norm):
+        optimizer.step()
+    scheduler.step()
+    return {"loss/train": total, "grad/norm": grad_norm, "lr": scheduler.get_last_lr()[0], "tokens": num_tokens}
+
+
+@torch.no_grad()
+def heldout_eval(model, tokenizer, template, examples, records, pad_id: int, *, max_new_tokens: int,
+                 chunk: int) -> dict[str, float]:
+    """Held-out NLL (token mean) and greedy accuracy with the project's grader."""
+    model.eval()
+    ntok = sum(len(r) for _, r in examples)
+    loss = sum(nll_loss(model, [p], [r], pad_id, aggregation="token_mean", num_seqs=len(examples),
+                        num_tokens=ntok, chunk=chunk).item() for p, r in examples)
+    backend = make_backend("hf", model, tokenizer, stop=template.stop)
+    problems = [Problem.from_dict(r) for r in records]
+    groups = backend.generate([template.prompt(p.question, tokenizer) for p in problems], n=1,
+                              max_new_tokens=max_new_tokens, temperature=0.0, top_p=1.0, seed=0)
+    verdicts = check_batch([template.response_prefix + g[0].text for g in groups], [p.gold for p in problems])
+    model.train()
+    return {"loss/eval": loss, "acc/eval": float(np.mean([v.correct for v in verdicts])) if verdicts else 0.0}
+
+
+def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
+    """The `sft` stage: train from the base model on the run's worked solutions; returns the checkpoint."""
+    sc = cfg.sft
+    with run.stage("sft") as st:
+        base = str(st.input("prepare", "base_model")) if run.output_path("prepare", "base_model") else cfg.model.path
+        data_path = Path(sc.data) if sc.data else st.input("prepare", "train")
+        records = read_jsonl(data_path)
+        model, tokenizer = load_model(base, dtype=cfg.model.dtype)
+        template = TEMPLATES[cfg.data.template]
+        pairs = sft_pairs(records, template, tokenizer)
+        if not pairs:
+            raise ValueError(f"{data_path}: no (prompt, response) pairs: records need a solution, or prompt+response")
+        n_eval = min(sc.eval_size, len(pairs) // 5) if sc.eval_every else 0
+        train_pairs = pairs[: min(sc.limit or len(pairs), len(pairs) - n_eval)]
+        eval_pairs, eval_records = pairs[len(pairs) - n_eval :], records[len(records) - n_eval :]
+        examples = [encode_pair(tokenizer, p, r, sc.max_len) for p, r in train_pairs]
+        eval_examples = [encode_pair(tokenizer, p, r, sc.max_len) for p, r in eval_pairs]
+        if cfg.model.gradient_checkpointing:
+            model.gradient_checkpointing_enable()
+        model.train()
+        optimizer, scheduler = build_optimizer(model, sc.optim, sc.steps)
+        sampler = EpochSampler(len(examples), cfg.seed)
+        start = 0
+        ckpt = last_checkpoint(st) if resume else None
+        if ckpt is not None:
+            model, _ = load_model(str(ckpt), dtype=cfg.model.dtype)
+            model.train()
+            optimizer, scheduler = build_optimizer(model, sc.optim, sc.steps)
+            state = load_trainer_state(ckpt)
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            sampler.load_state_dict(state["sampler"])
+            set_rng_state(state["rng"])
+            start = state["step"]
+            log.info("resuming SFT from %s (step %d)", ckpt, start)
+        metrics = MetricsLogger(run.path / "sft" / "metrics.jsonl", resume_after_step=start if ckpt else None)
+        aggregation = AVERAGE_TO_AGGREGATION[sc.average]
+        pad = tokenizer.pad_token_id
+        log.info("SFT: %d examples (%d held out), %d steps of %d", len(examples), len(eval_examples), sc.steps,
+                 sc.batch_size)
+        for step in tqdm(range(start + 1, sc.steps + 1), desc="sft", initial=start, total=sc.steps, leave=False):
+            t0 = time.time()
+            batch = [examples[i] for i in sampler.take(sc.batch_size)]
+            batch.sort(key=lambda e: len(e[0]) + len(e[1]))  # length-bucketed micro-batches
+            stats = sft_update(model, optimizer, scheduler, batch, pad, aggregation=aggregation,
+                               micro_batch=sc.micro_batch, max_grad_norm=sc.optim.max_grad_norm)
+            dt = time.time() - t0
+            record = {"step": step, **{k: v for k, v in stats.items() if k != "tokens"},
+                      "tokens_per_s": stats["tokens"] / dt, "time/step": dt}
+            if sc.eval_every and eval_examples and (step % sc.eval_every == 0 or step == sc.steps):
+                record.update(heldout_eval(model, tokenizer, template, eval_examples, eval_records, pad,
+                                           max_new_tokens=cfg.rl.sampling.max_new_tokens, chunk=cfg.rl.logprob_chunk))
+            if step % sc.log_every == 0 or step == sc.steps or "loss/eval" in record:
+                metrics.log(record)
+                log.info("sft %s", json.dumps({k: round(v, 4) for k, v in record.items()}))
+            if (sc.save_every and step % sc.save_every == 0) or step == sc.steps:
+                path = save_training_checkpoint(st, model, tokenizer, optimizer, scheduler, sampler, step, sc.keep_last)
+        if sc.steps == 0 or start == sc.steps:
+            path = save_training_checkpoint(st, model, tokenizer, optimizer, scheduler, sampler, sc.steps, sc.keep_last)
+        st.output("checkpoint", path)
+        st.output("metrics", run.path / "sft" / "metrics.jsonl")
+    return path

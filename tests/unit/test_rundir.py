@@ -1,0 +1,99 @@
+"""Run directory: atomic writes, manifest, stage bookkeeping, refusal to overwrite, stale inputs."""
+
+import json
+
+import pytest
+
+from r1repro.rundir import (MetricsLogger, RunDir, RunDirError, atomic_dir, atomic_write_json, atomic_write_text,
+                            read_jsonl, sha256_path)
+
+
+def test_interrupted_atomic_write_leaves_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "f.json"
+    atomic_write_json(path, {"v": 1})
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("os.replace", boom)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_json(path, {"v": 2})
+    assert json.loads(path.read_text()) == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["f.json"]  # no temp file left behind
+
+
+def test_atomic_dir_keeps_old_checkpoint_on_failure(tmp_path):
+    ck = tmp_path / "ckpt"
+    with atomic_dir(ck) as d:
+        (d / "w").write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_dir(ck) as d:
+            (d / "w").write_text("half")
+            raise RuntimeError("crash mid-save")
+    assert (ck / "w").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
+def test_refuses_existing_run_without_force_or_resume(tmp_path):
+    path = tmp_path / "r"
+    RunDir.open(path, config_yaml="a: 1\n", config_hash="h1")
+    with pytest.raises(RunDirError, match=r"already holds a run .*--resume.*--force"):
+        RunDir.open(path, config_hash="h1")
+    assert RunDir.open(path, config_hash="h1", resume=True).path == path
+    with pytest.raises(RunDirError, match="the recipe changed"):
+        RunDir.open(path, config_hash="h2", resume=True)
+    (path / "keep").write_text("x")
+    RunDir.open(path, config_hash="h2", force=True)
+    assert not (path / "keep").exists()  # --force starts over
+
+
+def test_stage_records_outputs_and_detects_stale_input(tmp_path):
+    run = RunDir.open(tmp_path / "r", config_hash="h")
+    with run.stage("prepare") as st:
+        atomic_write_text(run.path / "data" / "train.jsonl", '{"q": 1}\n')
+        st.output("train", "data/train.jsonl")
+    entry = run.manifest["stages"]["prepare"]
+    assert entry["status"] == "done" and entry["outputs"] == {"train": "data/train.jsonl"}
+    assert entry["output_sha"]["data/train.jsonl"] == sha256_path(run.path / "data" / "train.jsonl")
+    on_disk = json.loads((run.path / "manifest.json").read_text())
+    assert on_disk["stages"]["prepare"]["status"] == "done"
+
+    with run.stage("sft") as st:
+        assert st.input("prepare", "train") == run.path / "data" / "train.jsonl"
+    (run.path / "data" / "train.jsonl").write_text('{"q": 2}\n')  # edited behind the manifest's back
+    with pytest.raises(RunDirError, match=r"stale input: data/train.jsonl changed since stage 'prepare'"):
+        with run.stage("rl") as st:
+            st.input("prepare", "train")
+    assert run.manifest["stages"]["rl"]["status"] == "failed"
+    assert "stale input" in run.manifest["stages"]["rl"]["error"]
+
+
+def test_missing_producer_stage_is_a_clear_error(tmp_path):
+    run = RunDir.open(tmp_path / "r")
+    with pytest.raises(RunDirError, match=r"needs the output 'checkpoint' of stage 'sft', which has not finished"):
+        with run.stage("rl") as st:
+            st.input("sft", "checkpoint")
+
+
+def test_failed_stage_keeps_checkpoints_for_resume(tmp_path):
+    run = RunDir.open(tmp_path / "r")
+    with pytest.raises(ValueError):
+        with run.stage("rl") as st:
+            st.record(checkpoints=["rl/checkpoints/step_000002"])
+            raise ValueError("killed")
+    run2 = RunDir.open(tmp_path / "r", resume=True)
+    with run2.stage("rl") as st:
+        assert st.previous["status"] == "failed"
+        assert st.previous["checkpoints"] == ["rl/checkpoints/step_000002"]
+
+
+def test_metrics_logger_truncates_on_resume_and_ignores_torn_line(tmp_path):
+    path = tmp_path / "m.jsonl"
+    m = MetricsLogger(path)
+    for s in (1, 2, 3):
+        m.log({"step": s, "x": s * 1.0})
+    with open(path, "a") as f:
+        f.write('{"step": 4, "x"')  # crash mid-append
+    assert [r["step"] for r in read_jsonl(path)] == [1, 2, 3]
+    MetricsLogger(path, resume_after_step=2)  # resuming from the step-2 checkpoint drops step 3
+    assert [r["step"] for r in read_jsonl(path)] == [1, 2]
