@@ -28,8 +28,8 @@ def _header(s: dict) -> str:
     where = f"step {s.get('step')}" if "checkpoint" not in s else f"{s['checkpoint']} checkpoint"
     bits = [f'<span class="badge {_verdict(s)}">{_verdict(s)}</span>', f"<b>{esc(where)}</b>",
             f"sample {esc(s.get('sample_idx', '–'))}",
-            f"answer <code>{esc(s.get('extracted') if s.get('extracted') is not None else '∅')}</code>"
-            f" vs gold <code>{esc(s.get('gold', '–'))}</code>",
+            (f"answer <code>{esc(s.get('extracted') if s.get('extracted') is not None else '∅')}</code>"
+             f" vs gold <code>{esc(s.get('gold', '–'))}</code>"),
             f"reason: {esc(s.get('reason', '–'))}"]
     if _num(s.get("length"), "d") is not None:
         bits.append(f"{esc(s['length'])} tokens" + (" (truncated)" if s.get("truncated") else ""))
@@ -43,7 +43,7 @@ def _header(s: dict) -> str:
 def sample_html(s: dict, task: str, target: str = "latin") -> str:
     text = str(s.get("completion", ""))
     spans = text_spans(text, target)
-    think, (lo, hi) = split_think(text)
+    think, (lo, hi) = split_think(text, opened=str(s.get("prompt", "")).rstrip().endswith("<think>"))
     body = ""
     if think is not None:
         body += (f'<details class="think" open><summary>think ({think[1] - think[0]} chars)</summary>'
@@ -57,8 +57,8 @@ def sample_html(s: dict, task: str, target: str = "latin") -> str:
 
 
 def problem_html(p: TraceProblem, target: str = "latin") -> str:
-    parts = [f'<h3>{esc(p.problem_id)} <span class="sub">({esc(p.task)}) · gold '
-             f"<code>{esc(p.gold)}</code></span></h3>",
+    parts = [(f'<h3>{esc(p.problem_id)} <span class="sub">({esc(p.task)}) · gold '
+              f"<code>{esc(p.gold)}</code></span></h3>"),
              f'<details class="prompt"><summary>prompt</summary><pre>{esc(p.prompt)}</pre></details>']
     if p.rl:
         parts.append("<h4>Across RL steps</h4><div class=\"traces\">"

@@ -28,6 +28,10 @@ def text_spans(text: str, target: str = "latin") -> list[Span]:
     """Foreign-script spans (class "foreign") and reflection phrases (class "reflect")."""
     if _text is None:
         return []
+    try:
+        _text.script_spans("", target=target)
+    except ValueError:  # an unknown target script in the config: fall back rather than fail the report
+        target = "latin"
     spans: list[Span] = [(s, e, "foreign", f"{script} script") for s, e, script in
                          _text.script_spans(text, target=target)]
     spans += [(s, e, "reflect", "reflection phrase") for s, e in _text.reflection_spans(text)]
@@ -58,18 +62,18 @@ def mark_html(text: str, spans: Sequence[Span] = (), lo: int = 0, hi: int | None
     return "".join(parts)
 
 
-def split_think(text: str) -> tuple[tuple[int, int] | None, tuple[int, int]]:
+def split_think(text: str, opened: bool = False) -> tuple[tuple[int, int] | None, tuple[int, int]]:
     """((think_lo, think_hi) or None, (rest_lo, rest_hi)) as character ranges of `text`.
 
-    R1 prompts end with "<think>", so a completion usually starts inside the think part and
-    closes it with "</think>". A completion without "</think>" that opened "<think>" itself is
-    all think (it never finished thinking); one with neither tag has no think part.
+    R1 prompts end with "<think>" (opened=True), so the completion starts inside the think part
+    and closes it with "</think>"; one that never closes it is all think (it never finished
+    thinking). A completion may also open "<think>" itself. Without either, there is no think part.
     """
     close = text.find("</think>")
     open_ = text.find("<think>")
     start = open_ + len("<think>") if open_ != -1 and (close == -1 or open_ < close) else 0
     if close != -1:
         return (start, close), (close + len("</think>"), len(text))
-    if open_ != -1:
+    if open_ != -1 or opened:
         return (start, len(text)), (len(text), len(text))
     return None, (0, len(text))

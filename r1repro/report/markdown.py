@@ -37,10 +37,11 @@ def fence(text: str, info: str = "text") -> str:
 
 
 def eval_md(t: Table) -> str:
-    marks = {"good": "▲", "bad": "▼", "": ""}
-    rows = [[label] + [c.text + (f" ({marks[c.tone]}{c.delta})" if c.delta else "") for c in cells]
+    marks = {"good": " ✓", "bad": " ✗", "": ""}  # better / worse than the first row
+    rows = [[label] + [c.text + (f" ({c.delta}{marks[c.tone]})" if c.delta else "") for c in cells]
             for label, cells in t.rows]
-    out = f"### {cell(t.task)}\n\n" + md_table(["checkpoint", *t.headers], rows)
+    out = (f"### {cell(t.task)}\n\n(change from the first row in brackets; ✓ better, ✗ worse)\n\n"
+           + md_table(["checkpoint", *t.headers], rows))
     names, counts = t.reasons
     if names:
         out += "\nGrader verdicts (samples):\n\n" + md_table(["", *names], [[lbl, *c] for lbl, c in counts])

@@ -15,7 +15,7 @@ from r1repro.report.load import RunData
 KEY_CONFIG = ("model.path", "data.template", "sft.enabled", "sft.steps", "rl.algorithm", "rl.advantage",
               "rl.loss", "rl.aggregation", "rl.steps", "rl.prompts_per_step", "rl.group_size", "rl.kl_coef",
               "rl.clip_low", "rl.clip_high", "rl.optim.lr", "rl.sampling.max_new_tokens",
-              "rl.sampling.temperature", "eval.checkpoints", "seed")
+              "rl.sampling.temperature", "eval.checkpoints")
 TIMING_KEYS = ("time/generate", "time/score", "time/train", "time/step", "tokens_per_s")
 
 
