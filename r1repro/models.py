@@ -33,6 +33,7 @@ from r1repro.rundir import atomic_dir, atomic_write_json
 
 log = logging.getLogger("r1repro.models")
 transformers.logging.set_verbosity_error()
+transformers.logging.disable_progress_bar()
 
 EOS = "<|endoftext|>"
 SPECIALS = [EOS, "<|im_start|>", "<|im_end|>"]

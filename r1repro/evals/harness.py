@@ -60,7 +60,7 @@ def _generate_and_grade(backend, template, tokenizer, problems: Sequence[Problem
     responses = [template.response_prefix + c.text for g in groups for c in g]
     golds = [p.gold for p in problems for _ in range(n)]
     verdicts = check_batch(responses, golds, policy=task.grader)
-    fmt = REWARDS["format"](responses, golds)
+    fmt = REWARDS["format"](responses, golds, None)
     return _records(problems, prompts, groups, responses, verdicts, fmt, greedy=greedy, language=task.language)
 
 

@@ -183,7 +183,7 @@ def _scatter(seqs: list[torch.Tensor], mask: torch.Tensor, like: torch.Tensor) -
 def step_metrics(batch: Batch, k: int, t_gen: float, t_score: float) -> dict[str, float]:
     lengths = [len(c.ids) for c in batch.completions]
     comps = batch.score.components
-    fmt = comps.get("format") or REWARDS["format"](batch.responses, [""] * len(batch.responses))
+    fmt = comps.get("format") or REWARDS["format"](batch.responses, [""] * len(batch.responses), None)
     thinks = [r.split("</think>")[0] for r in batch.responses]
     out = {
         "reward/mean": float(batch.rewards.mean()), "reward/std": float(batch.rewards.std()),

@@ -1,0 +1,54 @@
+"""The CLI end to end on the micro recipe: every stage's files, manifest, refusal, stage commands."""
+
+import json
+import math
+
+from conftest import MICRO, metrics, run_cli
+
+
+def test_run_writes_every_stage(micro_run):
+    manifest = json.loads((micro_run / "manifest.json").read_text())
+    assert [s for s, e in manifest["stages"].items() if e["status"] == "done"] == ["prepare", "sft", "rl", "eval", "report"]
+    assert manifest["config_hash"] and manifest["versions"]["torch"]
+    for rel in ["config.yaml", "log.txt", "data/train.jsonl", "data/eval-arith.jsonl", "data/card.json",
+                "base/config.json", "sft/metrics.jsonl", "rl/metrics.jsonl", "rl/rollouts/step_000003.jsonl",
+                "eval/rl/arith/samples.jsonl", "eval/rl/arith/summary.json", "report/index.html", "report/report.md"]:
+        assert (micro_run / rel).exists(), rel
+    rl = metrics(micro_run / "rl" / "metrics.jsonl")
+    assert [r["step"] for r in rl] == [1, 2, 3]
+    for r in rl:
+        assert all(math.isfinite(v) for v in r.values() if isinstance(v, float)), r
+        assert 0.0 <= r["acc/train"] <= 1.0 and r["length/max"] <= 24
+    ckpt = micro_run / manifest["stages"]["rl"]["outputs"]["checkpoint"]
+    assert (ckpt / "model.safetensors").exists() and (ckpt / "trainer_state.pt").exists()
+    summary = json.loads((micro_run / "eval" / "rl" / "arith" / "summary.json").read_text())
+    assert summary["n"] == 6 and summary["k"] == 2
+    assert {"accuracy", "pass@1", "pass@2", "maj@2", "format/rate"} <= set(summary["metrics"])
+    samples = [json.loads(x) for x in (micro_run / "eval" / "rl" / "arith" / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 6 * 3  # greedy + 2 samples per problem
+    rollouts = [json.loads(x) for x in (micro_run / "rl" / "rollouts" / "step_000003.jsonl").read_text().splitlines()]
+    assert len(rollouts) == 2 * 4 and {"advantage", "reward", "reason", "completion", "gold"} <= set(rollouts[0])
+
+
+def test_rerun_refuses_without_force(micro_run):
+    out = run_cli("run", str(MICRO), "--run-dir", str(micro_run), check=False)
+    assert out.returncode == 2
+    assert "already holds a run" in out.stderr and "--force" in out.stderr
+
+
+def test_stage_command_refuses_finished_stage(micro_run):
+    out = run_cli("rl", str(MICRO), "--run-dir", str(micro_run), check=False)
+    assert out.returncode == 2 and "stage 'rl' already finished" in out.stderr
+
+
+def test_bad_recipe_key_is_reported_cleanly(tmp_path):
+    out = run_cli("run", str(MICRO), "rl.stpes=3", "--run-dir", str(tmp_path / "x"), check=False)
+    assert out.returncode == 2
+    assert "rl.stpes: unknown key; did you mean 'rl.steps'" in out.stderr
+    assert not (tmp_path / "x").exists()  # nothing created for a recipe that does not load
+
+
+def test_report_carries_eval_numbers(micro_run):
+    html = (micro_run / "report" / "index.html").read_text()
+    summary = json.loads((micro_run / "eval" / "rl" / "arith" / "summary.json").read_text())
+    assert "arith" in html and f"{100 * summary['metrics']['pass@1']:.1f}" in html

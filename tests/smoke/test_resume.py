@@ -1,0 +1,49 @@
+"""Kill a run mid-RL with SIGKILL, resume it, and get the same metrics as an uninterrupted run."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import MICRO, comparable, metrics, run_cli
+
+OVERRIDES = ["rl.steps=5", "rl.save_every=1", "rl.keep_last=2", "eval.enabled=false", "report.enabled=false"]
+
+
+def test_killed_rl_resumes_to_identical_metrics(tmp_path):
+    straight = tmp_path / "straight"
+    run_cli("run", str(MICRO), *OVERRIDES, "--run-dir", str(straight))
+
+    killed = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "r1repro.cli", "run", str(MICRO), *OVERRIDES, "--run-dir", str(killed)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            entry = json.loads((killed / "manifest.json").read_text())["stages"].get("rl", {})
+        except (FileNotFoundError, json.JSONDecodeError):
+            entry = {}
+        if any(c.endswith("step_000002") for c in entry.get("checkpoints", [])):
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    proc.wait()
+    if proc.returncode == 0:
+        pytest.fail("the run finished before it could be killed; make it longer")
+    state = json.loads((killed / "manifest.json").read_text())["stages"]["rl"]
+    assert state["status"] == "running"  # SIGKILL leaves no chance to write 'failed'
+
+    out = run_cli("run", str(MICRO), *OVERRIDES, "--run-dir", str(killed), check=False)
+    assert out.returncode == 2 and "--resume" in out.stderr  # a plain rerun refuses
+    run_cli("run", str(MICRO), *OVERRIDES, "--run-dir", str(killed), "--resume")
+    a = comparable(metrics(straight / "rl" / "metrics.jsonl"))
+    b = comparable(metrics(killed / "rl" / "metrics.jsonl"))
+    assert [r["step"] for r in b] == [1, 2, 3, 4, 5]
+    assert a == b
+    manifest = json.loads((killed / "manifest.json").read_text())
+    assert manifest["stages"]["rl"]["status"] == "done"
+    assert manifest["stages"]["rl"]["checkpoints"] == ["rl/checkpoints/step_000004", "rl/checkpoints/step_000005"]
