@@ -12,6 +12,7 @@ comparison step uses according to the policy.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 # Rules applied before whitespace is removed, in order.
@@ -122,9 +123,16 @@ def _unwrap_text(s: str) -> str:
     return s
 
 
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+@lru_cache(maxsize=1 << 16)
 def normalize(ans: str, *, strip_units: bool = True) -> Normalized:
     """Normalise an extracted answer (see module docstring). Never raises on str input."""
-    s = ans.strip().strip("$").strip()
+    s = ans.strip()
+    if _PLAIN_NUMBER.fullmatch(s):  # the common GSM8K case: nothing to rewrite
+        return Normalized(s, False, False, s.replace(".", " ").replace("-", " ").strip())
+    s = s.strip("$").strip()
     if strip_units:
         s = _UNIT_TEXT_RE.sub("", s)
     s = _unwrap_text(s)
