@@ -130,7 +130,9 @@ class Scorer:
         self._fns: dict[str, RewardFn] = {}
         for name in self.weights:
             if name == "language":
-                from r1repro.text import language_stats  # noqa: F401 - fail at setup, not per batch
+                from r1repro.text import language_stats
+
+                language_stats("", language)  # an unknown script name fails here, not per batch
                 self._fns[name] = partial(REWARDS[name], language=language)
             elif name != "correct":
                 self._fns[name] = REWARDS[name]

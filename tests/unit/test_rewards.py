@@ -1,0 +1,88 @@
+"""Rewards: hand-computed values for correctness, R1 format, language consistency and the Scorer.
+
+Run: python -m pytest tests/unit/test_rewards.py -q
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from r1repro.grading import GraderPolicy
+from r1repro.rewards import REWARDS, Scorer, format_reward, is_r1_format, language_reward, think_text
+
+FORMAT_CASES = [
+    ("<think>a</think><answer>1</answer>", True),                  # the R1 format
+    ("<think>a</think>\n<answer>1</answer>\n", True),              # whitespace between/after is fine
+    ("<think>a</think>", False),                                   # no answer block
+    ("<answer>1</answer>", False),                                 # no think block
+    ("<think>a</think><think>b</think><answer>1</answer>", False),  # two think blocks
+    ("<think>a</think><answer>1</answer><answer>2</answer>", False),  # two answers
+    ("<think>a<think>b</think><answer>1</answer>", False),         # nested think
+    ("<think>a</think>text<answer>1</answer>", False),             # text between the blocks
+    ("<think>a</think><answer>1</answer> trailing", False),        # text after the answer
+    ("<think>a", False),                                           # unclosed
+]
+
+
+@pytest.mark.parametrize("response,ok", FORMAT_CASES)
+def test_format(response, ok):
+    assert is_r1_format(response) is ok
+    assert format_reward([response], ["1"], [{}]) == [1.0 if ok else 0.0]
+
+
+def test_think_text():
+    assert think_text("<think>abc</think><answer>1</answer>") == "abc"
+    assert think_text("<think>unclosed") == "unclosed"
+    assert think_text("no tags") == ""
+
+
+def test_language_reward():
+    en = "<think>we add two and three</think><answer>5</answer>"
+    mixed = "<think>we add 两个 and 三个</think><answer>5</answer>"  # 3 latin words, 4 han (per char)
+    out = language_reward([en, mixed, "<think></think><answer>5</answer>"], ["5"] * 3, [{}] * 3)
+    assert out[0] == 1.0  # every word latin
+    assert out[1] == pytest.approx(3 / 7)  # text.py counts each han character as a word
+    assert out[2] == 1.0  # no words: 1.0 by definition of language_stats
+
+
+def test_scorer_weights_components_and_values():
+    s = Scorer({"correct": 1.0, "format": 0.5}, wrong_value=-0.5, unparseable_value=-1.0)
+    responses = [
+        "<think>2+2</think> <answer>4</answer>",   # correct, formatted: 1 + 0.5
+        "<think>2+2</think> <answer>5</answer>",   # wrong, formatted: -0.5 + 0.5
+        "<think>2+2 is 4",                         # no answer, unformatted: -1
+        "The answer is 4.",                        # correct, unformatted: 1
+    ]
+    out = s(responses, ["4"] * 4)
+    assert out.rewards == [1.5, 0.0, -1.0, 1.0]
+    assert out.components == {"correct": [1.0, -0.5, -1.0, 1.0], "format": [1.0, 1.0, 0.0, 0.0]}
+    assert [v.reason for v in out.verdicts] == ["exact", "mismatch", "no_answer", "exact"]
+
+
+def test_scorer_countdown_meta():
+    s = Scorer({"correct": 1.0})
+    meta = {"verifier": "countdown", "numbers": [2, 5, 6]}
+    out = s(["<think>x</think><answer>(6-2)*5</answer>", "<think>x</think><answer>6*5-2</answer>"],
+            ["20", "20"], [meta, meta])
+    assert out.rewards == [1.0, 0.0]
+    assert out.verdicts[0].method == "countdown"
+
+
+def test_scorer_with_language():
+    s = Scorer({"correct": 1.0, "language": 0.1})
+    out = s(["<think>two plus two</think><answer>4</answer>"], ["4"])
+    assert out.rewards == [pytest.approx(1.1)]
+
+
+def test_scorer_never_raises_on_model_text():
+    s = Scorer({"correct": 1.0, "format": 1.0, "language": 1.0}, policy=GraderPolicy(timeout_s=2.0))
+    junk = ["", "\x00", "<think>" * 100, "\\boxed{" * 100, "\\boxed{__import__('os')}", None]
+    out = s(junk, ["1"] * len(junk))  # type: ignore[list-item]
+    assert len(out.rewards) == len(junk)
+    assert all(isinstance(r, float) for r in out.rewards)
+
+
+def test_registry_names():
+    assert REWARDS.names() == ["correct", "format", "language"]
+    with pytest.raises(KeyError, match="did you mean 'format'"):
+        Scorer({"formt": 1.0})
