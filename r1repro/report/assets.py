@@ -21,7 +21,7 @@ h1{font-size:22px;margin:8px 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bo
 nav a{margin-right:14px;color:var(--acc);text-decoration:none}.sub{color:var(--mute)}
 table{border-collapse:collapse;background:#fff;margin:6px 0 12px;font-size:13px}
 th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#eef1f5;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+th{background:#eef1f5;font-weight:600}tbody th{white-space:nowrap}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .delta{font-size:11px;margin-left:4px;color:var(--mute)}.delta.good{color:var(--ok)}.delta.bad{color:var(--bad)}
 .notes{background:#fff7e0;border:1px solid #f0d48a;padding:8px 12px;border-radius:6px}
 .grid{display:flex;flex-wrap:wrap;gap:10px}.grid figure{margin:0;background:#fff;border:1px solid var(--line);

@@ -15,6 +15,7 @@ back to accuracy; std is the sample std (n - 1), shown as "–" for a single see
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from r1repro.rundir import atomic_write_bytes, atomic_write_text
 
 IGNORED = ("name", "runs_dir")   # differ between every pair of runs, say nothing about the recipe
 SEED = "seed"
+EVAL_NOTE = ('<p class="sub">Rows are run / checkpoint; the small number after a value is its change from '
+             "the first run's same checkpoint (green: better, red: worse).</p>")
 
 
 def differing_keys(runs: Sequence[RunData]) -> list[str]:
@@ -84,9 +87,18 @@ def joined_tables(runs: Sequence[RunData], tasks: Sequence[str]) -> list[Table]:
     return tables
 
 
+def _unique_names(runs: list[RunData]) -> list[RunData]:
+    """Label runs by manifest name; a name shared by several runs gets its directory appended."""
+    counts = Counter(r.name for r in runs)
+    for r in runs:
+        if counts[r.name] > 1:
+            r.name = f"{r.name} ({r.path})"
+    return runs
+
+
 def render_comparison(run_dirs: Sequence[str | Path], out_dir: str | Path) -> dict[str, Path]:
     """Write the comparison of run_dirs into out_dir; returns name -> path."""
-    runs, out = [load_run(p) for p in run_dirs], Path(out_dir)
+    runs, out = _unique_names([load_run(p) for p in run_dirs]), Path(out_dir)
     tasks = sorted({t for r in runs for t in r.evals})
     keys = differing_keys(runs)
     config_rows = [[r.name] + [show(flatten(r.config).get(k)) for k in keys] for r in runs]
@@ -99,7 +111,8 @@ def render_comparison(run_dirs: Sequence[str | Path], out_dir: str | Path) -> di
         ("runs", "Runs", notes_html(notes) + table(["run", *keys], config_rows)),
         ("groups", "Seed groups", table(group_head, groups)),
         ("curves", "Training curves", charts_html(charts, absent)),
-        ("eval", "Evaluation", "".join(eval_table_html(t) for t in tables) or "<p>No evaluation results.</p>"),
+        ("eval", "Evaluation", EVAL_NOTE + "".join(eval_table_html(t) for t in tables)
+         if tables else "<p>No evaluation results.</p>"),
     ])
     md = (f"# r1repro comparison\n\n## Runs\n\n{md_table(['run', *keys], config_rows)}\n"
           f"## Seed groups\n\n{md_table(group_head, groups)}\n## Evaluation\n\n"

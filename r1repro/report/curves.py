@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from r1repro.report.load import RunData
@@ -86,6 +87,7 @@ def plot_png(title: str, ylabel: str, lines: Sequence[Series], xlabel: str = "st
     ax.set_ylabel(ylabel, fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if len(lines) > 1:
         ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
