@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 _BOX_RE = re.compile(r"\\(boxed|fbox)(?![A-Za-z])")
 _NUMBER_RE = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$")
 _CALC_RE = re.compile(r"<<[^<>]*>>")
-_GSM8K_FINAL_RE = re.compile(r"\n####\s*(.+?)\s*$")
+_GSM8K_FINAL_RE = re.compile(r"(?:^|\n)####\s*(.+?)\s*$")
 
 
 def _match_brace(s: str, start: int) -> int:
@@ -63,9 +63,7 @@ def canonical_number(value: object) -> str:
 
     Raises ValueError for anything that is not a plain number (ints, floats, numeric strings).
     """
-    if isinstance(value, bool):
-        raise ValueError(f"not a number: {value!r}")
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
         d = Decimal(repr(value))

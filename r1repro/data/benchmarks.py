@@ -16,8 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from r1repro.data import answers
-from r1repro.data.base import (LOADERS, LoadResult, RowError, file_inputs, hub_rows, jsonl_rows,
-                               need, parse_rows, readme_license, require_file)
+from r1repro.data.base import (
+    LOADERS,
+    LoadResult,
+    RowError,
+    file_inputs,
+    hub_rows,
+    jsonl_rows,
+    need,
+    parse_rows,
+    readme_license,
+    require_file,
+)
 from r1repro.data.schema import Problem
 
 

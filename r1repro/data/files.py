@@ -51,8 +51,3 @@ except ImportError:  # pragma: no cover - depends on what the tree has today
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-
-def sha256_tree(paths: list[Path], root: Path) -> str:
-    """One digest for many files: sha256 of a sorted `sha256sum`-style listing relative to `root`."""
-    lines = sorted(f"{sha256_file(p)}  {p.relative_to(root).as_posix()}" for p in paths)
-    return sha256_text("\n".join(lines) + "\n")

@@ -124,6 +124,6 @@ def decontaminate(train: Sequence[Problem], evals: Mapping[str, Sequence[Problem
         bad.update(r.pop("train_ids"))
         report[task] = r
     kept = [p for p in train if p.id not in bad] if drop else list(train)
-    for task in report:
-        report[task]["dropped"] = drop
+    for r in report.values():
+        r["dropped"] = drop
     return kept, report

@@ -37,11 +37,11 @@ def spec_fields(spec: Any) -> tuple[str, str, int | None, dict]:
     get = spec.get if isinstance(spec, Mapping) else lambda k, d=None: getattr(spec, k, d)
     loader, split, limit, options = get("loader"), get("split", "train"), get("limit"), get("options") or {}
     if not isinstance(loader, str):
-        raise ValueError(f"data source needs a loader name, got {spec!r}")
+        raise TypeError(f"data source needs a loader name, got {spec!r}")
     if limit is not None and (not isinstance(limit, int) or limit < 0):
         raise ValueError(f"loader {loader!r}: limit must be a non-negative int or null, got {limit!r}")
     if not isinstance(options, Mapping):
-        raise ValueError(f"loader {loader!r}: options must be a mapping, got {options!r}")
+        raise TypeError(f"loader {loader!r}: options must be a mapping, got {options!r}")
     return loader, split, limit, dict(options)
 
 

@@ -15,15 +15,27 @@ Options (all three loaders): `levels` (ints 1-5), `subjects` (folder names like
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 from pathlib import Path
 
 from r1repro.data import answers
-from r1repro.data.base import (LOADERS, LoadResult, RowError, display_path, file_inputs, jsonl_rows,
-                               need, parse_rows, readme_license, require_file)
+from r1repro.data.base import (
+    LOADERS,
+    LoadResult,
+    RowError,
+    display_path,
+    file_inputs,
+    jsonl_rows,
+    need,
+    parse_rows,
+    readme_license,
+    require_file,
+)
 from r1repro.data.benchmarks import check_split
-from r1repro.data.files import sha256_tree
+from r1repro.data.files import sha256_text
 from r1repro.data.schema import DataError, Problem
 
 SUBJECTS = ("algebra", "counting_and_probability", "geometry", "intermediate_algebra",
@@ -37,9 +49,8 @@ def subject_key(name: str) -> str:
 
 def make_filter(loader: str, levels: list[int] | None, subjects: list[str] | None):
     """A predicate on (level, subject); validates the options first and names bad values."""
-    if levels is not None:
-        if not isinstance(levels, (list, tuple)) or any(lv not in (1, 2, 3, 4, 5) for lv in levels):
-            raise ValueError(f"{loader}: option levels must be a list of ints 1-5, got {levels!r}")
+    if levels is not None and (not isinstance(levels, (list, tuple)) or any(lv not in (1, 2, 3, 4, 5) for lv in levels)):
+        raise ValueError(f"{loader}: option levels must be a list of ints 1-5, got {levels!r}")
     keys = None
     if subjects is not None:
         if isinstance(subjects, str) or not isinstance(subjects, (list, tuple)):
@@ -58,23 +69,28 @@ def parse_level(value: object) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def hendrycks_files(data_dir: Path, split: str) -> list[Path]:
+def hendrycks_files(data_dir: Path, split: str) -> list[str]:
+    """MATH-relative paths "split/subject/n.json", sorted by subject then number."""
     root = data_dir / "math_hendrycks" / "MATH" / split
     if not root.is_dir():
         raise FileNotFoundError(f"math: expected folder {root} is missing; check the data directory "
                                 f"(recipe `data.dir` or env R1REPRO_DATA)")
-    return sorted(root.glob("*/*.json"), key=lambda p: (p.parent.name, int(p.stem) if p.stem.isdigit() else 0))
+    names = [(d.name, f) for d in root.iterdir() if d.is_dir() for f in os.listdir(d) if f.endswith(".json")]
+    names.sort(key=lambda x: (x[0], int(x[1][:-5]) if x[1][:-5].isdigit() else -1, x[1]))
+    return [f"{split}/{subject}/{f}" for subject, f in names]
 
 
-def hendrycks_rows(files: list[Path], root: Path):
-    """One row per file: (label, line, (MATH-relative path, parsed dict) or DataError)."""
-    for path in files:
-        rel = path.relative_to(root).as_posix()
+def hendrycks_rows(files: list[str], root: Path, digests: list[str]):
+    """One row per file: (label, line, (MATH-relative path, parsed dict) or DataError). Appends a
+    `sha256sum` line per file to `digests` (each file is read once)."""
+    for rel in files:
         label = f"math_hendrycks/MATH/{rel}"
+        data = (root / rel).read_bytes()
+        digests.append(f"{hashlib.sha256(data).hexdigest()}  {rel}")
         try:
-            yield label, None, (rel, json.loads(path.read_text(encoding="utf-8")))
-        except json.JSONDecodeError as e:
-            yield label, e.lineno, DataError(label, e.lineno, None, f"bad JSON: {e.msg}")
+            yield label, None, (rel, json.loads(data.decode("utf-8")))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            yield label, getattr(e, "lineno", None), DataError(label, getattr(e, "lineno", None), None, f"bad JSON: {e}")
 
 
 # Two upstream solutions end in an empty `\\boxed{}`; both are multiple choice whose reasoning proves
@@ -85,6 +101,13 @@ GOLD_FIXES = {
 }
 
 
+def canonical_gold(raw: str) -> tuple[str, dict]:
+    """Numbers canonicalised (".35625" -> "0.35625", "58,500" -> "58500", "097" -> "97"; 31 of
+    12,500 golds change), LaTeX kept; the raw text is kept in meta["answer_raw"] when it differs."""
+    gold = answers.canonical_answer(raw)
+    return gold, ({"answer_raw": raw} if gold != raw else {})
+
+
 def parse_hendrycks(rel: str, row: dict, source: str, split: str) -> Problem:
     solution = need(row, "solution")
     gold, meta = answers.last_boxed(solution), {}
@@ -92,9 +115,9 @@ def parse_hendrycks(rel: str, row: dict, source: str, split: str) -> Problem:
         gold, meta = GOLD_FIXES[rel], {"gold_fix": "upstream \\boxed{} is empty; gold set by hand"}
     if not gold:
         raise RowError("solution", "no non-empty \\boxed{...} or \\fbox{...} answer")
-    return Problem(f"math/{rel.removesuffix('.json')}", source, split, need(row, "problem").strip(), gold,
-                   solution, {"level": parse_level(row.get("level")), "subject": need(row, "type"), "path": rel,
-                              **meta})
+    gold, raw = canonical_gold(gold)
+    return Problem(f"math/{rel.removesuffix('.json')}", source, split, need(row, "problem").strip(), gold, solution,
+                   {"level": parse_level(row.get("level")), "subject": need(row, "type"), "path": rel, **meta, **raw})
 
 
 def load_hendrycks(source: str, split: str, files: list[Path], data_dir: Path, keep, skip_bad: bool) -> LoadResult:
@@ -106,10 +129,11 @@ def load_hendrycks(source: str, split: str, files: list[Path], data_dir: Path, k
         return p if keep(p.meta["level"], p.meta["subject"]) else None
 
     bad: list[dict] = []
-    problems = parse_rows(hendrycks_rows(files, root), parse, skip_bad, bad)
-    splits = "+".join(sorted({f.relative_to(root).parts[0] for f in files}))
+    digests: list[str] = []
+    problems = parse_rows(hendrycks_rows(files, root, digests), parse, skip_bad, bad)
+    splits = "+".join(sorted({f.split("/")[0] for f in files}))
     inputs = {f"{display_path(root, data_dir)}/{splits} ({len(files)} files, sha256 of listing)":
-              sha256_tree(files, root)}
+              sha256_text("\n".join(sorted(digests)) + "\n")}
     return LoadResult(problems, bad, inputs, readme_license(root.parent))
 
 
@@ -135,9 +159,9 @@ def load_math500(split: str, data_dir: Path, *, skip_bad: bool = False, levels: 
         level, subject = parse_level(row.get("level")), need(row, "subject")
         if not keep(level, subject):
             return None
-        gold = answers.canonical_answer(need(row, "answer"))
+        gold, raw = canonical_gold(need(row, "answer"))
         return Problem(f"math/{uid.removesuffix('.json')}", source, "test", need(row, "problem").strip(),
-                       gold, row.get("solution"), {"level": level, "subject": subject, "path": uid})
+                       gold, row.get("solution"), {"level": level, "subject": subject, "path": uid, **raw})
 
     bad: list[dict] = []
     problems = parse_rows(jsonl_rows(path, "math/test500.jsonl"), parse, skip_bad, bad)
@@ -167,9 +191,7 @@ def load_math12k(split: str, data_dir: Path, *, skip_bad: bool = False, levels: 
                             source="math12k")
     keep = make_filter("math12k", levels, subjects)
     held_out = math500_paths(data_dir)
-    root = data_dir / "math_hendrycks" / "MATH"
-    files = [f for s in ("train", "test") for f in hendrycks_files(data_dir, s)
-             if f.relative_to(root).as_posix() not in held_out]
+    files = [f for s in ("train", "test") for f in hendrycks_files(data_dir, s) if f not in held_out]
     result = load_hendrycks("math12k", "train", files, data_dir, keep, skip_bad)
     result.inputs.update(file_inputs([data_dir / "math" / "test500.jsonl"], data_dir))
     return result

@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from r1repro.data.files import atomic_write_json, sha256_file
 from r1repro.data import hygiene
+from r1repro.data.files import atomic_write_json, sha256_file
 from r1repro.data.loaders import LoadResult, load_source
 from r1repro.data.paths import DataDirNotFound, resolve_data_dir
 from r1repro.data.schema import Problem, write_jsonl

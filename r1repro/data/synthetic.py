@@ -127,8 +127,8 @@ def load_arithmetic(split: str, data_dir: Path | None = None, *, skip_bad: bool 
         raise ValueError(f"arithmetic: option ops must be a non-empty subset of {OPS!r}, got {ops!r}")
     if style not in ("word", "bare"):
         raise ValueError(f"arithmetic: option style must be 'word' or 'bare', got {style!r}")
-    knobs = dict(steps=lo if lo == hi else (lo, hi), ops=ops, max_value=max_value,
-                 max_operand=max_operand, style=style)
+    knobs = {"steps": lo if lo == hi else (lo, hi), "ops": ops, "max_value": max_value,
+             "max_operand": max_operand, "style": style}
     return LoadResult([arithmetic_problem(i, split, seed, **knobs) for i in range(n)])
 
 
@@ -148,7 +148,7 @@ def countdown_numbers(rng: random.Random, count: int, max_number: int, max_targe
             op = rng.choice([o for o in ops if not (o == "-" and a == b)] or ["+"])
             value = apply(op, a, b)
             steps.append(f"{a} {op} {b} = {value}.")
-            wrap = lambda e: f"({e})" if " " in e else e  # noqa: E731
+            wrap = lambda e: f"({e})" if " " in e else e
             pool.append((value, f"{wrap(ea)} {op} {wrap(eb)}"))
         target, expr = pool[0]
         if 1 <= target <= max_target:

@@ -26,8 +26,18 @@ from pathlib import Path
 from typing import Any
 
 from r1repro.data import answers
-from r1repro.data.base import (LOADERS, LoadResult, RowError, file_inputs, hub_rows, jsonl_rows, need,
-                               parse_rows, readme_license, require_file)
+from r1repro.data.base import (
+    LOADERS,
+    LoadResult,
+    RowError,
+    file_inputs,
+    hub_rows,
+    jsonl_rows,
+    need,
+    parse_rows,
+    readme_license,
+    require_file,
+)
 from r1repro.data.schema import Problem
 
 FIELD_KEYS = ("question", "gold", "solution", "id")
@@ -74,7 +84,7 @@ def check_options(fields: dict, gold_from: str, fmt: str | None, meta: list) -> 
     if fmt is not None and fmt not in set(FORMATS.values()):
         raise ValueError(f"jsonl: option format must be jsonl, csv or parquet, got {fmt!r}")
     if not isinstance(meta, (list, tuple)):
-        raise ValueError(f"jsonl: option meta must be a list of column names, got {meta!r}")
+        raise TypeError(f"jsonl: option meta must be a list of column names, got {meta!r}")
     return {**DEFAULT_FIELDS, **fields}
 
 
