@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 CHECKPOINTS = ("base", "sft", "rl")
+SELF = "report"  # the pipeline's stage that renders this report
 
 
 @dataclass
@@ -122,6 +123,8 @@ def _load_evals(run: RunData) -> None:
 def _stage_notes(run: RunData) -> None:
     for name, entry in (run.manifest.get("stages") or {}).items():
         status = entry.get("status") if isinstance(entry, dict) else None
+        if name == SELF:  # the report stage is "running" while it renders this very report
+            continue
         if status == "failed":
             run.missing.append(f"stage {name} failed: {entry.get('error') or 'no error recorded'}")
         elif status not in ("done", None):

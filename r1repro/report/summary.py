@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from r1repro.report.load import RunData
+from r1repro.report.load import SELF, RunData
 
 KEY_CONFIG = ("model.path", "data.template", "sft.enabled", "sft.steps", "rl.algorithm", "rl.advantage",
               "rl.loss", "rl.aggregation", "rl.steps", "rl.prompts_per_step", "rl.group_size", "rl.kl_coef",
@@ -56,6 +56,8 @@ def stage_rows(run: RunData) -> list[list[str]]:
     rows = []
     for name, e in (run.manifest.get("stages") or {}).items():
         e = e if isinstance(e, dict) else {}
+        if name == SELF and e.get("status") == "running":
+            continue  # this report, rendered from inside its own stage
         secs = e.get("seconds")
         rows.append([name, show(e.get("status")), f"{secs:.1f}" if isinstance(secs, (int, float)) else "–",
                      show(e.get("started")), show(e.get("ended")), show(e.get("error")) if e.get("error") else ""])

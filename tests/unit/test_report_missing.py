@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from r1repro.report import render_run
 from tests.fixtures.make_run import make_run
 
@@ -41,3 +43,12 @@ def test_torn_and_damaged_files(tmp_path):
 def test_no_traces_requested(tmp_path):
     page = render_run(make_run(tmp_path, tasks=("gsm8k",)), traces=0)["index.html"].read_text("utf-8")
     assert '<article class="trace"' not in page and "No traces" in page
+
+
+def test_report_stage_rendering_itself_is_not_a_problem(tmp_path):
+    run = make_run(tmp_path, tasks=("gsm8k",))
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["stages"]["report"] = {"status": "running", "started": "2026-11-23T23:20:00Z"}
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    page = render_run(run)["index.html"].read_text("utf-8")
+    assert "did not finish" not in page and "<td>report</td>" not in page and "Missing or incomplete" not in page
