@@ -1,0 +1,100 @@
+"""Synthetic generators: seeded, prefix-stable, disjoint train/test streams, bounded, and every gold
+verified by the project's own checkers (r1repro.grading)."""
+
+import re
+
+import pytest
+
+from r1repro.data.loaders import load_source
+from r1repro.data.synthetic import load_arithmetic, load_countdown
+from r1repro.data.templates import TEMPLATES, sft_target
+
+grading = pytest.importorskip("r1repro.grading", reason="r1repro.grading (check) not importable yet")
+countdown = pytest.importorskip("r1repro.grading.countdown", reason="r1repro.grading.countdown not importable yet")
+
+STEP = re.compile(r"(\d+) ([-+*/]) (\d+) = (\d+)\.")
+
+
+def test_arithmetic_first_problem_by_hand():
+    p = load_arithmetic("train", n=1, seed=0).problems[0]
+    assert (p.id, p.gold, p.solution) == ("arithmetic/train/s0/000000", "6", "3 - 2 = 1. 1 * 6 = 6.")
+    assert p.question == "Sam has 3 cards. He gives away 2. Then the number of cards is multiplied by 6. " \
+                         "How many cards does Sam have now?"
+
+
+def test_same_seed_same_problems_and_prefix_stable():
+    a = load_arithmetic("train", n=50, seed=3).problems
+    assert a == load_arithmetic("train", n=50, seed=3).problems
+    assert load_arithmetic("train", n=10, seed=3).problems == a[:10]                  # more = extension
+    assert a != load_arithmetic("train", n=50, seed=4).problems
+    c = load_countdown("train", n=50, seed=3).problems
+    assert c == load_countdown("train", n=50, seed=3).problems and c[:5] == load_countdown("train", n=5, seed=3).problems
+
+
+def test_train_and_test_streams_are_disjoint_streams():
+    train = {p.question for p in load_arithmetic("train", n=300, steps=3).problems}
+    test = [p.question for p in load_arithmetic("test", n=300, steps=3).problems]
+    assert sum(q in train for q in test) <= 3  # different streams; rare collisions are removed by prepare
+
+
+@pytest.mark.parametrize("steps", [1, 2, 4, 6])
+def test_arithmetic_solution_is_exact_and_bounded(steps):
+    for p in load_arithmetic("train", n=100, steps=steps, max_value=50, max_operand=9).problems:
+        chain = STEP.findall(p.solution)
+        assert len(chain) == steps == p.meta["steps"]
+        prev = None
+        for a, op, b, r in chain:
+            a, b, r = int(a), int(b), int(r)
+            assert prev is None or a == prev
+            assert r == {"+": a + b, "-": a - b, "*": a * b, "/": a // b}[op] and (op != "/" or a % b == 0)
+            assert 1 <= r <= 50 and b <= 9
+            prev = r
+        assert p.gold == str(prev)
+
+
+def test_bare_style_and_ops_knob():
+    p = load_arithmetic("test", n=1, steps=3, ops="+-", style="bare").problems[0]
+    assert re.fullmatch(r"What is \(\(\d+ [-+] \d+\) [-+] \d+\) [-+] \d+\?", p.question)
+    assert all(op in "+-" for _, op, _, _ in STEP.findall(p.solution))
+
+
+@pytest.mark.parametrize("template", ["r1_zero", "qa", "boxed"])
+def test_every_arithmetic_gold_verifies_with_the_grader(template):
+    t = TEMPLATES[template]
+    problems = load_arithmetic("train", n=200, min_steps=1, max_steps=5).problems
+    verdicts = [grading.check(t.response_prefix + sft_target(t, p), p.gold) for p in problems]
+    assert all(v.correct for v in verdicts), [v.reason for v in verdicts if not v.correct][:3]
+
+
+def test_every_countdown_answer_verifies_with_check_countdown():
+    t = TEMPLATES["r1_zero"]
+    problems = load_countdown("train", n=300, min_count=2, max_count=5).problems
+    for p in problems:
+        assert p.meta["verifier"] == "countdown" and 2 <= len(p.meta["numbers"]) <= 5
+        assert 1 <= int(p.gold) <= 100 and all(1 <= x <= 99 for x in p.meta["numbers"])
+        response = t.response_prefix + sft_target(t, p)
+        v = countdown.check_countdown(response, p.meta["numbers"], int(p.gold))
+        assert v.correct, (p.question, p.meta["answer"], v.reason)
+        # the target alone in the answer slot is not a solution
+        assert not countdown.check_countdown(f"<answer>{p.gold}</answer>", p.meta["numbers"], int(p.gold)).correct
+
+
+def test_limit_and_seed_offset_through_load_source():
+    spec = {"loader": "countdown", "split": "train", "limit": 7, "options": {"seed": 2, "count": 3}}
+    res = load_source(spec, None, seed=10)
+    assert len(res.problems) == 7 and res.info["seed"] == 12
+    assert res.problems == load_countdown("train", n=7, seed=12, count=3).problems
+    with pytest.raises(ValueError, match="give limit or option n"):
+        load_source({**spec, "options": {"n": 3}}, None)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"ops": "+%"}, "ops must be a non-empty subset"),
+    ({"style": "poem"}, "style must be"),
+    ({"min_steps": 3, "max_steps": 2}, "1 <= min <= max"),
+    ({"max_value": 0}, "max_value must be a positive int"),
+    ({"steps": 8, "ops": "*", "max_value": 20}, "cannot build 8 steps"),
+])
+def test_arithmetic_bad_knobs(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        load_arithmetic("train", n=3, **kwargs)
