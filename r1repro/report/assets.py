@@ -32,7 +32,7 @@ pre.config{background:#fff;border:1px solid var(--line);padding:8px;max-height:4
 .filters{position:sticky;top:0;z-index:2;background:var(--bg);padding:8px 0;display:flex;flex-wrap:wrap;
  gap:8px;align-items:center;border-bottom:1px solid var(--line)}
 .filters select,.filters input,.filters button{font:inherit;padding:3px 6px}
-.problem{background:#fff;border:1px solid var(--line);border-radius:8px;padding:6px 14px 12px;margin:14px 0}
+.problem{scroll-margin-top:56px;background:#fff;border:1px solid var(--line);border-radius:8px;padding:6px 14px 12px;margin:14px 0}
 .traces{display:grid;grid-template-columns:repeat(auto-fill,minmax(380px,1fr));gap:10px}
 .trace{border:1px solid var(--line);border-left:4px solid var(--mute);border-radius:6px;padding:6px 10px;
  min-width:0}.trace[data-verdict=correct]{border-left-color:var(--ok)}

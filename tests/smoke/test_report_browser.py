@@ -91,6 +91,11 @@ def test_report_in_chromium(browser, tmp_path):
     browser.execute_script("document.getElementById('f-text').dispatchEvent(new Event('input'))")
     assert _visible(browser) == total
 
+    browser.find_element(By.ID, "f-close").click()
+    assert browser.execute_script("return document.querySelectorAll('details.think[open]').length") == 0
+    browser.find_element(By.ID, "f-open").click()
+    assert browser.execute_script("return document.querySelectorAll('details.think:not([open])').length") == 0
+
     shot = Path(os.environ.get("R1REPRO_REPORT_SCREENSHOT") or tmp_path / "report.png")
     shot.parent.mkdir(parents=True, exist_ok=True)
     browser.execute_script("document.getElementById('eval').scrollIntoView()")
