@@ -4,8 +4,9 @@ Why: a model evaluated on problems it trained on measures memory, not reasoning.
 every training question is compared with every evaluation question, two ways:
   exact  - the normalised questions are equal (lowercase, punctuation removed, whitespace collapsed);
   ngram  - they share a word n-gram (n=13, as in GPT-3's decontamination) of the normalised text.
-N-grams that occur in more than `max_df` different eval questions are ignored as boilerplate (a
-templated instruction shared by a whole eval set is not evidence of leakage). Overlapping training
+N-grams that occur in more than `max_df` eval questions (or `max_df` training questions) are
+ignored as boilerplate, and synthetic eval sets (templated text, meta["generator"]) are checked by
+exact match only. Overlapping training
 problems are dropped (never eval problems); the counts and up to 5 examples go to the data card.
 
     train, report = decontaminate(train, {"gsm8k": gsm8k_test}, n=13, drop=True)
@@ -67,6 +68,12 @@ def ngram_index(evals: Sequence[Problem], n: int, max_df: int) -> dict[str, str]
     return {g: ids[0] for g, ids in owners.items() if len(ids) <= max_df}
 
 
+def is_templated(evals: Sequence[Problem]) -> bool:
+    """A synthetic eval set (every problem has meta["generator"]) is filled-in templates: any two
+    questions share template n-grams, so only exact matches are evidence of leakage there."""
+    return bool(evals) and all(p.meta.get("generator") for p in evals)
+
+
 def overlaps(train: Sequence[Problem], evals: Sequence[Problem], n: int, max_df: int) -> list[tuple[str, str, str, str | None]]:
     """(kind, eval id, train id, n-gram or None) for every overlapping training problem.
 
@@ -75,7 +82,7 @@ def overlaps(train: Sequence[Problem], evals: Sequence[Problem], n: int, max_df:
     does not count; an exact match always counts.
     """
     exact_keys = {normalise(p.question): p.id for p in evals}
-    index = ngram_index(evals, n, max_df)
+    index = {} if is_templated(evals) else ngram_index(evals, n, max_df)
     found, candidates, train_df = [], [], Counter()
     for t in train:
         eval_id = exact_keys.get(normalise(t.question))
@@ -111,6 +118,7 @@ def contamination(train: Sequence[Problem], evals: Sequence[Problem], *, n: int 
         seen.add(eval_id)
         examples[kind].append({"eval_id": eval_id, "train_id": train_id, **({"ngram": gram} if gram else {})})
     return {"n": n, "max_df": max_df, "eval_size": len(evals), "exact": len(exact_ids), "ngram": len(ngram_ids),
+            "ngram_checked": not is_templated(evals),
             "train_overlapping": len({t for _, _, t, _ in found}), "examples": examples,
             "train_ids": [t for _, _, t, _ in found]}
 

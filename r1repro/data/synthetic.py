@@ -102,7 +102,7 @@ def arithmetic_problem(i: int, split: str, seed: int, *, steps: int, ops: str, m
         lines.append(f"{prev} {op} {b} = {result}.")
         prev = result
     return Problem(f"arithmetic/{split}/s{seed}/{i:06d}", "arithmetic", split, question, str(prev),
-                   " ".join(lines), {"steps": n_steps, "style": style, "verifier": "math"})
+                   " ".join(lines), {"generator": "arithmetic", "steps": n_steps, "style": style})
 
 
 def check_knobs(loader: str, n: int, lo: int, hi: int, **positive: int) -> None:
@@ -171,7 +171,8 @@ def load_countdown(split: str, data_dir: Path | None = None, *, skip_bad: bool =
         numbers, target, expr, steps = countdown_numbers(rng, rng.randint(lo, hi), max_number, max_target)
         question = f"Make {target} using the numbers {', '.join(map(str, numbers))}, each exactly once, with + - * /."
         problems.append(Problem(f"countdown/{split}/s{seed}/{i:06d}", "countdown", split, question, str(target),
-                                " ".join(steps), {"verifier": "countdown", "numbers": numbers, "answer": expr}))
+                                " ".join(steps), {"generator": "countdown", "verifier": "countdown",
+                                                 "numbers": numbers, "answer": expr}))
     return LoadResult(problems)
 
 

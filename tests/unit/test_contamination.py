@@ -101,3 +101,15 @@ def test_real_gsm8k_train_vs_test():
     assert r["examples"]["ngram"][0] == {"eval_id": "gsm8k/test/00633", "train_id": "gsm8k/train/00021",
                                          "ngram": "a snowflake design some had a truck design and some had a rose"}
     assert len(dedupe(train)[1]) == 0 and len(dedupe(test)[1]) == 0
+
+
+def test_synthetic_eval_sets_use_exact_match_only():
+    from r1repro.data.synthetic import load_arithmetic
+
+    train = load_arithmetic("train", n=4000, min_steps=1, max_steps=3).problems
+    test = load_arithmetic("test", n=200, min_steps=1, max_steps=3).problems
+    r = contamination(train, test)
+    # templated questions share template 13-grams; only the 3 exact collisions count
+    assert (r["exact"], r["ngram"], r["ngram_checked"], r["train_overlapping"]) == (3, 0, False, 3)
+    planted = [*test[:5], P("real", "Intro words here. " + LONG + "?", "test")]    # one natural question: checked
+    assert contamination([P("t", "x " + LONG)], planted)["ngram"] == 1
