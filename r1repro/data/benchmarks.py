@@ -99,9 +99,12 @@ def load_aime25(split: str, data_dir: Path, *, skip_bad: bool = False, repair: b
         question, meta = need(row, "problem").strip(), {}
         if repair and ("\x0c" in question or "\t" in question):
             question, meta = question.replace("\x0c", "\\f").replace("\t", "\\t"), {"repaired": True}
-        part = "I" if int(row.get("id", 0)) < 15 else "II"
-        return Problem(f"aime25/test/{need(row, 'id', (str, int))}", "aime25", "test", question, gold,
-                       None, {**meta, "contest": f"AIME {part} 2025"})
+        rid = str(need(row, "id", (str, int)))
+        if not rid.isdigit():
+            raise RowError("id", f"expected a number 0-29, got {rid!r}")
+        part = "I" if int(rid) < 15 else "II"  # README: ids 0-14 are AIME I, 15-29 AIME II
+        return Problem(f"aime25/test/{rid}", "aime25", "test", question, gold, None,
+                       {**meta, "contest": f"AIME {part} 2025"})
 
     return load_file_set("aime25", split, data_dir, "aime25", "test.jsonl", parse, skip_bad,
                          ("math-ai/aime25", None, "test") if hub else None)
