@@ -152,6 +152,8 @@ def parse_structure(s: str) -> Struct:
         return Struct("set", tuple(split_top(inner)) if inner else ())
     if s[:1] in "([" and s[-1:] in ")]" and _closes_at_end(s):
         parts = split_top(s[1:-1])
+        if len(parts) == 1 and s[0] + s[-1] == "()" and parts[0]:
+            return parse_structure(parts[0])  # (\frac{1}{2}): redundant parentheses
         if len(parts) >= 2:
             br = s[0] + s[-1]
             kind = "tuple" if br in ("()", "[]") and (br == "()" or len(parts) != 2) else "interval"

@@ -66,13 +66,17 @@ def find_boxes(text: str) -> list[str | None]:
     """Contents of every \\boxed/\\fbox in text, in order; None for an unbalanced one."""
     out: list[str | None] = []
     pairs = _brace_pairs(text) if "\\boxed" in text or "\\fbox" in text else {}
+    covered = -1  # end of the last box: a box nested inside it is part of its content
     for m in _BOX_RE.finditer(text):
+        if m.start() < covered:
+            continue
         i = m.end()
         while i < len(text) and text[i] == " ":
             i += 1
         if i < len(text) and text[i] == "{":
             end = pairs.get(i, -1)
             out.append(None if end < 0 else text[i + 1:end - 1])
+            covered = end
         elif i > m.end():  # `\boxed 17`: one token, up to whitespace or `$`
             tok = re.match(r"[^\s$]+", text[i:])
             out.append(tok.group(0) if tok else "")
@@ -96,6 +100,13 @@ def _from_boxes(text: str, source: str) -> Extraction | None:
     last = boxes[-1]
     if last is None:
         return Extraction(None, "unparseable", source)
+    while True:  # \boxed{\boxed{12}} -> 12
+        inner = find_boxes(last.strip())
+        if len(inner) == 1 and inner[0] is not None and re.fullmatch(
+                r"\\(?:boxed|fbox)\s*\{.*\}", last.strip(), re.S):
+            last = inner[0]
+        else:
+            break
     if not last.strip():
         return Extraction(None, "empty_answer", source)
     distinct: list[str] = []
@@ -146,11 +157,15 @@ def extract_answer(response: str, policy: GraderPolicy | None = None) -> Extract
     if not tags and "<answer>" in text:  # an unclosed final tag: take what follows it
         tags = [text[text.rfind("<answer>") + len("<answer>"):]]
     if tags:
+        distinct = {t.strip() for t in tags if t.strip()}
+        if len(distinct) > 1 and policy.reject_multiple_boxed:  # two different final answers
+            return Extraction(None, "multiple_answers", "answer_tag")
         inner = tags[-1]
         boxed = _from_boxes(inner, "answer_tag")
         if boxed is not None:
             return boxed
-        ans = _strip_math(inner)
+        phrase = _phrase_answer(inner) if _PHRASE_RE.search(inner) else None
+        ans = _strip_math(phrase if phrase else inner)
         return Extraction(ans, "ok", "answer_tag") if ans else Extraction(None, "empty_answer", "answer_tag")
     boxed = _from_boxes(text, "boxed")
     if boxed is not None:

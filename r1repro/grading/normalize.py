@@ -28,6 +28,7 @@ PRE_RULES: list[tuple[str, str, str]] = [
     ("thousands \\,", r"(?<=\d)\\,(?=\d{3}(?!\d))", ""),
     ("thousands {,}", r"(?<=\d)\{,\}(?=\d{3}(?!\d))", ""),
     ("thousands ,\\!", r"(?<=\d),\\!\s*(?=\d{3}(?!\d))", ""),
+    ("matrix environments", r"\\(begin|end)\{(?:[bBvV]?matrix|smallmatrix)\}", r"\\\1{pmatrix}"),
     ("display style", r"\\(?:displaystyle|textstyle|scriptstyle)", ""),
     ("\\left/\\right", r"\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big|bigg|Bigg)(?![a-zA-Z])", ""),
     ("spacing macros", r"(?<!\\)\\(?:quad|qquad|[,;:! ])|~", " "),
@@ -71,6 +72,8 @@ _UNITS = r"(?:(?:" + "|".join(UNIT_WORDS) + r")\b\.?(?:\s*\^\s*\{?\d\}?)?\s*)+"
 _UNIT_TEXT_RE = re.compile(
     r"(?<=[\d}%)])\s*\\(?:text|mbox|mathrm)\{\s*" + _UNITS + r"\}(?:\s*\^\s*\{?\d\}?)?\s*$", re.I)
 _UNIT_RE = re.compile(r"(?<=[\d}%)])\s+" + _UNITS + r"$", re.I)
+# Any one or two spaced plain words after a number ("72 clips"); never "or"/"and" (hedges).
+_WORDS_RE = re.compile(r"(?<=\d)\s+(?!(?:or|and)\b)[a-zA-Z]{2,}(?:\s+(?!(?:or|and)\b)[a-zA-Z]{2,})?\.?$")
 
 NUMBER_WORDS = {
     "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
@@ -139,7 +142,7 @@ def normalize(ans: str, *, strip_units: bool = True) -> Normalized:
     s = apply_rules(s, _PRE)
     words = re.sub(r"[^a-z0-9]+", " ", s.lower()).strip()
     if strip_units:
-        s = _UNIT_RE.sub("", s).strip()
+        s = _WORDS_RE.sub("", _UNIT_RE.sub("", s)).strip()
     low = s.lower().strip()
     if low in NUMBER_WORDS:
         s = NUMBER_WORDS[low]

@@ -1,0 +1,178 @@
+"""Grader benchmark: accuracy on hand-labelled cases, latency and throughput; ours vs math-verify.
+
+What: runs r1repro.grading.check and HF math-verify on benchmarks/grader_cases (every label written
+and checked by hand, see cases.py), then measures checks/s on GSM8K-style answers (GSM8K test
+golds) and MATH-style answers (MATH-500 golds: exact, reformatted and wrong predictions).
+Why: the checker is the reward; its accuracy, false-positive rate and speed are measured, not
+asserted. How to run (about a minute on 2 cores):
+
+    python benchmarks/grader.py            # prints a Markdown table, writes benchmarks/results/grader.json
+
+math-verify is run in our sandbox worker for the labelled cases (some are hostile: a tower can hang
+it in C code, where its signal timeout cannot fire) and in-process for the throughput runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from r1repro.grading import GraderPolicy, check, check_batch  # noqa: E402
+from r1repro.grading import sandbox  # noqa: E402
+
+DATA = Path(os.environ.get("R1REPRO_DATA", ROOT.parent / "shared" / "data"))
+OURS = GraderPolicy(cache_size=0, timeout_s=2.0)
+MV = GraderPolicy(backend="math_verify", cache_size=0, timeout_s=5.0)
+
+
+def load_cases():
+    spec = importlib.util.spec_from_file_location("cases", ROOT / "benchmarks/grader_cases/cases.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.CASES
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))]
+
+
+def run_labelled(cases):
+    rows = []
+    for cat, resp, gold, label, note in cases:
+        t0 = time.perf_counter()
+        v = check(resp, gold, policy=OURS)
+        t_ours = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        m = check(resp, gold, policy=MV)
+        t_mv = time.perf_counter() - t0
+        rows.append({"category": cat, "label": label, "note": note, "gold": gold,
+                     "ours": v.correct, "ours_reason": v.reason, "ours_s": t_ours,
+                     "mv": m.correct, "mv_reason": m.reason, "mv_s": t_mv})
+    return rows
+
+
+def summarise(rows, key):
+    n = len(rows)
+    right = sum(r[key] == r["label"] for r in rows)
+    fp = sum(r[key] and not r["label"] for r in rows)
+    fn = sum(r["label"] and not r[key] for r in rows)
+    return {"n": n, "accuracy": right / n, "fp": fp, "fn": fn}
+
+
+def gsm8k_pairs():
+    golds = [json.loads(x)["answer"].split("#### ")[-1].replace(",", "")
+             for x in (DATA / "gsm8k/test.jsonl").read_text().splitlines()]
+    pairs = []
+    for g in golds:
+        pairs.append((f"<think>Add them up.</think> <answer>\\boxed{{{g}}}</answer>", g))
+        pairs.append((f"Step by step ... so she pays ${int(g) + 1}.\n#### {int(g) + 1}", g))
+        pairs.append((f"<think>ok</think> <answer>{g} dollars</answer>", g))
+    return pairs
+
+
+def math_pairs():
+    golds = [json.loads(x)["answer"] for x in (DATA / "math/test500.jsonl").read_text().splitlines()]
+    rng = random.Random(0)
+    pairs = []
+    for g in golds:
+        variant = g.replace("\\frac", "\\dfrac").replace(",", ", ")
+        wrong = rng.choice(golds)
+        pairs += [(f"... so the answer is $\\boxed{{{g}}}$.", g),
+                  (f"<think>...</think> <answer>\\boxed{{{variant}}}</answer>", g),
+                  (f"Thus $\\boxed{{{wrong}}}$.", g)]
+    return pairs
+
+
+def throughput(pairs, fn):
+    t0 = time.perf_counter()
+    out = fn(pairs)
+    dt = time.perf_counter() - t0
+    return len(pairs) / dt, out
+
+
+def mv_inprocess(pairs):
+    from math_verify import parse, verify
+    return [bool(verify(parse("$" + g + "$"), parse(r))) for r, g in pairs]
+
+
+def main():
+    cases = load_cases()
+    sandbox.warmup()
+    sandbox.warmup(with_mv=True)
+    rows = run_labelled(cases)
+    cats = sorted({r["category"] for r in rows})
+    per_cat = {c: {"ours": summarise([r for r in rows if r["category"] == c], "ours"),
+                   "math_verify": summarise([r for r in rows if r["category"] == c], "mv")}
+               for c in cats}
+    overall = {"ours": summarise(rows, "ours"), "math_verify": summarise(rows, "mv")}
+    lat = {k: {"p50_ms": 1000 * pct([r[f"{k}_s"] for r in rows], 50),
+               "p99_ms": 1000 * pct([r[f"{k}_s"] for r in rows], 99),
+               "max_ms": 1000 * max(r[f"{k}_s"] for r in rows)} for k in ("ours", "mv")}
+
+    gp, mp = gsm8k_pairs(), math_pairs()
+    seq = lambda ps: [check(r, g, policy=OURS) for r, g in ps]  # noqa: E731
+    bat = lambda ps: check_batch([r for r, _ in ps], [g for _, g in ps], policy=OURS)  # noqa: E731
+    gsm_rate, gsm_v = throughput(gp, seq)
+    math_rate, math_v = throughput(mp, bat)
+    math_seq_rate, _ = throughput(mp, seq)
+    mv_gsm_rate, _ = throughput(gp, mv_inprocess)
+    mv_math_rate, _ = throughput(mp, mv_inprocess)
+    all_ms = [v.elapsed_ms for v in gsm_v + math_v] + [1000 * r["ours_s"] for r in rows]
+    result = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "policy": OURS.to_dict(), "n_cases": len(rows), "n_categories": len(cats),
+        "overall": overall, "per_category": per_cat, "latency": lat,
+        "throughput": {"gsm8k_checks_per_s": gsm_rate, "math_checks_per_s_batch": math_rate,
+                       "math_checks_per_s_sequential": math_seq_rate,
+                       "mv_gsm8k_checks_per_s": mv_gsm_rate, "mv_math_checks_per_s": mv_math_rate,
+                       "n_gsm8k": len(gp), "n_math": len(mp),
+                       "math_reasons": _count([v.reason for v in math_v]),
+                       "max_check_ms": max(all_ms)},
+        "disagreements": [r for r in rows if r["ours"] != r["label"] or r["mv"] != r["label"]],
+    }
+    out = ROOT / "benchmarks/results/grader.json"
+    out.write_text(json.dumps(result, indent=1, default=str))
+    print(render(result))
+    print(f"\nwrote {out.relative_to(ROOT)}")
+
+
+def _count(xs):
+    return {k: xs.count(k) for k in sorted(set(xs))}
+
+
+def render(res) -> str:
+    lines = ["| category | n | ours acc | ours FP | ours FN | math-verify acc | mv FP | mv FN |",
+             "|---|---|---|---|---|---|---|---|"]
+    for c, d in res["per_category"].items():
+        o, m = d["ours"], d["math_verify"]
+        lines.append(f"| {c} | {o['n']} | {o['accuracy']:.1%} | {o['fp']} | {o['fn']} | "
+                     f"{m['accuracy']:.1%} | {m['fp']} | {m['fn']} |")
+    o, m = res["overall"]["ours"], res["overall"]["math_verify"]
+    lines.append(f"| **all** | {o['n']} | **{o['accuracy']:.1%}** | {o['fp']} | {o['fn']} | "
+                 f"**{m['accuracy']:.1%}** | {m['fp']} | {m['fn']} |")
+    la, t = res["latency"], res["throughput"]
+    lines += ["", "| | ours | math-verify |", "|---|---|---|",
+              f"| latency p50 (labelled cases) | {la['ours']['p50_ms']:.2f} ms | {la['mv']['p50_ms']:.2f} ms |",
+              f"| latency p99 | {la['ours']['p99_ms']:.1f} ms | {la['mv']['p99_ms']:.1f} ms |",
+              f"| latency max | {la['ours']['max_ms']:.0f} ms | {la['mv']['max_ms']:.0f} ms |",
+              f"| GSM8K-style checks/s ({t['n_gsm8k']}) | {t['gsm8k_checks_per_s']:.0f} | {t['mv_gsm8k_checks_per_s']:.0f} |",
+              f"| MATH-style checks/s ({t['n_math']}, batch) | {t['math_checks_per_s_batch']:.0f} | {t['mv_math_checks_per_s']:.0f} |",
+              f"| MATH-style checks/s (sequential) | {t['math_checks_per_s_sequential']:.0f} | |",
+              f"| slowest single check (all runs) | {t['max_check_ms']:.0f} ms | |"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
