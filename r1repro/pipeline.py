@@ -21,7 +21,7 @@ log = logging.getLogger("r1repro")
 def run_prepare(cfg: Recipe, run: RunDir, *, resume: bool = False) -> dict:
     from r1repro.data.prepare import prepare
     from r1repro.data.schema import read_jsonl
-    from r1repro.data.templates import TEMPLATES
+    from r1repro.data.templates import TEMPLATES, sft_target
 
     with run.stage("prepare") as st:
         evals = {name: task.dataset for name, task in cfg.eval.tasks.items()}
@@ -38,7 +38,7 @@ def run_prepare(cfg: Recipe, run: RunDir, *, resume: bool = False) -> dict:
 
             template = TEMPLATES[cfg.data.template]
             train = read_jsonl(run.path / "data" / "train.jsonl")
-            texts = [template.prompt(p.question) + template.target(p.solution, p.gold) for p in train]
+            texts = [template.prompt(p.question) + sft_target(template, p) for p in train]
             make_tiny(cfg.model.tiny, texts, run.path / "base", cfg.seed)
             st.output("base_model", "base")
     return card

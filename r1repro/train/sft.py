@@ -24,7 +24,7 @@ from tqdm import tqdm
 from r1repro.algos.losses import AGGREGATIONS
 from r1repro.config import Recipe
 from r1repro.data.schema import Problem
-from r1repro.data.templates import TEMPLATES
+from r1repro.data.templates import TEMPLATES, sft_target
 from r1repro.grading import check_batch
 from r1repro.models import load_model, token_logprobs
 from r1repro.rollout import make_backend
@@ -53,7 +53,7 @@ def sft_pairs(records: Sequence[dict], template, tokenizer) -> list[tuple[str, s
         else:
             p = Problem.from_dict(rec)
             if p.solution:
-                pairs.append((template.prompt(p.question, tokenizer), template.target(p.solution, p.gold)))
+                pairs.append((template.prompt(p.question, tokenizer), sft_target(template, p)))
     return pairs
 
 
