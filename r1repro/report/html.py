@@ -27,6 +27,9 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, raw: bool = 
     return f'<table class="{esc(cls)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+LIST_ROWS = 10  # rows shown of a list of records (e.g. dedupe examples) in the data card
+
+
 def json_view(obj: object, depth: int = 0) -> str:
     """Any JSON value: dicts as two-column tables, lists of dicts as tables, scalars escaped."""
     if isinstance(obj, dict) and obj:
@@ -35,7 +38,9 @@ def json_view(obj: object, depth: int = 0) -> str:
             "<thead><tr></tr></thead>", "")
     if isinstance(obj, list) and obj and all(isinstance(x, dict) for x in obj):
         keys = list(dict.fromkeys(k for x in obj for k in x))
-        return table(keys, [[json_view(x.get(k, ""), depth + 1) for k in keys] for x in obj], raw=True)
+        more = f'<p class="sub">… {len(obj) - LIST_ROWS} more</p>' if len(obj) > LIST_ROWS else ""
+        rows = [[json_view(x.get(k, ""), depth + 1) for k in keys] for x in obj[:LIST_ROWS]]
+        return table(keys, rows, raw=True) + more
     if isinstance(obj, list):
         return esc(", ".join(str(x) for x in obj))
     return esc("–" if obj is None or obj == {} else obj)

@@ -22,7 +22,7 @@ TRACE_CHARS = 1500
 
 
 def cell(x: object) -> str:
-    return html.escape(str(x)).replace("|", "\\|").replace("\n", " ")
+    return html.escape(str(x), quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def md_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -48,17 +48,22 @@ def eval_md(t: Table) -> str:
     return out
 
 
+def records_md(title: str, records: list[dict], limit: int = 10) -> str:
+    keys = list(dict.fromkeys(k for x in records for k in x))
+    more = f"\n({len(records) - limit} more)\n" if len(records) > limit else ""
+    return f"**{cell(title)}**\n\n" + md_table(keys, [[S.show(x.get(k)) for k in keys] for x in records[:limit]]) + more
+
+
 def card_md(card: dict) -> str:
-    out = []
-    for key, value in card.items():
+    """Scalars as one table; every list of records (sources, examples, ...) as its own table."""
+    scalars, tables = [], []
+    for key, value in S.flatten(card).items():
         if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
-            keys = list(dict.fromkeys(k for x in value for k in x))
-            out.append(f"**{cell(key)}**\n\n" + md_table(keys, [[S.show(x.get(k)) for k in keys] for x in value]))
-        elif isinstance(value, dict):
-            out.append(f"**{cell(key)}**\n\n" + md_table(["", ""], list(S.flatten(value).items())))
+            tables.append(records_md(key, value))
         else:
-            out.append(f"**{cell(key)}**: {cell(S.show(value))}\n")
-    return "\n".join(out) if out else "No data card (data/card.json).\n"
+            scalars.append((key, S.show(value)))
+    out = (md_table(["", ""], scalars) if scalars else "") + "\n".join(["", *tables])
+    return out if card else "No data card (data/card.json).\n"
 
 
 def trace_md(p: TraceProblem) -> str:

@@ -8,6 +8,7 @@ stage failed, even when most files are missing.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from r1repro.report.load import SELF, RunData
@@ -29,9 +30,13 @@ def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def show(v: Any) -> str:
-    if isinstance(v, (list, tuple)):
+def show(v: Any, limit: int = 160) -> str:
+    """A value as one short line: lists of scalars joined, other containers as cut JSON."""
+    if isinstance(v, (list, tuple)) and all(not isinstance(x, (dict, list, tuple)) for x in v):
         return ", ".join(show(x) for x in v) or "–"
+    if isinstance(v, (dict, list, tuple)):
+        text = json.dumps(v, ensure_ascii=False, default=str)
+        return text if len(text) <= limit else text[: limit - 1] + "…"
     if isinstance(v, float):
         return f"{v:.4g}"
     return "–" if v is None else str(v)
