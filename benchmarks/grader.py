@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -27,8 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from r1repro.grading import GraderPolicy, check, check_batch  # noqa: E402
-from r1repro.grading import sandbox  # noqa: E402
+from r1repro.grading import (
+    GraderPolicy,
+    check,
+    check_batch,
+    sandbox,
+)
 
 DATA = Path(os.environ.get("R1REPRO_DATA", ROOT.parent / "shared" / "data"))
 OURS = GraderPolicy(cache_size=0, timeout_s=2.0)
@@ -44,7 +47,7 @@ def load_cases():
 
 def pct(xs, q):
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(q / 100 * (len(xs) - 1)))]
 
 
 def run_labelled(cases):
@@ -121,8 +124,8 @@ def main():
                "max_ms": 1000 * max(r[f"{k}_s"] for r in rows)} for k in ("ours", "mv")}
 
     gp, mp = gsm8k_pairs(), math_pairs()
-    seq = lambda ps: [check(r, g, policy=OURS) for r, g in ps]  # noqa: E731
-    bat = lambda ps: check_batch([r for r, _ in ps], [g for _, g in ps], policy=OURS)  # noqa: E731
+    seq = lambda ps: [check(r, g, policy=OURS) for r, g in ps]
+    bat = lambda ps: check_batch([r for r, _ in ps], [g for _, g in ps], policy=OURS)
     gsm_rate, gsm_v = throughput(gp, seq)
     math_rate, math_v = throughput(mp, bat)
     math_seq_rate, _ = throughput(mp, seq)

@@ -59,7 +59,7 @@ def correctness_reward(responses, golds, metas, *, policy: GraderPolicy | None =
             for r, g, m in zip(responses, golds, metas)]
 
 
-_FORMAT_RE = re.compile(r"\s*<think>(.*?)</think>\s*<answer>(.*?)</answer>\s*", re.S)
+_FORMAT_RE = re.compile(r"\s*<think>(.*?)</think>\s*<answer>(.*?)</answer>\s*", re.DOTALL)
 
 
 def is_r1_format(response: str) -> bool:

@@ -16,5 +16,14 @@ from r1repro.grading.extract import Extraction, extract_answer
 from r1repro.grading.policy import GraderPolicy
 from r1repro.grading.verdict import CORRECT_REASONS, REASONS, WRONG_REASONS, Verdict
 
-__all__ = ["check", "check_batch", "extract_answer", "Extraction", "GraderPolicy", "Verdict",
-           "REASONS", "CORRECT_REASONS", "WRONG_REASONS"]
+__all__ = [
+           "CORRECT_REASONS",
+           "REASONS",
+           "WRONG_REASONS",
+           "Extraction",
+           "GraderPolicy",
+           "Verdict",
+           "check",
+           "check_batch",
+           "extract_answer",
+]

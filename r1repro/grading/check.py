@@ -27,7 +27,7 @@ from r1repro.grading.verdict import CORRECT_REASONS, Verdict
 
 _CACHE: dict[tuple, tuple[str, str]] = {}
 _CACHE_LOCK = threading.Lock()
-_HEDGE_RE = re.compile(r"(?:^|[^a-z])or(?:[^a-z]|$)|\\text\{or\}|\\lor(?![a-z])", re.I)
+_HEDGE_RE = re.compile(r"(?:^|[^a-z])or(?:[^a-z]|$)|\\text\{or\}|\\lor(?![a-z])", re.IGNORECASE)
 
 
 def check(response: str, gold: str, *, policy: GraderPolicy | None = None) -> Verdict:

@@ -39,10 +39,10 @@ class Extraction(NamedTuple):
 
 
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
-_ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.S)
+_ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 _HASH_RE = re.compile(r"####\s*([^\n]*)")
 _PHRASE_RE = re.compile(
-    r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|:|=)\s*:?\s*", re.I)
+    r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|:|=)\s*:?\s*", re.IGNORECASE)
 _NUMBER_RE = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?|-?\.\d+")
 
 
@@ -103,7 +103,7 @@ def _from_boxes(text: str, source: str) -> Extraction | None:
     while True:  # \boxed{\boxed{12}} -> 12
         inner = find_boxes(last.strip())
         if len(inner) == 1 and inner[0] is not None and re.fullmatch(
-                r"\\(?:boxed|fbox)\s*\{.*\}", last.strip(), re.S):
+                r"\\(?:boxed|fbox)\s*\{.*\}", last.strip(), re.DOTALL):
             last = inner[0]
         else:
             break

@@ -57,21 +57,12 @@ PRE_RULES: list[tuple[str, str, str]] = [
     ("leading 'is'", r"^\s*(?:is|=|:)\s+", ""),
 ]
 
-UNIT_WORDS = (
-    "dollars? cents? euros? pounds? yuan rupees? units? square feet foot feet ft inches inch in "
-    "miles? mi meters? metres? m km kilometers? cm centimeters? mm millimeters? yards? yd "
-    "hours? hrs? hr h minutes? mins? min seconds? secs? sec s days? weeks? months? years? "
-    "kg kilograms? grams? g mg pounds? lbs? lb ounces? oz liters? litres? l ml milliliters? "
-    "gallons? gal cups? quarts? pints? mph kmh km/h m/s people persons? students? children "
-    "kids apples? books? cookies? pages? points? times marbles? eggs? boxes? bags? cars? "
-    "pieces? sq units square units cubic sq\\.? cm\\^2 m\\^2 cm\\^3 m\\^3 ft\\^2 in\\^2 "
-    "units\\^2 degrees? radians? rad"
-).split()
+UNIT_WORDS = ["dollars?", "cents?", "euros?", "pounds?", "yuan", "rupees?", "units?", "square", "feet", "foot", "feet", "ft", "inches", "inch", "in", "miles?", "mi", "meters?", "metres?", "m", "km", "kilometers?", "cm", "centimeters?", "mm", "millimeters?", "yards?", "yd", "hours?", "hrs?", "hr", "h", "minutes?", "mins?", "min", "seconds?", "secs?", "sec", "s", "days?", "weeks?", "months?", "years?", "kg", "kilograms?", "grams?", "g", "mg", "pounds?", "lbs?", "lb", "ounces?", "oz", "liters?", "litres?", "l", "ml", "milliliters?", "gallons?", "gal", "cups?", "quarts?", "pints?", "mph", "kmh", "km/h", "m/s", "people", "persons?", "students?", "children", "kids", "apples?", "books?", "cookies?", "pages?", "points?", "times", "marbles?", "eggs?", "boxes?", "bags?", "cars?", "pieces?", "sq", "units", "square", "units", "cubic", "sq\\.?", "cm\\^2", "m\\^2", "cm\\^3", "m\\^3", "ft\\^2", "in\\^2", "units\\^2", "degrees?", "radians?", "rad"]
 _UNITS = r"(?:(?:" + "|".join(UNIT_WORDS) + r")\b\.?(?:\s*\^\s*\{?\d\}?)?\s*)+"
 # A unit is stripped only after a number, and only when spaced or inside \text{}: `2m` stays.
 _UNIT_TEXT_RE = re.compile(
-    r"(?<=[\d}%)])\s*\\(?:text|mbox|mathrm)\{\s*" + _UNITS + r"\}(?:\s*\^\s*\{?\d\}?)?\s*$", re.I)
-_UNIT_RE = re.compile(r"(?<=[\d}%)])\s+" + _UNITS + r"$", re.I)
+    r"(?<=[\d}%)])\s*\\(?:text|mbox|mathrm)\{\s*" + _UNITS + r"\}(?:\s*\^\s*\{?\d\}?)?\s*$", re.IGNORECASE)
+_UNIT_RE = re.compile(r"(?<=[\d}%)])\s+" + _UNITS + r"$", re.IGNORECASE)
 # Any one or two spaced plain words after a number ("72 clips"); never "or"/"and" (hedges).
 _WORDS_RE = re.compile(r"(?<=\d)\s+(?!(?:or|and)\b)[a-zA-Z]{2,}(?:\s+(?!(?:or|and)\b)[a-zA-Z]{2,})?\.?$")
 

@@ -10,6 +10,7 @@ Steps: parse both -> node-count guard -> structural equality -> numeric probe (f
 
 from __future__ import annotations
 
+import cmath
 import random
 
 _L2S = None
@@ -25,7 +26,7 @@ def _parse(s: str):
         norm = NormalizationConfig(basic_latex=True, units=False, malformed_operators=True,
                                    nits=False, boxed="none", equations=False)
         conv = ConversionConfig(interpret_as_mixed_fractions=True, lowercase_symbols=False)
-        _L2S = lambda x: latex2sympy(x, normalization_config=norm, conversion_config=conv)  # noqa: E731
+        _L2S = lambda x: latex2sympy(x, normalization_config=norm, conversion_config=conv)
     return _L2S(s)
 
 
@@ -51,7 +52,7 @@ def _numeric_differs(d, rng: random.Random) -> bool | None:
             v = complex(sympy.N(d.subs(sub), 30))
         except (TypeError, ValueError, ZeroDivisionError, OverflowError):
             return None
-        if v != v:  # nan
+        if cmath.isnan(v):
             return None
         if abs(v) > 1e-9:
             return True
