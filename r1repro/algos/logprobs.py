@@ -9,7 +9,9 @@ the logits and the log-softmax for backward. chunked_token_logprobs flattens the
 `chunk_size` rows at a time through lm_head + log-softmax + gather, and wraps each chunk in
 torch.utils.checkpoint, so backward recomputes that chunk's logits instead of storing them: peak
 extra memory is O(chunk_size * V), not O(B*T*V). The price is one more lm_head matmul per chunk.
-`benchmarks/logprob_memory.py` measures it.
+`benchmarks/logprob_memory.py` measures it: during a chunk's backward a few (chunk, V) float32
+buffers are alive at once (logits, softmax, gather/logsumexp grads), about 5 x chunk_size x V x 4
+bytes, e.g. ~1 GB at chunk 1024 and V=49152 versus ~4.5 GB for the naive path at B*T=6144.
 
 How: the model code calls `h = model.model(input_ids, attention_mask=...).last_hidden_state` and
 `chunked_token_logprobs(h[:, :-1], model.lm_head.weight, input_ids[:, 1:], temperature=t)`.
@@ -53,7 +55,8 @@ def _chunk_logprobs(
     logits = F.linear(h, weight, bias)  # (N, V)
     if logits.dtype in (torch.bfloat16, torch.float16):
         logits = logits.float()  # (N, V) log-softmax in float32 (float64 stays float64)
-    logits = logits / temperature  # (N, V)
+    if temperature != 1.0:
+        logits = logits / temperature  # (N, V), a copy: skipped at 1.0
     logz = torch.logsumexp(logits, dim=-1)  # (N,)
     valid = t >= 0  # (N,)
     chosen = logits.gather(-1, t.clamp(min=0).unsqueeze(-1)).squeeze(-1)  # (N,)

@@ -69,3 +69,22 @@ def test_kl_penalized_rewards():
 
 def test_registry_names():
     assert KL_ESTIMATORS.names() == ["k1", "k2", "k3"]
+
+
+def test_in_loss_gradient_directions_documented_in_module():
+    # on-policy expected gradient of each estimator used as a loss: sum_x pi(x) (no grad) * grad k(x)
+    theta = torch.tensor([0.3, -0.2, 0.9], dtype=F64, requires_grad=True)
+    ref = torch.log_softmax(torch.tensor([0.0, 0.5, -0.4], dtype=F64), -1)
+    logp = torch.log_softmax(theta, -1)
+    pi = logp.exp().detach()
+
+    def grad(value):
+        return torch.autograd.grad(value, theta, retain_graph=True)[0]
+
+    fwd_kl = grad((logp.exp() * (logp - ref)).sum())  # grad KL(pi || ref)
+    rev_kl = grad((ref.exp() * (ref - logp)).sum())  # grad KL(ref || pi)
+    k = {n: grad((pi * KL_ESTIMATORS[n](logp[None], ref[None])[0]).sum()) for n in ("k1", "k2", "k3")}
+    assert torch.allclose(k["k1"], torch.zeros(3, dtype=F64), atol=1e-12)  # no KL gradient at all
+    assert torch.allclose(k["k2"], fwd_kl, atol=1e-12)
+    assert torch.allclose(k["k3"], rev_kl, atol=1e-12)
+    assert not torch.allclose(fwd_kl, rev_kl, atol=1e-3)  # the two directions really differ here

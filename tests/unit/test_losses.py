@@ -169,3 +169,8 @@ def test_gradient_accumulation_matches_full_batch_gradient():
     assert torch.allclose(logp.grad, full_grad)
     # hand check of one entry: token (0,0) has d/dlogp = -A / num_tokens = -1/6
     assert full_grad[0, 0].item() == pytest.approx(-1 / 6)
+
+
+def test_registry_names():
+    assert POLICY_LOSSES.names() == ["pg", "ppo_clip"]
+    assert AGGREGATIONS.names() == ["seq_mean_token_mean", "seq_sum_constant", "token_mean"]
