@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a recipe's stages end to end", description="Run a recipe's stages in order.")
     _add_run_args(p)
     p.add_argument("--stages", help=f"comma-separated subset of {','.join(STAGES)} (default: the recipe's stages)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="build data, grader, rewards and trainer pieces, check them, and stop before loading weights")
     for stage, what in [("prepare", "load, dedupe, decontaminate data; build the embedded model"),
                         ("sft", "teacher forcing on worked solutions"), ("rl", "reinforcement learning")]:
         _add_run_args(sub.add_parser(stage, help=what, description=f"The {stage} stage of a run: {what}."))
@@ -89,6 +91,14 @@ def cmd_run(args) -> None:
     from r1repro.pipeline import run_stages
 
     cfg = load_recipe(args.recipe, args.overrides)
+    if args.dry_run:
+        import tempfile
+
+        from r1repro.pipeline import dry_run
+
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(dry_run(cfg, tmp), indent=2))
+        return
     stages = args.stages.split(",") if args.stages else list(cfg.stages)
     bad = [s for s in stages if s not in STAGES]
     if bad:

@@ -107,3 +107,46 @@ def run_stages(cfg: Recipe, run: RunDir, stages: Sequence[str], *, resume: bool 
         log.info("stage %s: %s", name, "resuming" if status in ("running", "failed") and resume else "starting")
         stage_fn(name)(cfg, run, resume=resume and status in ("running", "failed"))
         log.info("stage %s: done in %.1f s", name, time.time() - t0)
+
+
+def dry_run(cfg: Recipe, out_dir: str | Path) -> dict:
+    """Resolve and build everything a run needs except the model weights, and check it fits together.
+
+    Builds the data (prepare into out_dir), the prompt template, the grader and rewards (a gold
+    answer written in the template's format must score the full correctness reward), and the
+    trainer's named pieces (advantage, loss, aggregation, KL estimator); loads no weights and
+    imports neither transformers nor vllm.
+    """
+    from r1repro.algos.advantages import ADVANTAGES
+    from r1repro.algos.kl import KL_ESTIMATORS
+    from r1repro.algos.losses import AGGREGATIONS, POLICY_LOSSES
+    from r1repro.data.prepare import prepare
+    from r1repro.data.schema import read_jsonl
+    from r1repro.data.templates import TEMPLATES, sft_target
+    from r1repro.rewards import REWARDS, Scorer
+
+    rc = cfg.rl
+    template = TEMPLATES[cfg.data.template]
+    pieces = {"advantage": ADVANTAGES[rc.advantage], "loss": POLICY_LOSSES[rc.loss],
+              "aggregation": AGGREGATIONS[rc.aggregation], "kl": KL_ESTIMATORS[rc.kl_estimator],
+              "rewards": [REWARDS[name] for name in rc.rewards]}
+    for name, task in cfg.eval.tasks.items():
+        TEMPLATES[task.template or cfg.data.template]
+    evals = {name: task.dataset for name, task in cfg.eval.tasks.items()}
+    card = prepare(cfg.data.train, evals, Path(out_dir), data_dir=cfg.data.dir, seed=cfg.seed, dedupe=cfg.data.dedupe,
+                   decontaminate=cfg.data.decontaminate, ngram=cfg.data.ngram, skip_bad=cfg.data.skip_bad,
+                   shuffle=cfg.data.shuffle)
+    train = read_jsonl(Path(out_dir) / "train.jsonl")
+    if len(train) < rc.prompts_per_step:
+        raise ValueError(f"only {len(train)} training problems for rl.prompts_per_step={rc.prompts_per_step}")
+    scorer = Scorer({"correct": 1.0}, policy=cfg.grader)
+    probe = train[: min(64, len(train))]
+    # the reference answer, in the template's own answer format, must be graded correct
+    responses = [template.response_prefix + sft_target(template, p) for p in probe]
+    result = scorer(responses, [p.gold for p in probe], [p.meta for p in probe])
+    failed = [(p.id, p.gold, v.reason) for p, v in zip(probe, result.verdicts) if not v.correct]
+    if failed:
+        raise ValueError(f"the grader rejects {len(failed)} reference answers, e.g. {failed[:3]}")
+    return {"train": len(train), "eval": {k[5:]: v["count"] for k, v in card["outputs"].items() if k.startswith("eval-")},
+            "pieces": sorted(pieces), "probe": len(probe), "template": template.name,
+            "updates": rc.steps * rc.epochs * rc.minibatches, "model": cfg.model.path}
