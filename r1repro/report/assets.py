@@ -26,7 +26,7 @@ th{background:#eef1f5;font-weight:600}tbody th{white-space:nowrap}td.num{text-al
 .notes{background:#fff7e0;border:1px solid #f0d48a;padding:8px 12px;border-radius:6px}
 .grid{display:flex;flex-wrap:wrap;gap:10px}.grid figure{margin:0;background:#fff;border:1px solid var(--line);
  border-radius:6px;padding:4px}.grid img{display:block;width:378px;height:auto}
-.cols{display:flex;flex-wrap:wrap;gap:24px}.cols>div{flex:1 1 380px;min-width:0}
+.cols{display:flex;flex-wrap:wrap;gap:24px}.cols>div{flex:1 1 380px;min-width:0;overflow-x:auto}
 pre{white-space:pre-wrap;word-break:break-word;margin:4px 0;font:12.5px/1.45 ui-monospace,Menlo,Consolas,monospace}
 pre.config{background:#fff;border:1px solid var(--line);padding:8px;max-height:420px;overflow:auto}
 .filters{position:sticky;top:0;z-index:2;background:var(--bg);padding:8px 0;display:flex;flex-wrap:wrap;

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from r1repro.report import assets
 from r1repro.report.curves import Chart
 from r1repro.report.evaltable import Table
+from r1repro.report.summary import flatten, show
 
 
 def esc(x: object) -> str:
@@ -30,20 +31,22 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, raw: bool = 
 LIST_ROWS = 10  # rows shown of a list of records (e.g. dedupe examples) in the data card
 
 
-def json_view(obj: object, depth: int = 0) -> str:
-    """Any JSON value: dicts as two-column tables, lists of dicts as tables, scalars escaped."""
-    if isinstance(obj, dict) and obj:
-        rows = [(esc(k), json_view(v, depth + 1)) for k, v in obj.items()]
-        return table(["field", "value"] if depth == 0 else [], rows, raw=True).replace(
-            "<thead><tr></tr></thead>", "")
-    if isinstance(obj, list) and obj and all(isinstance(x, dict) for x in obj):
-        keys = list(dict.fromkeys(k for x in obj for k in x))
-        more = f'<p class="sub">… {len(obj) - LIST_ROWS} more</p>' if len(obj) > LIST_ROWS else ""
-        rows = [[json_view(x.get(k, ""), depth + 1) for k in keys] for x in obj[:LIST_ROWS]]
-        return table(keys, rows, raw=True) + more
-    if isinstance(obj, list):
-        return esc(", ".join(str(x) for x in obj))
-    return esc("–" if obj is None or obj == {} else obj)
+def records_table(records: list[dict]) -> str:
+    keys = list(dict.fromkeys(k for x in records for k in x))
+    more = f'<p class="sub">… {len(records) - LIST_ROWS} more</p>' if len(records) > LIST_ROWS else ""
+    return table(keys, [[show(x.get(k)) for k in keys] for x in records[:LIST_ROWS]]) + more
+
+
+def card_html(card: dict) -> str:
+    """The data card flattened: scalars in one two-column table, each list of records in its own."""
+    scalars, tables = [], []
+    for key, value in flatten(card).items():
+        if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+            tables.append(f"<h4>{esc(key)}</h4>" + records_table(value))
+        else:
+            scalars.append((key, show(value)))
+    left = table(["field", "value"], scalars) if scalars else ""
+    return f'<div class="cols"><div>{left}</div><div>{"".join(tables)}</div></div>'
 
 
 def eval_table_html(t: Table) -> str:

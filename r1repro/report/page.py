@@ -12,7 +12,7 @@ from r1repro.report import summary as S
 from r1repro.report.browser import browser_html
 from r1repro.report.curves import Chart
 from r1repro.report.evaltable import Table
-from r1repro.report.html import charts_html, esc, eval_table_html, json_view, notes_html, page, table
+from r1repro.report.html import card_html, charts_html, esc, eval_table_html, notes_html, page, table
 from r1repro.report.load import RunData
 from r1repro.report.traces import TraceProblem
 
@@ -30,7 +30,7 @@ def summary_html(run: RunData) -> str:
                 else '<p class="sub">no stages recorded</p>')
              + kv(S.rl_timing(run), "no RL timings logged")
              + "<h3>Hardware</h3>" + kv(S.hardware(run)) + "<h3>Versions</h3>" + kv(S.versions(run)))
-    card = json_view(run.card) if run.card else '<p class="sub">no data card (data/card.json)</p>'
+    card = card_html(run.card) if run.card else '<p class="sub">no data card (data/card.json)</p>'
     config = (f'<details><summary>resolved config (config.yaml)</summary><pre class="config">'
               f"{esc(run.config_text)}</pre></details>" if run.config_text else "")
     return (notes_html(run.missing) + f'<div class="cols"><div>{left}</div><div>{right}</div></div>'
