@@ -8,6 +8,7 @@ Reads only the run directory (load.py); every file is written atomically (temp f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from r1repro.report.curves import run_charts
@@ -19,18 +20,20 @@ from r1repro.report.traces import select_traces
 from r1repro.rundir import atomic_write_bytes, atomic_write_text
 
 
-def render_run(run_dir: str | Path, *, traces: int = 12, out_dir: str | Path | None = None) -> dict[str, Path]:
+def render_run(run_dir: str | Path, *, traces: int = 12, problems: Sequence[str] | None = None,
+               out_dir: str | Path | None = None) -> dict[str, Path]:
     """Render the report of `run_dir` into out_dir (default run_dir/report); returns name -> path.
 
-    traces: how many problems the trace browser shows (0 for none). Missing pieces of the run are
-    listed at the top of both files instead of raising.
+    traces: how many problems the trace browser shows (0 for none), chosen as traces.py says;
+    problems: show exactly these problem ids instead. Missing pieces of the run are listed at the
+    top of both files instead of raising.
     """
     run = load_run(run_dir)
     out = Path(out_dir) if out_dir is not None else run.path / "report"
     charts, absent = run_charts(run)
     tables = run_tables(run.evals)
-    problems = select_traces(run, traces) if traces > 0 else []
+    chosen = select_traces(run, traces, problems) if traces > 0 or problems else []
     paths = {c.filename: atomic_write_bytes(out / c.filename, c.png) for c in charts}
-    paths["report.md"] = atomic_write_text(out / "report.md", run_markdown(run, charts, tables, problems))
-    paths["index.html"] = atomic_write_text(out / "index.html", run_page(run, charts, absent, tables, problems))
+    paths["report.md"] = atomic_write_text(out / "report.md", run_markdown(run, charts, tables, chosen))
+    paths["index.html"] = atomic_write_text(out / "index.html", run_page(run, charts, absent, tables, chosen))
     return paths

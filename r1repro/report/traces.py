@@ -8,11 +8,12 @@ How: candidates are the problem ids of the final RL rollout file (file order) an
 task's samples (file order, from the latest checkpoint evaluated). Ids present in both come first,
 then training and eval problems alternate (eval tasks round-robin) until n are chosen. Per
 problem: up to STEPS_SHOWN steps spread evenly over the steps where it was sampled, the
-SAMPLES_PER_STEP lowest sample_idx per step, and SAMPLES_PER_CHECKPOINT per checkpoint.
+SAMPLES_PER_STEP lowest sample_idx per step, and SAMPLES_PER_CHECKPOINT per checkpoint. Passing explicit `ids` pins the problems instead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import zip_longest
 
@@ -88,12 +89,20 @@ def _lowest(records: list[dict], k: int) -> list[dict]:
     return sorted(records, key=lambda r: r.get("sample_idx") or 0)[:k]
 
 
-def select_traces(run: RunData, n: int = 12) -> list[TraceProblem]:
-    """The n problems of the trace browser with their samples (see the module docstring)."""
+def select_traces(run: RunData, n: int = 12, ids: Sequence[str] | None = None) -> list[TraceProblem]:
+    """The n problems of the trace browser with their samples (see the module docstring).
+
+    ids: show exactly these problem ids instead (in this order; n is ignored).
+    """
     final = read_jsonl(run.rollout_files[max(run.rollout_files)], run.missing) if run.rollout_files else []
     evals = _eval_records(run)
     latest = {t: next(by[c] for c in reversed(CHECKPOINTS) if c in by) for t, by in evals.items()}
-    chosen = _choose(_unique_ids(final), {t: _unique_ids(r) for t, r in latest.items()}, n)
+    eval_ids = {t: _unique_ids(r) for t, r in latest.items()}
+    if ids is not None:
+        task_of = {pid: t for t, pids in eval_ids.items() for pid in pids}
+        chosen = [(str(pid), task_of.get(str(pid), "train")) for pid in ids]
+    else:
+        chosen = _choose(_unique_ids(final), eval_ids, n)
     rollouts = _rollouts_for(run, {pid for pid, _ in chosen})
     problems = []
     for pid, task in chosen:

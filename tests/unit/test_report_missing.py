@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from r1repro.report import render_run
 from tests.fixtures.make_run import make_run
@@ -52,3 +53,10 @@ def test_report_stage_rendering_itself_is_not_a_problem(tmp_path):
     (run / "manifest.json").write_text(json.dumps(manifest))
     page = render_run(run)["index.html"].read_text("utf-8")
     assert "did not finish" not in page and "<td>report</td>" not in page and "Missing or incomplete" not in page
+
+
+def test_pinned_problems(tmp_path):
+    run = make_run(tmp_path, tasks=("gsm8k",))
+    page = render_run(run, problems=["gsm8k-0003", "train-0002", "nope"])["index.html"].read_text("utf-8")
+    assert re.findall(r'<div class="problem"><h3>([\w-]+) ', page) == ["gsm8k-0003", "train-0002", "nope"]
+    assert page.count('data-source="eval"') == 6   # gsm8k-0003: 2 samples x base, sft, rl
