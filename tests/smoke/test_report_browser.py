@@ -101,3 +101,11 @@ def test_report_in_chromium(browser, tmp_path):
     browser.execute_script("document.getElementById('eval').scrollIntoView()")
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_screenshot_tool(browser, tmp_path):
+    from r1repro.report.screenshot import screenshot
+
+    page = render_run(make_run(tmp_path, "shot", tasks=("gsm8k",)))["index.html"]
+    out = screenshot(page, tmp_path / "img" / "eval.png", at="eval", height=900)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
