@@ -124,15 +124,22 @@ def language_metrics(texts: Sequence[str], target: str = "latin") -> dict[str, f
     }
 
 
-def reflection_rate(
-    texts: Sequence[str], phrases: tuple[str, ...] = DEFAULT_REFLECTION_PHRASES
-) -> dict[str, float]:
-    """reflection/rate: share of traces with at least one reflection phrase;
-    reflection/per_trace: mean number of phrases per trace (text.count_reflections)."""
+def _reflection_counts(texts: Sequence[str], phrases: tuple[str, ...]) -> np.ndarray:
     if not texts:
         raise ValueError("no texts")
-    counts = np.array([count_reflections(t, phrases) for t in texts], dtype=float)
-    return {"reflection/rate": float((counts > 0).mean()), "reflection/per_trace": float(counts.mean())}
+    return np.array([count_reflections(t, phrases) for t in texts], dtype=float)
+
+
+def reflection_rate(texts: Sequence[str], phrases: tuple[str, ...] = DEFAULT_REFLECTION_PHRASES) -> float:
+    """Share of traces with at least one reflection phrase (text.count_reflections): reflection/rate."""
+    return float((_reflection_counts(texts, phrases) > 0).mean())
+
+
+def reflections_per_trace(
+    texts: Sequence[str], phrases: tuple[str, ...] = DEFAULT_REFLECTION_PHRASES
+) -> float:
+    """Mean number of reflection phrases per trace: reflection/per_trace."""
+    return float(_reflection_counts(texts, phrases).mean())
 
 
 _WS = re.compile(r"\s+")
@@ -245,7 +252,8 @@ def summarize_eval(
     pick = reasoning or (lambda text: text)
     texts = [pick(s.get("completion", "")) for s in pool]
     metrics.update(language_metrics(texts, target))
-    metrics.update(reflection_rate(texts))
+    metrics["reflection/rate"] = reflection_rate(texts)
+    metrics["reflection/per_trace"] = reflections_per_trace(texts)
     reasons = Counter(str(s.get("reason")) for s in pool)
     return {
         "n": len({s["problem_id"] for s in samples}),

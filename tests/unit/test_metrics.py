@@ -15,6 +15,7 @@ from r1repro.metrics import (
     pass_at_k,
     pass_at_k_mean,
     reflection_rate,
+    reflections_per_trace,
     summarize_eval,
 )
 
@@ -115,8 +116,11 @@ def test_language_metrics():
 
 def test_reflection_rate():
     # counts 1, 0, 2 ("Hmm", "wait"): 2 of 3 traces reflect; 3 phrases / 3 traces
-    out = reflection_rate(["Wait, no.", "fine", "Hmm, wait."])
-    assert out == {"reflection/rate": pytest.approx(2 / 3), "reflection/per_trace": 1.0}
+    texts = ["Wait, no.", "fine", "Hmm, wait."]
+    assert reflection_rate(texts) == pytest.approx(2 / 3)
+    assert reflections_per_trace(texts) == 1.0
+    with pytest.raises(ValueError):
+        reflection_rate([])
 
 
 def test_distinct_solutions_near_duplicates():
