@@ -91,8 +91,11 @@ def bare_question(start: int, chain: list[tuple[str, int, int]]) -> str:
 
 
 def arithmetic_problem(i: int, split: str, seed: int, *, steps: int, ops: str, max_value: int,
-                       max_operand: int, style: str) -> Problem:
-    """Problem i of the (split, seed) stream; `steps` is drawn per problem when given as (lo, hi)."""
+                       max_operand: int, style: str, show_work: float = 1.0) -> Problem:
+    """Problem i of the (split, seed) stream; `steps` is drawn per problem when given as (lo, hi).
+
+    With probability 1 - show_work the solution is empty: an SFT target that answers directly,
+    without the worked steps (drawn last, so the problems themselves do not depend on it)."""
     rng = random.Random(f"arithmetic/{split}/{seed}/{i}")
     n_steps = steps if isinstance(steps, int) else rng.randint(*steps)
     start, chain = arithmetic_chain(rng, n_steps, ops, max_value, max_operand)
@@ -119,8 +122,11 @@ def check_knobs(loader: str, n: int, lo: int, hi: int, **positive: int) -> None:
 def load_arithmetic(split: str, data_dir: Path | None = None, *, skip_bad: bool = False, n: int = 1000,
                     seed: int = 0, steps: int | None = None, min_steps: int = 1, max_steps: int = 3,
                     max_value: int = 100, max_operand: int = 10, ops: str = "+-*/",
-                    style: str = "word") -> LoadResult:
-    """n multi-step problems; `steps` fixes the step count, else each draws from [min_steps, max_steps]."""
+                    style: str = "word", show_work: float = 1.0) -> LoadResult:
+    """n multi-step problems; `steps` fixes the step count, else each draws from [min_steps, max_steps].
+
+    show_work: share of solutions that show their steps (the rest answer directly; see the
+    quickstart recipe, where RL learns to prefer showing work)."""
     lo, hi = (steps, steps) if steps is not None else (min_steps, max_steps)
     check_knobs("arithmetic", n, lo, hi, max_value=max_value, max_operand=max_operand)
     if not ops or set(ops) - set(OPS):

@@ -49,7 +49,7 @@ def make_backend(name: str, model, tokenizer, *, stop: Sequence[str] = (), batch
     if name == "hf":
         from r1repro.rollout.hf import HFBackend
 
-        return HFBackend(model, tokenizer, stop=stop, batch_size=batch_size)
+        return HFBackend(model, tokenizer, stop=stop, batch_size=batch_size, engine=kwargs.get("engine", "loop"))
     if name == "vllm":
         from r1repro.rollout.vllm import VLLMBackend
 

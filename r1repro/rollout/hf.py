@@ -3,6 +3,9 @@
 Prompts are repeated n times, sorted by length (less padding), left-padded and generated in
 batches; each batch is seeded from (seed, batch index), so results do not depend on the global RNG.
 Generation stops on EOS and on the template's stop strings (e.g. "</answer>").
+
+engine "loop" (default) is r1repro.rollout.loop: a KV-cached loop that drops finished rows;
+engine "generate" calls transformers' `model.generate` (the reference the loop is tested against).
 """
 
 from __future__ import annotations
@@ -12,11 +15,16 @@ from collections.abc import Sequence
 import torch
 
 from r1repro.rollout.base import Completion, cut_at_stop
+from r1repro.rollout.loop import StopChecker, sample_loop
 
 
 class HFBackend:
-    def __init__(self, model, tokenizer, *, stop: Sequence[str] = (), batch_size: int = 64):
+    def __init__(self, model, tokenizer, *, stop: Sequence[str] = (), batch_size: int = 64, engine: str = "loop"):
+        if engine not in ("loop", "generate"):
+            raise ValueError(f"unknown HF generation engine {engine!r}; known: loop, generate")
         self.model, self.tokenizer, self.stop, self.batch_size = model, tokenizer, tuple(stop), batch_size
+        self.engine = engine
+        self._stop_checker = StopChecker(tokenizer, self.stop) if self.stop and engine == "loop" else None
 
     def update_weights(self, model) -> None:
         self.model = model  # generation shares the training model's parameters
@@ -51,6 +59,10 @@ class HFBackend:
         model = getattr(self.model, "module", self.model)
         pad = self.tokenizer.pad_token_id
         eos = self.tokenizer.eos_token_id
+        if self.engine == "loop":
+            rows = sample_loop(model, prompt_ids, pad_id=pad, eos_id=eos, max_new_tokens=max_new_tokens,
+                               temperature=temperature, top_p=top_p, seed=seed, stop=self._stop_checker)
+            return [self._from_loop(p, toks, finish) for p, (toks, finish) in zip(prompt_ids, rows)]
         width = max(map(len, prompt_ids))
         device = next(model.parameters()).device
         ids = torch.full((len(prompt_ids), width), pad, dtype=torch.long)  # (B, P), left-padded
@@ -68,6 +80,13 @@ class HFBackend:
                                  max_new_tokens=max_new_tokens, pad_token_id=pad, eos_token_id=eos, **kwargs)
         new = gen[:, width:].tolist()  # (B, <= max_new_tokens)
         return [self._finish(p, row, eos, max_new_tokens) for p, row in zip(prompt_ids, new)]
+
+    def _from_loop(self, prompt: list[int], toks: list[int], finish: str) -> Completion:
+        body = toks[:-1] if finish == "eos" else toks
+        text = self.tokenizer.decode(body, skip_special_tokens=True)
+        if finish == "stop":
+            text = cut_at_stop(text, self.stop)[0]
+        return Completion(tuple(prompt), tuple(toks), text, finish)  # type: ignore[arg-type]
 
     def _finish(self, prompt: list[int], row: list[int], eos: int, max_new_tokens: int) -> Completion:
         # HF pads rows that finished early; when pad == eos the first pad looks like an EOS, so a stop

@@ -52,7 +52,7 @@ def sft_pairs(records: Sequence[dict], template, tokenizer) -> list[tuple[str, s
             pairs.append((rec["prompt"], rec["response"]))
         else:
             p = Problem.from_dict(rec)
-            if p.solution:
+            if p.solution is not None:
                 pairs.append((template.prompt(p.question, tokenizer), sft_target(template, p)))
     return pairs
 
