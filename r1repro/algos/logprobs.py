@@ -12,6 +12,7 @@ extra memory is O(chunk_size * V), not O(B*T*V). The price is one more lm_head m
 `benchmarks/logprob_memory.py` measures it: during a chunk's backward a few (chunk, V) float32
 buffers are alive at once (logits, softmax, gather/logsumexp grads), about 5 x chunk_size x V x 4
 bytes, e.g. ~1 GB at chunk 1024 and V=49152 versus ~4.5 GB for the naive path at B*T=6144.
+(torch.utils.checkpoint imports torch._dynamo on its first call: a one-off ~3 s on CPU.)
 
 How: the model code calls `h = model.model(input_ids, attention_mask=...).last_hidden_state` and
 `chunked_token_logprobs(h[:, :-1], model.lm_head.weight, input_ids[:, 1:], temperature=t)`.
