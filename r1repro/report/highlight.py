@@ -16,6 +16,17 @@ from collections.abc import Sequence
 
 Span = tuple[int, int, str, str]  # start, end, css class, title (tooltip)
 
+# Control characters (model output has them: \x0b, \x1b, ...) become visible symbols, one character
+# for one so span offsets still hold: C0 -> U+2400 "control pictures", DEL -> U+2421, C1 -> U+FFFD.
+# They are invalid in HTML and, in report.md, an ESC could drive the terminal that prints it.
+CONTROLS = str.maketrans({**{c: 0x2400 + c for c in range(32) if c not in (9, 10)}, 0x7F: 0x2421,
+                          **{c: 0xFFFD for c in range(0x80, 0xA0)}})
+
+
+def visible(text: str) -> str:
+    """`text` with control characters (except tab and newline) replaced one-for-one by symbols."""
+    return text.translate(CONTROLS)
+
 try:  # r1repro.text is pure stdlib; its absence only costs the highlights
     from r1repro import text as _text
 except ImportError:  # pragma: no cover - depends on the tree state
@@ -52,6 +63,7 @@ def _non_overlapping(spans: Sequence[Span], lo: int, hi: int) -> list[Span]:
 def mark_html(text: str, spans: Sequence[Span] = (), lo: int = 0, hi: int | None = None) -> str:
     """Escaped HTML of text[lo:hi] with each span wrapped in <mark class=cls title=title>."""
     hi = len(text) if hi is None else hi
+    text = visible(text)
     parts, pos = [], lo
     for s, e, cls, title in _non_overlapping(spans, lo, hi):
         parts.append(html.escape(text[pos:s]))

@@ -14,11 +14,13 @@ from collections.abc import Iterable, Sequence
 from r1repro.report import assets
 from r1repro.report.curves import Chart
 from r1repro.report.evaltable import Table
+from r1repro.report.highlight import visible
 from r1repro.report.summary import flatten, show
 
 
 def esc(x: object) -> str:
-    return html.escape("" if x is None else str(x), quote=True)
+    """HTML-escaped text with control characters made visible (highlight.visible)."""
+    return html.escape(visible("" if x is None else str(x)), quote=True)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, raw: bool = False, cls: str = "") -> str:

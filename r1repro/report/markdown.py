@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from r1repro.report import summary as S
 from r1repro.report.curves import Chart
 from r1repro.report.evaltable import Table
+from r1repro.report.highlight import visible
 from r1repro.report.load import RunData
 from r1repro.report.traces import TraceProblem
 
@@ -22,7 +23,7 @@ TRACE_CHARS = 1500
 
 
 def cell(x: object) -> str:
-    return html.escape(str(x), quote=False).replace("|", "\\|").replace("\n", " ")
+    return html.escape(visible(str(x)), quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def md_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -32,6 +33,7 @@ def md_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 def fence(text: str, info: str = "text") -> str:
+    text = visible(text)
     ticks = "`" * max(3, 1 + max((len(m) for m in re.findall(r"`+", text)), default=0))
     return f"{ticks}{info}\n{text}\n{ticks}\n"
 
@@ -71,10 +73,11 @@ def trace_md(p: TraceProblem) -> str:
     where = f"{s['checkpoint']} checkpoint" if "checkpoint" in s else f"RL step {s.get('step')}"
     verdict = "correct" if s.get("correct") is True else "incorrect"
     text = str(s.get("completion", ""))
+    answer = s.get("extracted") if s.get("extracted") is not None else "–"
     if len(text) > TRACE_CHARS:
         text = text[:TRACE_CHARS] + f"\n… ({len(text) - TRACE_CHARS} more characters)"
     return (f"#### {cell(p.problem_id)} ({cell(p.task)}), {where}, sample {cell(s.get('sample_idx', '–'))}\n\n"
-            f"**{verdict}** ({cell(s.get('reason', '–'))}); answer `{cell(s.get('extracted'))}` vs gold "
+            f"**{verdict}** ({cell(s.get('reason', '–'))}); answer `{cell(answer)}` vs gold "
             f"`{cell(s.get('gold'))}`; {cell(s.get('length', '–'))} tokens\n\n" + fence(text))
 
 

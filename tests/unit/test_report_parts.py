@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from r1repro.report.evaltable import columns, eval_table, fmt
-from r1repro.report.highlight import mark_html, split_think
+from r1repro.report.highlight import mark_html, split_think, visible
 from r1repro.report.summary import flatten
 from r1repro.report.traces import _choose, _spread
 
@@ -76,3 +76,16 @@ def test_choose_puts_shared_ids_first_then_alternates():
 def test_flatten():
     assert flatten({"rl": {"loss": "pg", "optim": {"lr": 1e-5}}, "seed": 1, "eval": {"checkpoints": ["rl"]}}) \
         == {"rl.loss": "pg", "rl.optim.lr": 1e-5, "seed": 1, "eval.checkpoints": ["rl"]}
+
+
+def test_control_characters_become_visible_one_for_one():
+    # ESC, vertical tab, CR, DEL, a C1 control; tab and newline stay
+    assert visible("a\x1b[31m\x0b\r\x7f\x85\t\n") == "a␛[31m␋␍␡\ufffd\t\n"
+    assert mark_html("x\x1by", [(2, 3, "r", "")]) == 'x␛<mark class="r" title="">y</mark>'
+
+
+def test_markdown_trace_is_fenced_and_clean():
+    from r1repro.report.markdown import fence
+
+    text = "```\n<script>\x1b[2J"
+    assert fence(text) == "````text\n```\n<script>␛[2J\n````\n"
