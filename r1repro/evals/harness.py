@@ -35,11 +35,16 @@ log = logging.getLogger("r1repro.eval")
 CHUNK = 32  # problems generated and graded between two appends to samples.jsonl
 
 
+def think_part(response: str) -> str:
+    """The reasoning that language and reflection metrics measure: the text before </think>."""
+    return response.split("</think>")[0]
+
+
 def _records(problems, prompts, groups, responses, verdicts, fmt, *, greedy: bool, language: str) -> list[dict]:
     out, i = [], 0
     for p, prompt, group in zip(problems, prompts, groups):
         for j, c in enumerate(group):
-            think = responses[i].split("</think>")[0]
+            think = think_part(responses[i])
             stats = language_stats(think, language)
             v = verdicts[i]
             out.append({"problem_id": p.id, "sample_idx": j, "greedy": greedy, "prompt": prompt,
@@ -98,7 +103,8 @@ def evaluate(model, tokenizer, task: TaskConfig, problems: Sequence[Problem], ou
             os.fsync(f.fileno())
     samples = read_jsonl(samples_path)
     summary = {**meta, "n": len({r["problem_id"] for r in samples}), "k": task.k, "template": template_name,
-               "sampling": to_dict(task.sampling), "grader": to_dict(task.grader), **summarize_eval(samples, task.k)}
+               "sampling": to_dict(task.sampling), "grader": to_dict(task.grader),
+               **summarize_eval(samples, task.k, target=task.language, reasoning=think_part)}
     atomic_write_json(out_dir / "summary.json", summary)
     return summary
 

@@ -12,6 +12,7 @@ CASES = [
     ("r1repro.grading", ("transformers", "vllm", "torch")),
     ("r1repro.algos", ("transformers", "vllm")),
     ("r1repro.metrics", ("transformers", "vllm", "torch")),
+    ("r1repro.text", ("transformers", "vllm", "torch")),
     ("r1repro.report", ("transformers", "vllm", "torch")),
     ("r1repro.cli", ("torch", "transformers")),
 ]

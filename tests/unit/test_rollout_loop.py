@@ -1,0 +1,77 @@
+"""The lean sampling loop: greedy output identical to transformers' generate, stops, seeds, top-p."""
+
+import pytest
+import torch
+
+from r1repro.config import TinyModelConfig
+from r1repro.models import build_tiny_model, train_tokenizer
+from r1repro.rollout.hf import HFBackend
+from r1repro.rollout.loop import _sample
+
+TEXTS = [f"Q: Tom has {i} apples and gets {j} more. A: <think> {i} + {j} = {i + j}. </think> <answer> {i + j} </answer>"
+         for i in range(20) for j in range(10)]
+PROMPTS = ["Q: Tom has 3 apples and gets 4 more. A: <think>", "Q: Tom has 12 apples. A: <think>", "Q: A: <think>"]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    tok = train_tokenizer(TEXTS, 320)
+    model = build_tiny_model(TinyModelConfig(hidden_size=32, layers=2, heads=2, intermediate_size=64, vocab_size=320),
+                             tok, seed=0).eval()
+    return model, tok
+
+
+def run(model, tok, engine, **kw):
+    b = HFBackend(model, tok, stop=("</answer>",), batch_size=4, engine=engine)
+    args = dict(n=2, max_new_tokens=12, temperature=0.0, top_p=1.0, seed=0) | kw
+    return [[(c.ids, c.text, c.finish) for c in g] for g in b.generate(PROMPTS, **args)]
+
+
+def test_greedy_matches_transformers_generate(tiny):
+    model, tok = tiny
+    assert run(model, tok, "loop") == run(model, tok, "generate")
+
+
+def test_sampling_is_seeded(tiny):
+    model, tok = tiny
+    a = run(model, tok, "loop", temperature=1.0, seed=1)
+    assert a == run(model, tok, "loop", temperature=1.0, seed=1)
+    assert a != run(model, tok, "loop", temperature=1.0, seed=2)
+    # a random model rarely says EOS and never "</answer>": each row runs to the budget or ends on EOS
+    assert all((len(ids) == 12 and finish == "length") or (finish == "eos" and ids[-1] == 0) for g in a for ids, _, finish in g)
+
+
+def test_stop_string_and_eos_finish(tiny):
+    model, tok = tiny
+    # teach the model one completion by overfitting, then greedy must stop right after </answer>
+    target = " 3 + 4 = 7. </think> <answer> 7 </answer>"
+    p = tok(PROMPTS[0])["input_ids"]
+    ids = torch.tensor([p + tok(target, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] * 3])
+    model = build_tiny_model(TinyModelConfig(hidden_size=32, layers=2, heads=2, intermediate_size=64, vocab_size=320),
+                             tok, seed=1)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(150):
+        loss = model(input_ids=ids, labels=ids).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    for engine in ("loop", "generate"):
+        c = HFBackend(model, tok, stop=("</answer>",), engine=engine).generate(
+            PROMPTS[:1], n=1, max_new_tokens=40, temperature=0.0, top_p=1.0, seed=0)[0][0]
+        assert c.finish == "stop", engine
+        assert c.text.strip() == target.strip(), engine
+        assert tok.decode(c.ids).endswith("</answer>")  # no tokens generated after the stop string
+    no_stop = HFBackend(model, tok, stop=(), engine="loop").generate(PROMPTS[:1], n=1, max_new_tokens=40,
+                                                                   temperature=0.0, top_p=1.0, seed=0)[0][0]
+    assert no_stop.finish == "eos" and no_stop.ids[-1] == tok.eos_token_id  # EOS kept in ids, not in text
+    assert no_stop.text.strip() == target.strip()
+
+
+def test_top_p_keeps_only_the_nucleus():
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
+    gen = torch.Generator().manual_seed(0)
+    draws = {int(_sample(logits, 1.0, 0.6, gen)) for _ in range(200)}
+    assert draws == {0, 1}  # 0.5 < 0.6 so token 1 is needed; tokens 2, 3 lie outside the nucleus
+    assert {int(_sample(logits, 1.0, 0.4, gen)) for _ in range(50)} == {0}
+    assert int(_sample(logits, 0.0, 1.0, gen)) == 0  # temperature 0 is greedy
