@@ -101,11 +101,13 @@ def make_tiny(cfg: TinyModelConfig, texts: Iterable[str], out_dir: str | Path, s
 
 # ----------------------------------------------------------------------------- load / save
 def save_checkpoint(model, tokenizer, out_dir: str | Path, *, meta: dict | None = None,
-                    extra_files: dict[str, object] | None = None) -> Path:
-    """save_pretrained + tokenizer + meta.json (+ torch-saved extras) into out_dir, atomically."""
-    model = getattr(model, "module", model)
+                    extra_files: dict[str, object] | None = None, state_dict: dict | None = None) -> Path:
+    """save_pretrained + tokenizer + meta.json (+ torch-saved extras) into out_dir, atomically.
+
+    state_dict: the full weights to write instead of the model's own (FSDP2 gathers them first)."""
+    model = unwrap(model)
     with atomic_dir(out_dir) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
+        model.save_pretrained(tmp, safe_serialization=True, state_dict=state_dict)
         tokenizer.save_pretrained(tmp)
         for name, obj in (extra_files or {}).items():
             torch.save(obj, tmp / name)
@@ -173,9 +175,29 @@ def read_meta(path: str | Path) -> dict:
 
 
 # ----------------------------------------------------------------------------- log-probs
+class PolicyLogProbs(torch.nn.Module):
+    """The policy as DDP / FSDP2 wrap it: forward(...) = masked token log-probs (see token_logprobs).
+
+    DDP prepares gradient synchronisation in its forward, and FSDP2 all-gathers the root's
+    parameters (embeddings, final norm, LM head) in the root's pre-forward hook; so the training
+    forward must enter through the wrapped module, not through `hf.get_decoder()` directly. This
+    module is that entry point: `DDP(PolicyLogProbs(hf))` or `fully_shard(PolicyLogProbs(hf))`.
+    """
+
+    def __init__(self, model: PreTrainedModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, loss_mask: torch.Tensor, *,
+                chunk_size: int = 1024, temperature: float = 1.0, with_entropy: bool = False):
+        return _masked_logprobs(self.model, input_ids, attention_mask, loss_mask, chunk_size=chunk_size,
+                                temperature=temperature, with_entropy=with_entropy)
+
+
 def unwrap(model):
-    """The HF model inside DDP/FSDP wrappers."""
-    return getattr(model, "module", model)
+    """The HF model inside DDP/FSDP wrappers and PolicyLogProbs."""
+    model = getattr(model, "module", model)  # DDP
+    return model.model if isinstance(model, PolicyLogProbs) else model
 
 
 def token_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, loss_mask: torch.Tensor, *,
@@ -185,8 +207,17 @@ def token_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
     input_ids, attention_mask, loss_mask: (B, T), right-padded; loss_mask[b, t] = 1 marks a target
     token (a completion token). Returns logp (B, T) and entropy (B, T) or None, zero where loss_mask
     is 0. Only the masked positions go through the LM head, chunk by chunk (r1repro.algos.logprobs).
+    `model` is an HF model, a PolicyLogProbs, or DDP/FSDP2 around a PolicyLogProbs; the call always
+    goes through the outermost module's forward, so the wrappers' hooks run.
     """
-    hf = unwrap(model)
+    if not isinstance(getattr(model, "module", model), PolicyLogProbs):
+        model = PolicyLogProbs(model)  # a bare HF model (single process, reference model)
+    return model(input_ids, attention_mask, loss_mask, chunk_size=chunk_size, temperature=temperature,
+                 with_entropy=with_entropy)
+
+
+def _masked_logprobs(hf, input_ids: torch.Tensor, attention_mask: torch.Tensor, loss_mask: torch.Tensor, *,
+                     chunk_size: int, temperature: float, with_entropy: bool):
     decoder_out = hf.get_decoder()(input_ids=input_ids, attention_mask=attention_mask)
     hidden = decoder_out.last_hidden_state  # (B, T, H)
     pred_mask = loss_mask[:, 1:].bool()  # (B, T-1): position t predicts token t+1

@@ -81,17 +81,30 @@ def enabled(cfg: Recipe, stage: str) -> bool:
 
 def open_run(cfg: Recipe, run_dir: str | Path | None = None, *, force: bool = False, resume: bool = False,
              strict_config: bool = True) -> RunDir:
+    from r1repro import dist
+
     path = Path(run_dir) if run_dir else Path(cfg.runs_dir) / cfg.name
-    run = RunDir.open(path, config_yaml=to_yaml(cfg), config_hash=config_hash(cfg), seed=cfg.seed, force=force,
-                      resume=resume, strict_config=strict_config)
+    dist.init()  # under torchrun rank 0 creates (or checks) the run; the others read it afterwards
+    run = dist.main_first(lambda: RunDir.open(path, config_yaml=to_yaml(cfg), config_hash=config_hash(cfg),
+                                               seed=cfg.seed, force=force, resume=resume,
+                                               strict_config=strict_config))
+    if run is None:
+        run = RunDir.load(path)
+        run.config_hash = config_hash(cfg)
     setup_logging(run.path)
     return run
 
 
 def run_stages(cfg: Recipe, run: RunDir, stages: Sequence[str], *, resume: bool = False,
                redo: bool = False) -> None:
-    """Run the stages in order. With resume, finished stages are skipped and unfinished ones continue."""
+    """Run the stages in order. With resume, finished stages are skipped and unfinished ones continue.
+
+    Under torchrun the rl stage runs on every rank; the other stages run on rank 0 while the other
+    ranks wait, then re-read the manifest (docs/scaling.md).
+    """
     import torch  # noqa: F401  (threads must be set before any work)
+
+    from r1repro import dist
 
     if cfg.model.threads:
         torch.set_num_threads(cfg.model.threads)
@@ -105,7 +118,13 @@ def run_stages(cfg: Recipe, run: RunDir, stages: Sequence[str], *, resume: bool 
             continue
         t0 = time.time()
         log.info("stage %s: %s", name, "resuming" if status in ("running", "failed") and resume else "starting")
-        stage_fn(name)(cfg, run, resume=resume and status in ("running", "failed"))
+        go = lambda: stage_fn(name)(cfg, run, resume=resume and status in ("running", "failed"))  # noqa: E731
+        if name == "rl":
+            go()
+        else:
+            dist.main_first(go)
+            if not dist.is_main():
+                run.manifest = RunDir.load(run.path).manifest
         log.info("stage %s: done in %.1f s", name, time.time() - t0)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from r1repro import dist
 from r1repro.config import OptimConfig
 from r1repro.models import save_checkpoint, unwrap
 from r1repro.rundir import Stage
@@ -111,14 +112,19 @@ def save_training_checkpoint(st: Stage, model, tokenizer, optimizer, scheduler, 
                              step: int, keep_last: int, extra: dict | None = None) -> Path:
     """Write <stage>/checkpoints/step_N atomically, record it in the manifest, prune old ones."""
     rel = f"{st.name}/checkpoints/{step_name(step)}"
-    state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng_state(),
-             "sampler": sampler.state_dict() if sampler else None, "step": step, **(extra or {})}
-    save_checkpoint(unwrap(model), tokenizer, st.run.path / rel, meta={"stage": st.name, "step": step},
-                    extra_files={"trainer_state.pt": state})
+    # under torchrun every rank calls this (FSDP2 gathers weights and optimizer state); rank 0 writes
+    state = {"optimizer": dist.optimizer_state(model, optimizer), "scheduler": scheduler.state_dict(),
+             "rng": rng_state(), "sampler": sampler.state_dict() if sampler else None, "step": step, **(extra or {})}
+    weights = dist.full_state_dict(model, rank0_cpu=True) if dist.strategy_of(model) == "fsdp" else None
     ckpts = [c for c in st.extra.get("checkpoints", []) if c != rel] + [rel]
-    for old in ckpts[:-keep_last]:
-        shutil.rmtree(st.run.path / old, ignore_errors=True)
+    if dist.is_main():
+        save_checkpoint(unwrap(model), tokenizer, st.run.path / rel, meta={"stage": st.name, "step": step},
+                        extra_files={"trainer_state.pt": state}, state_dict=weights)
+        for old in ckpts[:-keep_last]:
+            shutil.rmtree(st.run.path / old, ignore_errors=True)
     st.record(checkpoints=ckpts[-keep_last:])
+    if dist.strategy_of(model) != "none":  # all ranks are here: they may read the checkpoint next
+        dist.barrier()
     log.info("saved %s", rel)
     return st.run.path / rel
 

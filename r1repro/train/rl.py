@@ -37,7 +37,7 @@ from r1repro.config import Recipe, RLConfig
 from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES
 from r1repro.metrics import language_metrics, reflection_rate
-from r1repro.models import load_model, token_logprobs
+from r1repro.models import PolicyLogProbs, load_model, token_logprobs
 from r1repro.rewards import REWARDS, Scorer
 from r1repro.rollout import Completion, make_backend
 from r1repro.rundir import MetricsLogger, RunDir, atomic_write_jsonl, read_jsonl
@@ -62,11 +62,22 @@ class Batch:
 
 
 # ----------------------------------------------------------------------------- one step
-def sample(backend, prompts: Sequence[str], rc: RLConfig, seed: int) -> list[Completion]:
+def sample(backend, prompts: Sequence[str], rc: RLConfig, seed: int, first: int = 0) -> list[Completion]:
+    """k completions per prompt, flattened prompt-major; `first` is the global index of prompts[0].
+
+    Prompts go to the backend in calls of max(1, sampling.batch_size // k) prompts, each seeded from
+    (seed, global index of its first prompt): a prompt's samples do not depend on how the step's
+    prompts were sharded over ranks, as long as each rank's share is a multiple of the call size.
+    """
     s = rc.sampling
-    groups = backend.generate(prompts, n=rc.group_size, max_new_tokens=s.max_new_tokens,
-                              temperature=s.temperature, top_p=s.top_p, seed=seed)
-    return [c for g in groups for c in g]
+    per_call = max(1, s.batch_size // rc.group_size)
+    out: list[Completion] = []
+    for i in range(0, len(prompts), per_call):
+        call_seed = int(np.random.SeedSequence([seed, first + i]).generate_state(1)[0])
+        groups = backend.generate(prompts[i : i + per_call], n=rc.group_size, max_new_tokens=s.max_new_tokens,
+                                  temperature=s.temperature, top_p=s.top_p, seed=call_seed)
+        out += [c for g in groups for c in g]
+    return out
 
 
 def score(scorer: Scorer, template, problems: Sequence[Problem], completions: Sequence[Completion], k: int):
@@ -123,19 +134,22 @@ def policy_update(model, optimizer, scheduler, batch: Batch, old, ref, pad_id: i
         order = np.random.default_rng([seed, epoch]).permutation(n) if rc.epochs > 1 or rc.minibatches > 1 else np.arange(n)
         for mb in np.array_split(order, rc.minibatches):
             optimizer.zero_grad(set_to_none=True)
-            num_tokens = sum(len(batch.completions[i].ids) for i in mb)
+            # global counts over ranks, and loss x world size: DDP/FSDP2 average the ranks' gradients
+            num_seqs, num_tokens = map(int, dist.all_sum([len(mb), sum(len(batch.completions[i].ids) for i in mb)]))
             total = 0.0
-            for j in range(0, len(mb), rc.micro_batch):
+            starts = range(0, len(mb), rc.micro_batch)
+            for j in starts:
                 idx = mb[j : j + rc.micro_batch].tolist()
-                loss, st = objective(model, [batch.completions[i] for i in idx], batch.advantages[idx],
-                                     [old[i] for i in idx] if old else None, [ref[i] for i in idx] if ref else None,
-                                     pad_id, rc, len(mb), num_tokens, want_entropy=epoch == 0)
-                loss.backward()
-                total += loss.item()
+                with dist.grad_sync(model, j == starts[-1]):
+                    loss, st = objective(model, [batch.completions[i] for i in idx], batch.advantages[idx],
+                                         [old[i] for i in idx] if old else None, [ref[i] for i in idx] if ref else None,
+                                         pad_id, rc, num_seqs, num_tokens, want_entropy=epoch == 0)
+                    (loss * dist.loss_scale()).backward()
+                total += loss.item() * dist.loss_scale()
                 for key, v in st.items():
                     stats_acc.setdefault(key, []).append(v)
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), rc.optim.max_grad_norm).item()
-            if np.isfinite(total) and np.isfinite(grad_norm):
+            grad_norm = dist.clip_grad_norm(model, rc.optim.max_grad_norm)
+            if dist.all_true(np.isfinite(total) and np.isfinite(grad_norm)):
                 optimizer.step()
             else:
                 skipped += 1
@@ -201,6 +215,7 @@ def step_metrics(batch: Batch, k: int, t_gen: float, t_score: float) -> dict[str
 
 
 def write_rollouts(path: Path, step: int, batch: Batch, k: int) -> None:
+    """Every rank calls this; rank 0 writes all ranks' samples (gathered in rank order)."""
     recs = []
     for i, (c, resp, v) in enumerate(zip(batch.completions, batch.responses, batch.score.verdicts)):
         p = batch.problems[i // k]
@@ -210,7 +225,9 @@ def write_rollouts(path: Path, step: int, batch: Batch, k: int) -> None:
                      "rewards": {n: float(vals[i]) for n, vals in batch.score.components.items()},
                      "advantage": float(batch.advantages[i]), "correct": v.correct, "reason": v.reason,
                      "length": len(c.ids), "truncated": c.truncated})
-    atomic_write_jsonl(path, recs)
+    recs = dist.gather_lists(recs)
+    if dist.is_main():
+        atomic_write_jsonl(path, recs)
 
 
 # ----------------------------------------------------------------------------- the stage
@@ -238,25 +255,35 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
                         unparseable_value=rc.unparseable_value, language=rc.language)
         advantage_fn = ADVANTAGES[rc.advantage]  # fail fast on a bad name, before any work
         POLICY_LOSSES[rc.loss], AGGREGATIONS[rc.aggregation], KL_ESTIMATORS[rc.kl_estimator]
+        if rc.algorithm == "raft" and dist.world_size() > 1:
+            raise RuntimeError("rl.algorithm=raft runs on one process only: ranks keep different numbers of "
+                               "correct samples, so their DDP/FSDP collectives would not match")
         if cfg.model.gradient_checkpointing:
             model.gradient_checkpointing_enable()
         total_updates = rc.steps * (rc.epochs * rc.minibatches if rc.algorithm == "pg" else 1)
-        optimizer, scheduler = build_optimizer(model, rc.optim, total_updates)
         sampler = EpochSampler(len(problems), cfg.seed)
-        start, nonfinite_run = 0, 0
+        start, nonfinite_run, state = 0, 0, None
         ckpt = last_checkpoint(st) if resume else None
         if ckpt is not None:
             model.load_state_dict(load_model(str(ckpt), dtype=cfg.model.dtype)[0].state_dict())
             state = load_trainer_state(ckpt)
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
             sampler.load_state_dict(state["sampler"])
             set_rng_state(state["rng"])
             start, nonfinite_run = state["step"], state.get("nonfinite_run", 0)
             log.info("resuming RL from %s (step %d)", ckpt, start)
-        model = dist.wrap(model, cfg.dist.strategy)
-        backend = make_backend(rc.sampling.backend, model, tokenizer, stop=template.stop,
+        # every training forward goes through PolicyLogProbs (inside DDP/FSDP2 under torchrun); the
+        # optimizer comes after wrapping because fully_shard swaps in sharded parameters
+        model = dist.wrap(PolicyLogProbs(model), cfg.dist.strategy)
+        optimizer, scheduler = build_optimizer(model, rc.optim, total_updates)
+        if state is not None:
+            dist.load_optimizer_state(model, optimizer, state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+        hf_rollouts = rc.sampling.backend == "hf"  # HF generates with an unsharded model; vLLM gathers itself
+        gen_model = dist.rollout_model(model) if hf_rollouts else model
+        backend = make_backend(rc.sampling.backend, gen_model, tokenizer, stop=template.stop,
                                batch_size=rc.sampling.batch_size, model_path=start_from)
+        if ckpt is not None:
+            backend.update_weights(gen_model)  # an engine loaded from model_path gets the checkpoint's weights
         metrics = MetricsLogger(run.path / "rl" / "metrics.jsonl", resume_after_step=start if ckpt else None)
         pad = tokenizer.pad_token_id
         path = ckpt
@@ -266,7 +293,8 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
             t0 = time.time()
             batch_problems = dist.shard([problems[i] for i in sampler.take(rc.prompts_per_step)])
             prompts = [template.prompt(p.question, tokenizer) for p in batch_problems]
-            completions = sample(backend, prompts, rc, seed=cfg.seed * 1_000_003 + step)
+            completions = sample(backend, prompts, rc, seed=cfg.seed * 1_000_003 + step,
+                                 first=dist.shard_offset(rc.prompts_per_step))
             t1 = time.time()
             responses, result = score(scorer, template, batch_problems, completions, rc.group_size)
             rewards = torch.tensor(result.rewards, dtype=torch.float32).view(len(batch_problems), rc.group_size)
@@ -288,7 +316,8 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
             else:
                 train_stats = policy_update(model, optimizer, scheduler, batch, old, ref_lp, pad, rc,
                                             seed=cfg.seed * 7919 + step)
-            backend.update_weights(model)
+            gen_model = dist.rollout_model(model, gen_model) if hf_rollouts else model
+            backend.update_weights(gen_model)
             t3 = time.time()
             nonfinite_run = nonfinite_run + 1 if train_stats["skipped/nonfinite"] else 0
             record = {"step": step, **step_metrics(batch, rc.group_size, t1 - t0, t2 - t1), **train_stats,
@@ -297,7 +326,7 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
             metrics.log(record)
             log.info("rl %s", json.dumps({k: round(v, 4) for k, v in record.items()
                                           if k in ("step", "reward/mean", "acc/train", "length/mean", "time/step")}))
-            if rc.log_rollouts_every and step % rc.log_rollouts_every == 0 and dist.is_main():
+            if rc.log_rollouts_every and step % rc.log_rollouts_every == 0:
                 write_rollouts(run.path / "rl" / "rollouts" / f"{step_name(step)}.jsonl", step, batch, rc.group_size)
             if nonfinite_run >= rc.max_nonfinite:
                 raise RuntimeError(f"stopping: {nonfinite_run} consecutive RL steps had a non-finite loss or "
