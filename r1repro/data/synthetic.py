@@ -104,8 +104,10 @@ def arithmetic_problem(i: int, split: str, seed: int, *, steps: int, ops: str, m
     for op, b, result in chain:
         lines.append(f"{prev} {op} {b} = {result}.")
         prev = result
+    shown = show_work >= 1.0 or rng.random() < show_work
+    meta = {"generator": "arithmetic", "steps": n_steps, "style": style, **({} if shown else {"shows_work": False})}
     return Problem(f"arithmetic/{split}/s{seed}/{i:06d}", "arithmetic", split, question, str(prev),
-                   " ".join(lines), {"generator": "arithmetic", "steps": n_steps, "style": style})
+                   " ".join(lines) if shown else "", meta)
 
 
 def check_knobs(loader: str, n: int, lo: int, hi: int, **positive: int) -> None:
@@ -133,8 +135,10 @@ def load_arithmetic(split: str, data_dir: Path | None = None, *, skip_bad: bool 
         raise ValueError(f"arithmetic: option ops must be a non-empty subset of {OPS!r}, got {ops!r}")
     if style not in ("word", "bare"):
         raise ValueError(f"arithmetic: option style must be 'word' or 'bare', got {style!r}")
+    if not 0.0 <= show_work <= 1.0:
+        raise ValueError(f"arithmetic: option show_work must be in [0, 1], got {show_work!r}")
     knobs = {"steps": lo if lo == hi else (lo, hi), "ops": ops, "max_value": max_value,
-             "max_operand": max_operand, "style": style}
+             "max_operand": max_operand, "style": style, "show_work": show_work}
     return LoadResult([arithmetic_problem(i, split, seed, **knobs) for i in range(n)])
 
 
