@@ -24,8 +24,8 @@ from r1repro.report.evaltable import Table, eval_table, fmt
 from r1repro.report.html import charts_html, eval_table_html, notes_html, page, table
 from r1repro.report.load import CHECKPOINTS, RunData, load_run
 from r1repro.report.markdown import eval_md, md_table
+from r1repro.report.render import write_files
 from r1repro.report.summary import flatten, show
-from r1repro.rundir import atomic_write_bytes, atomic_write_text
 
 IGNORED = ("name", "runs_dir")   # differ between every pair of runs, say nothing about the recipe
 SEED = "seed"
@@ -118,7 +118,4 @@ def render_comparison(run_dirs: Sequence[str | Path], out_dir: str | Path) -> di
           f"## Seed groups\n\n{md_table(group_head, groups)}\n## Evaluation\n\n"
           + "\n".join(eval_md(t) for t in tables)
           + "\n## Training curves\n\n" + " ".join(f"![{c.title}]({c.filename})" for c in charts) + "\n")
-    paths = {c.filename: atomic_write_bytes(out / c.filename, c.png) for c in charts}
-    paths["report.md"] = atomic_write_text(out / "report.md", md)
-    paths["index.html"] = atomic_write_text(out / "index.html", html)
-    return paths
+    return write_files(out, {**{c.filename: c.png for c in charts}, "report.md": md, "index.html": html})

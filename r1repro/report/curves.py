@@ -90,7 +90,7 @@ def plot_png(title: str, ylabel: str, lines: Sequence[Series], xlabel: str = "st
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if len(lines) > 1:
         ax.legend(fontsize=7, frameon=False)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.16, right=0.97, top=0.88, bottom=0.19)  # fixed: tight_layout costs 1/3
     buf = io.BytesIO()
     fig.savefig(buf, format="png", facecolor="white")
     return _palette_png(buf.getvalue())

@@ -8,6 +8,7 @@ Reads only the run directory (load.py); every file is written atomically (temp f
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from r1repro.report.load import load_run
 from r1repro.report.markdown import run_markdown
 from r1repro.report.page import run_page
 from r1repro.report.traces import select_traces
-from r1repro.rundir import atomic_write_bytes, atomic_write_text
+from r1repro.rundir import atomic_write_bytes
 
 
 def render_run(run_dir: str | Path, *, traces: int = 12, problems: Sequence[str] | None = None,
@@ -33,7 +34,17 @@ def render_run(run_dir: str | Path, *, traces: int = 12, problems: Sequence[str]
     charts, absent = run_charts(run)
     tables = run_tables(run.evals)
     chosen = select_traces(run, traces, problems) if traces > 0 or problems else []
-    paths = {c.filename: atomic_write_bytes(out / c.filename, c.png) for c in charts}
-    paths["report.md"] = atomic_write_text(out / "report.md", run_markdown(run, charts, tables, chosen))
-    paths["index.html"] = atomic_write_text(out / "index.html", run_page(run, charts, absent, tables, chosen))
+    files = {c.filename: c.png for c in charts}
+    files["report.md"] = run_markdown(run, charts, tables, chosen)
+    files["index.html"] = run_page(run, charts, absent, tables, chosen)
+    return write_files(out, files)
+
+
+def write_files(out: Path, files: dict[str, bytes | str]) -> dict[str, Path]:
+    """Write each file atomically, mode 0644: a report is for sharing (mkstemp alone gives 0600)."""
+    paths = {}
+    for name, data in files.items():
+        path = atomic_write_bytes(out / name, data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(path, 0o644)
+        paths[name] = path
     return paths
