@@ -114,6 +114,18 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class VLLMConfig:
+    gpu_memory_utilization: float = num(0.3, gt=0.0, le=1.0)
+    """Share of GPU memory the colocated engine may take (the rest is for training)."""
+    enable_sleep_mode: bool = False
+    """Let the engine release its memory between generations (sleep/wake around training)."""
+    tensor_parallel_size: int = num(1, gt=0)
+    """GPUs one engine spans (1 under torchrun: each rank runs its own engine)."""
+    max_model_len: int | None = num(None, gt=0)
+    """Engine context length; None: the model's."""
+
+
+@dataclass(frozen=True)
 class SamplingConfig:
     max_new_tokens: int = num(256, gt=0)
     """Completion budget in tokens; longer completions are truncated (and flagged)."""
@@ -125,6 +137,10 @@ class SamplingConfig:
     """Sequences generated together."""
     backend: Literal["hf", "vllm"] = "hf"
     """Rollout engine: 'hf' (CPU/GPU, transformers) or 'vllm' (GPU extra)."""
+    engine: Literal["loop", "generate"] = "loop"
+    """HF backend: r1repro's KV-cache loop, or transformers' model.generate."""
+    vllm: VLLMConfig = field(default_factory=VLLMConfig)
+    """vLLM engine settings (backend: vllm)."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from r1repro.grading import check_batch
 from r1repro.metrics import summarize_eval
 from r1repro.models import load_model
 from r1repro.rewards import REWARDS
-from r1repro.rollout import make_backend
+from r1repro.rollout import backend_from_config
 from r1repro.rundir import RunDir, atomic_write_json, read_jsonl
 from r1repro.text import count_reflections, language_stats
 
@@ -87,8 +87,8 @@ def evaluate(model, tokenizer, task: TaskConfig, problems: Sequence[Problem], ou
     if complete:
         log.info("%s: %d problems already graded, %d to go", out_dir, len(complete), len(todo))
     template = TEMPLATES[template_name]
-    backend = make_backend(task.sampling.backend, model, tokenizer, stop=template.stop,
-                           batch_size=task.sampling.batch_size, model_path=meta.get("model"))
+    backend = backend_from_config(task.sampling, model, tokenizer, stop=template.stop, model_path=meta.get("model"),
+                                  seed=seed)
     for start in tqdm(range(0, len(todo), CHUNK), desc=f"eval {out_dir.name}", leave=False):
         chunk = todo[start : start + CHUNK]
         new = []

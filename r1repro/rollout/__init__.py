@@ -8,6 +8,6 @@
 engine and receives the policy's weights after every optimizer step.
 """
 
-from r1repro.rollout.base import Completion, RolloutBackend, make_backend
+from r1repro.rollout.base import Completion, RolloutBackend, backend_from_config, make_backend
 
-__all__ = ["Completion", "RolloutBackend", "make_backend"]
+__all__ = ["Completion", "RolloutBackend", "backend_from_config", "make_backend"]

@@ -39,7 +39,7 @@ from r1repro.data.templates import TEMPLATES
 from r1repro.metrics import language_metrics, reflection_rate
 from r1repro.models import PolicyLogProbs, load_model, token_logprobs
 from r1repro.rewards import REWARDS, Scorer
-from r1repro.rollout import Completion, make_backend
+from r1repro.rollout import Completion, backend_from_config
 from r1repro.rundir import MetricsLogger, RunDir, atomic_write_jsonl, read_jsonl
 from r1repro.train.common import (EpochSampler, build_optimizer, collate, last_checkpoint, load_trainer_state,
                                   save_training_checkpoint, set_rng_state, step_name)
@@ -280,8 +280,8 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
             scheduler.load_state_dict(state["scheduler"])
         hf_rollouts = rc.sampling.backend == "hf"  # HF generates with an unsharded model; vLLM gathers itself
         gen_model = dist.rollout_model(model) if hf_rollouts else model
-        backend = make_backend(rc.sampling.backend, gen_model, tokenizer, stop=template.stop,
-                               batch_size=rc.sampling.batch_size, model_path=start_from)
+        backend = backend_from_config(rc.sampling, gen_model, tokenizer, stop=template.stop, model_path=start_from,
+                                      dtype=cfg.model.dtype, seed=cfg.seed)
         if ckpt is not None:
             backend.update_weights(gen_model)  # an engine loaded from model_path gets the checkpoint's weights
         metrics = MetricsLogger(run.path / "rl" / "metrics.jsonl", resume_after_step=start if ckpt else None)
