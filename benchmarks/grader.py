@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from r1repro.grading import (
+from r1repro.grading import (  # noqa: E402  (after the sys.path insert)
     GraderPolicy,
     check,
     check_batch,

@@ -28,7 +28,7 @@ import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from r1repro.algos.logprobs import chunked_token_logprobs
-from r1repro.config import ModelConfig, TinyModelConfig
+from r1repro.config import TinyModelConfig
 from r1repro.rundir import atomic_dir, atomic_write_json
 
 log = logging.getLogger("r1repro.models")

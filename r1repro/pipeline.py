@@ -7,6 +7,7 @@ text and initialises the weights (runs/<name>/base/), so every later stage loads
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -102,7 +103,7 @@ def run_stages(cfg: Recipe, run: RunDir, stages: Sequence[str], *, resume: bool 
     Under torchrun the rl stage runs on every rank; the other stages run on rank 0 while the other
     ranks wait, then re-read the manifest (docs/scaling.md).
     """
-    import torch  # noqa: F401  (threads must be set before any work)
+    import torch
 
     from r1repro import dist
 
@@ -118,7 +119,7 @@ def run_stages(cfg: Recipe, run: RunDir, stages: Sequence[str], *, resume: bool 
             continue
         t0 = time.time()
         log.info("stage %s: %s", name, "resuming" if status in ("running", "failed") and resume else "starting")
-        go = lambda: stage_fn(name)(cfg, run, resume=resume and status in ("running", "failed"))  # noqa: E731
+        go = functools.partial(stage_fn(name), cfg, run, resume=resume and status in ("running", "failed"))
         if name == "rl":
             go()
         else:
@@ -149,7 +150,7 @@ def dry_run(cfg: Recipe, out_dir: str | Path) -> dict:
     pieces = {"advantage": ADVANTAGES[rc.advantage], "loss": POLICY_LOSSES[rc.loss],
               "aggregation": AGGREGATIONS[rc.aggregation], "kl": KL_ESTIMATORS[rc.kl_estimator],
               "rewards": [REWARDS[name] for name in rc.rewards]}
-    for name, task in cfg.eval.tasks.items():
+    for task in cfg.eval.tasks.values():
         TEMPLATES[task.template or cfg.data.template]
     evals = {name: task.dataset for name, task in cfg.eval.tasks.items()}
     card = prepare(cfg.data.train, evals, Path(out_dir), data_dir=cfg.data.dir, seed=cfg.seed, dedupe=cfg.data.dedupe,

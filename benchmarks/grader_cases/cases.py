@@ -461,9 +461,8 @@ def write_jsonl(path: str) -> None:
     import json
 
     with open(path, "w") as f:
-        for cat, resp, gold, label, note in CASES:
-            f.write(json.dumps({"category": cat, "response": resp, "gold": gold, "label": label,
-                                "note": note}) + "\n")
+        f.writelines(json.dumps({"category": cat, "response": resp, "gold": gold, "label": label,
+                                "note": note}) + "\n" for cat, resp, gold, label, note in CASES)
 
 
 if __name__ == "__main__":

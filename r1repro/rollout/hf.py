@@ -93,7 +93,7 @@ class HFBackend:
         # string before it takes precedence.
         pad = self.tokenizer.pad_token_id
         end = next((t for t, tok in enumerate(row) if tok in (eos, pad)), len(row))
-        decode = lambda toks: self.tokenizer.decode(toks, skip_special_tokens=True)  # noqa: E731
+        decode = lambda toks: self.tokenizer.decode(toks, skip_special_tokens=True)
         text, stopped = cut_at_stop(decode(row[:end]), self.stop)
         if stopped:
             k = end

@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from r1repro import dist
 from r1repro.algos.advantages import ADVANTAGES
-from r1repro.algos.kl import KL_ESTIMATORS, kl_penalized_rewards
+from r1repro.algos.kl import KL_ESTIMATORS
 from r1repro.algos.losses import AGGREGATIONS, POLICY_LOSSES
 from r1repro.config import Recipe, RLConfig
 from r1repro.data.schema import Problem
@@ -41,8 +41,16 @@ from r1repro.models import PolicyLogProbs, load_model, token_logprobs
 from r1repro.rewards import REWARDS, Scorer
 from r1repro.rollout import Completion, backend_from_config
 from r1repro.rundir import MetricsLogger, RunDir, atomic_write_jsonl, read_jsonl
-from r1repro.train.common import (EpochSampler, build_optimizer, collate, last_checkpoint, load_trainer_state,
-                                  save_training_checkpoint, set_rng_state, step_name)
+from r1repro.train.common import (
+    EpochSampler,
+    build_optimizer,
+    collate,
+    last_checkpoint,
+    load_trainer_state,
+    save_training_checkpoint,
+    set_rng_state,
+    step_name,
+)
 from r1repro.train.sft import sft_update
 
 log = logging.getLogger("r1repro.rl")

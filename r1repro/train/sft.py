@@ -29,8 +29,15 @@ from r1repro.grading import check_batch
 from r1repro.models import load_model, token_logprobs
 from r1repro.rollout import make_backend
 from r1repro.rundir import MetricsLogger, RunDir, read_jsonl
-from r1repro.train.common import (EpochSampler, build_optimizer, collate, last_checkpoint, load_trainer_state,
-                                  save_training_checkpoint, set_rng_state)
+from r1repro.train.common import (
+    EpochSampler,
+    build_optimizer,
+    collate,
+    last_checkpoint,
+    load_trainer_state,
+    save_training_checkpoint,
+    set_rng_state,
+)
 
 log = logging.getLogger("r1repro.sft")
 AVERAGE_TO_AGGREGATION = {"token": "token_mean", "sequence": "seq_mean_token_mean"}

@@ -8,7 +8,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import MICRO, comparable, metrics, run_cli
 
 OVERRIDES = ["rl.steps=5", "rl.save_every=1", "rl.keep_last=2", "eval.enabled=false", "report.enabled=false"]

@@ -5,14 +5,13 @@ import json
 import pytest
 import torch
 
-from r1repro.config import TaskConfig, TinyModelConfig
+from r1repro.config import OptimConfig, SourceSpec, TaskConfig, TinyModelConfig
 from r1repro.data.loaders import load_source
 from r1repro.data.templates import TEMPLATES
 from r1repro.evals import harness
 from r1repro.models import build_tiny_model, train_tokenizer
 from r1repro.train.common import build_optimizer
 from r1repro.train.sft import encode_pair, nll_loss, sft_pairs, sft_update
-from r1repro.config import OptimConfig, SourceSpec
 
 TINY = TinyModelConfig(hidden_size=32, layers=2, heads=2, intermediate_size=64, vocab_size=320)
 

@@ -22,9 +22,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
-
 from conftest import MICRO, comparable, metrics, run_cli
+from safetensors.torch import load_file
 
 # language reward (varies with the random model's text) and no baseline: non-zero, varied
 # advantages, so the gradients are not trivially zero; lr large enough to move the weights

@@ -5,7 +5,16 @@ from pathlib import Path
 
 import pytest
 
-from r1repro.config import Recipe, RecipeError, config_hash, describe, field_docs, load_recipe, load_task, to_yaml
+from r1repro.config import (
+    Recipe,
+    RecipeError,
+    config_hash,
+    describe,
+    field_docs,
+    load_recipe,
+    load_task,
+    to_yaml,
+)
 
 
 def write(path: Path, text: str) -> Path:

@@ -4,8 +4,16 @@ import json
 
 import pytest
 
-from r1repro.rundir import (MetricsLogger, RunDir, RunDirError, atomic_dir, atomic_write_json, atomic_write_text,
-                            read_jsonl, sha256_path)
+from r1repro.rundir import (
+    MetricsLogger,
+    RunDir,
+    RunDirError,
+    atomic_dir,
+    atomic_write_json,
+    atomic_write_text,
+    read_jsonl,
+    sha256_path,
+)
 
 
 def test_interrupted_atomic_write_leaves_old_file(tmp_path, monkeypatch):
@@ -26,10 +34,9 @@ def test_atomic_dir_keeps_old_checkpoint_on_failure(tmp_path):
     ck = tmp_path / "ckpt"
     with atomic_dir(ck) as d:
         (d / "w").write_text("old")
-    with pytest.raises(RuntimeError):
-        with atomic_dir(ck) as d:
-            (d / "w").write_text("half")
-            raise RuntimeError("crash mid-save")
+    with pytest.raises(RuntimeError), atomic_dir(ck) as d:
+        (d / "w").write_text("half")
+        raise RuntimeError("crash mid-save")
     assert (ck / "w").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
 
@@ -77,10 +84,9 @@ def test_missing_producer_stage_is_a_clear_error(tmp_path):
 
 def test_failed_stage_keeps_checkpoints_for_resume(tmp_path):
     run = RunDir.open(tmp_path / "r")
-    with pytest.raises(ValueError):
-        with run.stage("rl") as st:
-            st.record(checkpoints=["rl/checkpoints/step_000002"])
-            raise ValueError("killed")
+    with pytest.raises(ValueError), run.stage("rl") as st:
+        st.record(checkpoints=["rl/checkpoints/step_000002"])
+        raise ValueError("killed")
     run2 = RunDir.open(tmp_path / "r", resume=True)
     with run2.stage("rl") as st:
         assert st.previous["status"] == "failed"
