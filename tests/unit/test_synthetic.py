@@ -98,3 +98,16 @@ def test_limit_and_seed_offset_through_load_source():
 def test_arithmetic_bad_knobs(kwargs, words):
     with pytest.raises(ValueError, match=words):
         load_arithmetic("train", n=3, **kwargs)
+
+
+def test_show_work_empties_a_share_of_solutions_without_changing_problems():
+    knobs = {"n": 400, "steps": 2, "ops": "+-", "max_value": 20, "style": "bare"}
+    full = load_arithmetic("train", None, **knobs).problems
+    mixed = load_arithmetic("train", None, show_work=0.25, **knobs).problems
+    assert [(p.question, p.gold) for p in full] == [(p.question, p.gold) for p in mixed]  # same problems
+    empty = [p for p in mixed if p.solution == ""]
+    assert 0.65 < len(empty) / len(mixed) < 0.85  # about 1 - 0.25 answer directly
+    assert all(p.meta["shows_work"] is False for p in empty)
+    assert all(p.solution for p in full)
+    with pytest.raises(ValueError, match="show_work must be in"):
+        load_arithmetic("train", None, show_work=1.5, **knobs)
