@@ -52,19 +52,28 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
                 temperature: float, top_p: float, seed: int, stop: StopChecker | None = None) -> list[tuple[list[int], str]]:
     """Generated ids and finish reason ("eos" | "stop" | "length") per prompt."""
     device = next(model.parameters()).device
-    width = max(map(len, prompt_ids))
-    ids = torch.full((len(prompt_ids), width), pad_id, dtype=torch.long)  # (B, P), left-padded
+    # the k samples of a prompt share its prefill: each distinct prompt is prefilled once, then its
+    # cache row, mask and logits are copied to every row that asked for it
+    first: dict[tuple[int, ...], int] = {}
+    src = [first.setdefault(tuple(p), len(first)) for p in prompt_ids]  # row -> distinct prompt
+    distinct = list(first)
+    width = max(map(len, distinct))
+    ids = torch.full((len(distinct), width), pad_id, dtype=torch.long)  # (U, P), left-padded
     mask = torch.zeros_like(ids)
-    for r, p in enumerate(prompt_ids):
+    for r, p in enumerate(distinct):
         ids[r, width - len(p) :] = torch.tensor(p)
         mask[r, width - len(p) :] = 1
     ids, mask = ids.to(device), mask.to(device)
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, P)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (U, P)
     cache = DynamicCache()
     gen = torch.Generator(device=device).manual_seed(seed)
     out = model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache, use_cache=True,
                 logits_to_keep=1)
-    logits = out.logits[:, -1]  # (R, V)
+    logits = out.logits[:, -1]  # (U, V)
+    if len(distinct) < len(prompt_ids):
+        rows = torch.tensor(src, device=device)
+        cache.batch_select_indices(rows)
+        logits, mask, positions = logits[rows], mask[rows], positions[rows]  # (R, V), (R, P), (R, P)
     next_pos = positions[:, -1:] + 1  # (R, 1)
     alive = list(range(len(prompt_ids)))  # original row of each live batch row
     tokens: list[list[int]] = [[] for _ in prompt_ids]

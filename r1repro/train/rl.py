@@ -141,6 +141,9 @@ def policy_update(model, optimizer, scheduler, batch: Batch, old, ref, pad_id: i
     for epoch in range(rc.epochs):
         order = np.random.default_rng([seed, epoch]).permutation(n) if rc.epochs > 1 or rc.minibatches > 1 else np.arange(n)
         for mb in np.array_split(order, rc.minibatches):
+            # similar lengths share a micro-batch (less padding); the minibatch's summed gradient is the same
+            mb = mb[np.argsort([len(batch.completions[i].prompt_ids) + len(batch.completions[i].ids) for i in mb],
+                               kind="stable")]
             optimizer.zero_grad(set_to_none=True)
             # global counts over ranks, and loss x world size: DDP/FSDP2 average the ranks' gradients
             num_seqs, num_tokens = map(int, dist.all_sum([len(mb), sum(len(batch.completions[i].ids) for i in mb)]))
