@@ -1,0 +1,396 @@
+"""r1repro vs TRL's GRPOTrainer on this machine: step time, peak memory, learning per wall-clock second.
+
+What: the same model, prompts, k, completion budget, batch, learning rate and GRPO objective, run by
+r1repro's real RL stage (r1repro.train.rl: sample -> score -> advantages -> policy_update) and by
+TRL's GRPOTrainer (HF `generate` on CPU, no vLLM, no KL), each in its own process, alternating
+(ours, TRL, ours, TRL, ...) so machine noise hits both. Both sides score with r1repro's Scorer.
+Why: issue #10; users choose between the two. How to run (`pip install -e .[bench]` for TRL):
+
+    python benchmarks/trl_compare.py step  --base runs/bench-trl-base            # tiny model
+    python benchmarks/trl_compare.py step  --base runs/bench-trl-135m --label smollm2-135m \
+        --prompts 2 --max-new-tokens 32 --warmup 1 --steps 10 --pairs 1 --micro-batch 16
+    python benchmarks/trl_compare.py learn --base runs/bench-trl-base --minutes 3   # held-out accuracy
+
+--base is a run directory whose `prepare` (and, for the tiny model, `sft`) stages are done, e.g.
+`r1repro run recipes/quickstart.yaml --stages prepare,sft --run-dir runs/bench-trl-base`; both sides
+start from its SFT checkpoint (else from the recipe's model) and draw prompts from its train.jsonl in
+the same order. `step` writes benchmarks/results/trl_step[_LABEL].json, `learn` trl_learn.json.
+
+Timing, the same on both sides: a step's time is the wall-clock between consecutive step ends (the
+first step from its start), so it includes logging and bookkeeping; `generate` and `score` are each
+side's own timers around generation and reward computation; `train+other` is the rest. Peak RSS is
+ru_maxrss of each worker process from os.wait4 (imports, model, optimizer, everything).
+The settings that differ between the two sides, and why, are listed in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+class BudgetReached(Exception):
+    pass
+
+
+# ----------------------------------------------------------------------------- shared settings
+def recipe_overrides(spec: dict) -> list[str]:
+    """The recipe overrides that put our side on the shared settings (GRPO, token-mean, no KL)."""
+    return [f"model.threads={spec['threads']}", f"seed={spec['seed']}",
+            f"rl.steps={spec['steps']}", f"rl.prompts_per_step={spec['prompts']}", f"rl.group_size={spec['k']}",
+            "rl.advantage=grpo", "rl.loss=pg", "rl.aggregation=token_mean", "rl.epochs=1", "rl.minibatches=1",
+            "rl.kl_coef=0.0", f"rl.micro_batch={spec['micro_batch']}", f"rl.optim.lr={spec['lr']}",
+            "rl.optim.schedule=constant", "rl.optim.warmup_steps=0", "rl.optim.weight_decay=0.0",
+            "rl.optim.max_grad_norm=1.0", f"rl.sampling.max_new_tokens={spec['max_new_tokens']}",
+            f"rl.sampling.temperature={spec['temperature']}", f"rl.sampling.top_p={spec['top_p']}",
+            f"rl.sampling.batch_size={spec['prompts'] * spec['k']}", "rl.save_every=0",
+            *spec.get("extra_overrides", [])]
+
+
+def start_model(base: Path, cfg) -> str:
+    from r1repro.models import resolve_model_path
+    from r1repro.rundir import RunDir
+
+    run = RunDir.load(base)
+    for stage, key in (("sft", "checkpoint"), ("prepare", "base_model")):
+        p = run.output_path(stage, key)
+        if p:
+            return str(p)
+    return resolve_model_path(cfg.model.path)
+
+
+# ----------------------------------------------------------------------------- workers (own process)
+def worker_ours(spec: dict, out: Path) -> None:
+    import r1repro.train.rl as rl
+    from r1repro.config import load_recipe
+    from r1repro.models import save_checkpoint, unwrap
+    from r1repro.pipeline import open_run, run_stages
+
+    cfg = load_recipe(spec["recipe"], recipe_overrides(spec))
+    run_dir = Path(spec["workdir"]) / "run"
+    shutil.copytree(spec["base"], run_dir)
+    run = open_run(cfg, run_dir, resume=True, strict_config=False)
+    ends: list[float] = []
+    cpu_ends: list[float] = []
+    state = {"t0": None, "cpu0": None}
+    budget = spec.get("budget_s")
+
+    class StampedLogger(rl.MetricsLogger):  # instrumentation only: a wall-clock stamp per step
+        def log(self, record):
+            ends.append(time.perf_counter())
+            cpu_ends.append(time.process_time())
+            super().log(record)
+
+    real_sample = rl.sample
+
+    def sample(backend, prompts, rc, seed, first=0):
+        now = time.perf_counter()
+        if state["t0"] is None:
+            state["t0"], state["cpu0"] = now, time.process_time()
+        elif budget is not None and ends and ends[-1] - state["t0"] >= budget:
+            save_checkpoint(unwrap(backend.model), backend.tokenizer, Path(spec["workdir"]) / "final")
+            raise BudgetReached
+        return real_sample(backend, prompts, rc, seed, first)
+
+    rl.MetricsLogger, rl.sample = StampedLogger, sample
+    try:
+        run_stages(cfg, run, ["rl"], redo=True)
+    except BudgetReached:
+        pass
+    recs = [json.loads(line) for line in (run_dir / "rl" / "metrics.jsonl").read_text().splitlines() if line]
+    steps = []
+    for i, r in enumerate(recs):
+        wall = ends[i] - (ends[i - 1] if i else state["t0"])
+        cpu = cpu_ends[i] - (cpu_ends[i - 1] if i else state["cpu0"])
+        steps.append({"step": r["step"], "wall": wall, "cpu": cpu, "generate": r["time/generate"], "score": r["time/score"],
+                      "train": r["time/train"], "reward": r["reward/mean"], "length": r["length/mean"]})
+    final = Path(spec["workdir"]) / "final"
+    final = final if final.exists() else None
+    import torch
+
+    out.write_text(json.dumps({"steps": steps, "final": str(final) if final else None,
+                               "train_s": ends[-1] - state["t0"] if ends else 0.0,
+                               "torch_threads": torch.get_num_threads()}))
+
+
+def worker_trl(spec: dict, out: Path) -> None:
+    import torch
+    from datasets import Dataset
+    from transformers import TrainerCallback
+    from trl import GRPOConfig, GRPOTrainer
+
+    from r1repro.config import load_recipe
+    from r1repro.data.schema import Problem
+    from r1repro.data.templates import TEMPLATES
+    from r1repro.models import load_model
+    from r1repro.rewards import Scorer
+    from r1repro.rundir import read_jsonl
+    from r1repro.train.common import EpochSampler
+
+    torch.set_num_threads(spec["threads"])
+    cfg = load_recipe(spec["recipe"], recipe_overrides(spec))
+    rc, template = cfg.rl, TEMPLATES[cfg.data.template]
+    base = Path(spec["base"])
+    problems = [Problem.from_dict(r) for r in read_jsonl(base / "data" / "train.jsonl")]
+    sampler = EpochSampler(len(problems), cfg.seed)  # our prompt order, step by step
+    # a budgeted run needs at most one step per second of budget (steps take seconds here)
+    n_steps = spec["steps"] if spec.get("budget_s") is None else int(spec["budget_s"]) + 1
+    order = [problems[i] for _ in range(n_steps) for i in sampler.take(spec["prompts"])]
+    data = Dataset.from_list([{"prompt": template.prompt(p.question), "gold": p.gold, "meta": json.dumps(p.meta)}
+                              for p in order])
+    scorer = Scorer(rc.rewards, policy=cfg.grader, wrong_value=rc.wrong_value,
+                    unparseable_value=rc.unparseable_value, language=rc.language)
+
+    def r1repro_reward(prompts, completions, gold, meta, **_):
+        responses = [template.response_prefix + c for c in completions]
+        return scorer(responses, list(gold), [json.loads(m) for m in meta]).rewards
+
+    model_path = start_model(base, cfg)
+    model, tokenizer = load_model(model_path, dtype="float32")
+    k, micro = spec["k"], spec["micro_batch"]
+    batch = spec["prompts"] * k
+    args = GRPOConfig(
+        output_dir=str(Path(spec["workdir"]) / "trl"), max_steps=n_steps, seed=cfg.seed, use_cpu=True,
+        per_device_train_batch_size=micro, gradient_accumulation_steps=batch // micro,  # one step = P x k
+        num_generations=k, max_completion_length=spec["max_new_tokens"], temperature=spec["temperature"],
+        top_p=spec["top_p"], top_k=0, learning_rate=spec["lr"], lr_scheduler_type="constant", warmup_steps=0,
+        weight_decay=0.0, max_grad_norm=1.0, adam_beta1=0.9, adam_beta2=0.999,
+        beta=0.0, num_iterations=1, loss_type="dapo", scale_rewards="group",  # = our grpo + token_mean
+        use_vllm=False, bf16=False, fp16=False, gradient_checkpointing=False,
+        shuffle_dataset=False, logging_steps=1, save_strategy="no", report_to="none", disable_tqdm=True,
+        dataloader_num_workers=0, remove_unused_columns=False,
+    )
+    trainer = GRPOTrainer(model=model, reward_funcs=r1repro_reward, args=args, train_dataset=data,
+                          processing_class=tokenizer)
+    acc = {"generate": 0.0, "score": 0.0}
+
+    def timed(fn, key):  # instrumentation only: TRL's own methods, timed
+        def wrapper(*a, **kw):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                acc[key] += time.perf_counter() - t
+        return wrapper
+
+    trainer._generate_single_turn = timed(trainer._generate_single_turn, "generate")
+    trainer._calculate_rewards = timed(trainer._calculate_rewards, "score")
+    steps: list[dict] = []
+    state = {"t0": None, "last": None, "cpu_last": None}
+    budget = spec.get("budget_s")
+
+    class Clock(TrainerCallback):
+        def on_step_begin(self, args, st, control, **kw):
+            if state["t0"] is None:
+                state["t0"] = state["last"] = time.perf_counter()
+                state["cpu_last"] = time.process_time()
+
+        def on_log(self, args, st, control, logs=None, **kw):
+            if steps and logs and "reward" in logs:
+                steps[-1].update(reward=logs["reward"], length=logs.get("completions/mean_length"))
+
+        def on_step_end(self, args, st, control, **kw):
+            now, cpu = time.perf_counter(), time.process_time()
+            steps.append({"step": st.global_step, "wall": now - state["last"], "cpu": cpu - state["cpu_last"],
+                          "generate": acc["generate"], "score": acc["score"]})
+            state["cpu_last"] = cpu
+            acc["generate"] = acc["score"] = 0.0
+            state["last"] = now
+            if budget is not None and now - state["t0"] >= budget:
+                control.should_training_stop = True
+
+    trainer.add_callback(Clock())
+    trainer.train()
+    train_s = state["last"] - state["t0"]
+    final = None
+    if budget is not None:
+        final = Path(spec["workdir"]) / "final"
+        trainer.save_model(str(final))
+        tokenizer.save_pretrained(str(final))
+    out.write_text(json.dumps({"steps": steps, "final": str(final) if final else None, "train_s": train_s,
+                               "torch_threads": torch.get_num_threads()}))
+
+
+def run_worker(side: str, spec: dict, log_dir: Path) -> dict:
+    """One side in a fresh process; returns its steps plus peak RSS from wait4."""
+    work = Path(tempfile.mkdtemp(prefix=f"trlbench-{side}-", dir=ROOT / "runs"))
+    spec = {**spec, "workdir": str(work)}
+    (work / "spec.json").write_text(json.dumps(spec))
+    env = {**os.environ, "OMP_NUM_THREADS": str(spec["threads"]), "MKL_NUM_THREADS": str(spec["threads"]),
+           "TOKENIZERS_PARALLELISM": "false", "PYTHONHASHSEED": "0"}
+    log_path = log_dir / f"{side}-{int(time.time())}.log"
+    t0 = time.time()
+    with open(log_path, "w") as logf:
+        proc = subprocess.Popen([sys.executable, __file__, "_worker", side, str(work / "spec.json")],
+                                cwd=ROOT, env=env, stdout=logf, stderr=subprocess.STDOUT)
+        _, status, ru = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{side} worker failed (exit {os.waitstatus_to_exitcode(status)}); see {log_path}")
+    res = json.loads((work / "result.json").read_text())
+    res.update(side=side, peak_rss_mb=ru.ru_maxrss / 1024, process_s=time.time() - t0, workdir=str(work),
+               cpu_s=ru.ru_utime + ru.ru_stime)  # cpu_s / process_s > 1 would mean more than one busy thread
+    return res
+
+
+# ----------------------------------------------------------------------------- reporting
+def machine() -> dict:
+    from importlib import metadata
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    vers = {}
+    for pkg in ("r1repro", "torch", "transformers", "trl", "accelerate", "datasets"):
+        try:
+            vers[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            vers[pkg] = None
+    sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return {"cpu": cpu, "cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "versions": vers, "git_sha": sha, "loadavg": os.getloadavg(),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def summarise(runs: list[dict], warmup: int) -> dict:
+    steps = [s for r in runs for s in r["steps"][warmup:]]
+    med = lambda key: statistics.median(s[key] for s in steps)  # noqa: E731
+    out = {"n_steps": len(steps), "step_s": med("wall"), "step_cpu_s": med("cpu") if "cpu" in steps[0] else None, "generate_s": med("generate"), "score_s": med("score"),
+           "train_other_s": statistics.median(s["wall"] - s["generate"] - s["score"] for s in steps),
+           "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+           "per_run_step_s": [statistics.median(s["wall"] for s in r["steps"][warmup:]) for r in runs]}
+    lens = [s["length"] for s in steps if s.get("length") is not None]
+    out["mean_completion_len"] = statistics.mean(lens) if lens else None
+    return out
+
+
+def cmd_step(a) -> None:
+    spec = shared_spec(a, steps=a.warmup + a.steps)
+    log_dir = ROOT / "runs" / "trlbench-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    runs: dict[str, list] = {"ours": [], "trl": []}
+    for i in range(a.pairs):
+        for side in ("ours", "trl"):
+            r = run_worker(side, spec, log_dir)
+            runs[side].append(r)
+            med = statistics.median(s["wall"] for s in r["steps"][a.warmup:])
+            print(f"pair {i + 1}/{a.pairs} {side:>4}: median {med:.2f} s/step, peak RSS {r['peak_rss_mb']:.0f} MB",
+                  flush=True)
+    summ = {side: summarise(rs, a.warmup) for side, rs in runs.items()}
+    o, t = summ["ours"], summ["trl"]
+    print(f"\n{a.label}: {a.prompts} prompts x k={a.k}, <= {a.max_new_tokens} new tokens, "
+          f"{a.steps} steps after {a.warmup} warm-up, {a.pairs} alternating pair(s), {a.threads} thread(s)")
+    print("| side | s/step (median) | CPU s/step | generate | score | train+other | peak RSS MB | mean completion tokens |")
+    print("|---|---|---|---|---|---|---|---|")
+    for side, s in summ.items():
+        print(f"| {side} | {s['step_s']:.2f} | {s['step_cpu_s']:.2f} | {s['generate_s']:.2f} | {s['score_s']:.3f} "
+              f"| {s['train_other_s']:.2f} | {s['peak_rss_mb']:.0f} | {s['mean_completion_len']:.1f} |")
+    ratio = {"step": o["step_s"] / t["step_s"], "step_cpu": o["step_cpu_s"] / t["step_cpu_s"],
+             "peak_rss": o["peak_rss_mb"] / t["peak_rss_mb"],
+             "generate": o["generate_s"] / t["generate_s"], "train_other": o["train_other_s"] / t["train_other_s"]}
+    print(f"ratio ours/TRL: step {ratio['step']:.2f} (CPU {ratio['step_cpu']:.2f}), generate {ratio['generate']:.2f}, "
+          f"train+other {ratio['train_other']:.2f}, peak RSS {ratio['peak_rss']:.2f}")
+    out = RESULTS / (f"trl_step_{a.label}.json" if a.label != "tiny" else "trl_step.json")
+    write(out, {"benchmark": "step", "label": a.label, "settings": spec, "warmup": a.warmup, "pairs": a.pairs,
+                "summary": summ, "ratio_ours_over_trl": ratio, "runs": runs, "machine": machine()})
+
+
+def evaluate_ckpt(path: str, tag: str, a) -> dict:
+    from r1repro.evals.standalone import eval_checkpoint
+
+    s = eval_checkpoint(path, str(ROOT / "evals" / f"{a.eval_task}.yaml"), template="qa", seed=0, resume=False,
+                        out=str(ROOT / "runs" / "trlbench-eval" / tag))
+    return {"n": s["n"], "accuracy": s["metrics"]["accuracy"], "format": s["metrics"].get("format/rate")}
+
+
+def cmd_learn(a) -> None:
+    import torch
+
+    torch.set_num_threads(a.threads)
+    spec = {**shared_spec(a, steps=100_000), "budget_s": a.minutes * 60}
+    log_dir = ROOT / "runs" / "trlbench-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(a.pairs):
+        for side in ("ours", "trl"):
+            r = run_worker(side, spec, log_dir)
+            r["eval"] = evaluate_ckpt(r["final"], f"{side}-{i}", a)
+            rows.append(r)
+            print(f"pair {i + 1}/{a.pairs} {side:>4}: {len(r['steps'])} steps in {r['train_s']:.0f} s, "
+                  f"held-out accuracy {100 * r['eval']['accuracy']:.1f}% (n={r['eval']['n']}), "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+    from r1repro.config import load_recipe
+
+    start = start_model(Path(a.base), load_recipe(a.recipe, []))
+    start_eval = evaluate_ckpt(start, "start", a)
+    print(f"\nlearning per wall-clock: {a.minutes} min of RL each, {a.prompts} prompts x k={a.k}, "
+          f"starting checkpoint {Path(start).name} at {100 * start_eval['accuracy']:.1f}%")
+    print("| side | pair | RL steps in budget | train s | held-out acc | peak RSS MB |")
+    print("|---|---|---|---|---|---|")
+    for i, r in enumerate(rows):
+        print(f"| {r['side']} | {i // 2 + 1} | {len(r['steps'])} | {r['train_s']:.0f} | "
+              f"{100 * r['eval']['accuracy']:.1f}% | {r['peak_rss_mb']:.0f} |")
+    write(RESULTS / "trl_learn.json", {"benchmark": "learn", "settings": spec, "minutes": a.minutes,
+                                       "eval_task": a.eval_task, "start_checkpoint": start, "start_eval": start_eval,
+                                       "runs": rows, "machine": machine()})
+
+
+def shared_spec(a, steps: int) -> dict:
+    return {"recipe": a.recipe, "base": str(Path(a.base).resolve()), "prompts": a.prompts, "k": a.k,
+            "max_new_tokens": a.max_new_tokens, "temperature": a.temperature, "top_p": a.top_p, "lr": a.lr,
+            "micro_batch": a.micro_batch, "threads": a.threads, "seed": a.seed, "steps": steps,
+            "extra_overrides": a.overrides}
+
+
+def write(path: Path, obj: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=1, default=str) + "\n")
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_worker":
+        side, spec_path = sys.argv[2], Path(sys.argv[3])
+        spec = json.loads(spec_path.read_text())
+        {"ours": worker_ours, "trl": worker_trl}[side](spec, spec_path.parent / "result.json")
+        return
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    for name in ("step", "learn"):
+        p = sub.add_parser(name)
+        p.add_argument("--base", required=True, help="run dir with prepare (+ sft) done")
+        p.add_argument("--recipe", default="recipes/quickstart.yaml")
+        p.add_argument("--prompts", type=int, default=16, help="prompts per step")
+        p.add_argument("--k", type=int, default=8, help="samples per prompt")
+        p.add_argument("--max-new-tokens", type=int, default=96)
+        p.add_argument("--temperature", type=float, default=1.0)
+        p.add_argument("--top-p", type=float, default=1.0)
+        p.add_argument("--lr", type=float, default=1e-4)
+        p.add_argument("--micro-batch", type=int, default=32, help="sequences per forward/backward")
+        p.add_argument("--threads", type=int, default=1, help="torch/OpenMP threads, both sides")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--pairs", type=int, default=2, help="alternating (ours, TRL) pairs")
+        p.add_argument("overrides", nargs="*", help="extra recipe overrides for our side (documented differences)")
+        if name == "step":
+            p.add_argument("--warmup", type=int, default=2)
+            p.add_argument("--steps", type=int, default=10)
+            p.add_argument("--label", default="tiny")
+        else:
+            p.add_argument("--minutes", type=float, default=3.0, help="RL wall-clock budget per side")
+            p.add_argument("--eval-task", default="arith")
+    a = ap.parse_args()
+    {"step": cmd_step, "learn": cmd_learn}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
