@@ -1,0 +1,90 @@
+"""Peak memory of one policy-gradient forward+backward of a 135M model: naive logits vs r1repro.
+
+    python benchmarks/rl_memory.py            # SmolLM2-135M, 16 x 384 tokens -> results/rl_memory.json
+
+Each variant runs in a fresh process and reports the growth of its peak RSS over the loaded model
+(ru_maxrss), and the wall time. `naive` is what most trainers do: full-vocabulary float32 logits
+for the whole batch, log_softmax, gather. `ours` is r1repro.models.token_logprobs: only completion
+positions go through the LM head, chunk by chunk under checkpointing. `+gc` adds the model's
+gradient checkpointing. Prompt = the first 128 tokens, completion = the remaining 256.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VARIANTS = ["naive", "naive+gc", "ours", "ours+gc"]
+
+
+def child(variant: str, model_name: str, batch: int, length: int, threads: int) -> dict:
+    import torch
+
+    from r1repro.models import load_model, token_logprobs
+
+    torch.set_num_threads(threads)
+    model, _ = load_model(model_name)
+    model.train()
+    if variant.endswith("+gc"):
+        model.gradient_checkpointing_enable()
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, model.config.vocab_size, (batch, length), generator=g)
+    attn = torch.ones_like(ids)
+    mask = torch.zeros_like(ids)
+    mask[:, length // 3 :] = 1
+    adv = torch.randn(batch, generator=g)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.time()
+    if variant.startswith("naive"):
+        logits = model(input_ids=ids, attention_mask=attn).logits.float()[:, :-1]  # (B, T-1, V)
+        logp = logits.log_softmax(-1).gather(-1, ids[:, 1:, None])[..., 0]  # (B, T-1)
+        m = mask[:, 1:].float()
+    else:
+        logp, _ = token_logprobs(model, ids, attn, mask, chunk_size=1024)  # (B, T)
+        m = mask.float()
+    loss = -(adv[:, None] * logp * m).sum() / m.sum()
+    loss.backward()
+    seconds = time.time() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"variant": variant, "peak_growth_gib": round((peak - base) / 2**20, 3),
+            "peak_rss_gib": round(peak / 2**20, 3), "seconds": round(seconds, 1), "loss": float(loss)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default="smollm2-135m")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--length", type=int, default=384)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--variants", nargs="+", default=VARIANTS)
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.model, args.batch, args.length, args.threads)))
+        return
+    rows = []
+    for v in args.variants:
+        cmd = [sys.executable, __file__, "--child", v, "--model", args.model, "--batch", str(args.batch),
+               "--length", str(args.length), "--threads", str(args.threads)]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        r = rows[-1]
+        print(f"{r['variant']:>9}: peak growth {r['peak_growth_gib']:6.2f} GiB  (peak RSS {r['peak_rss_gib']:5.2f} GiB)"
+              f"  {r['seconds']:6.1f} s  loss {r['loss']:.5f}", flush=True)
+    out = {"model": args.model, "batch": args.batch, "length": args.length, "threads": args.threads, "rows": rows,
+           "machine": {"platform": platform.platform(), "python": platform.python_version()},
+           "date": time.strftime("%Y-%m-%d")}
+    path = ROOT / "benchmarks" / "results" / "rl_memory.json"
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
