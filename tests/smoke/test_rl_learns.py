@@ -64,3 +64,28 @@ def test_rl_raises_its_reward(advantage, loss):
 def test_rl_lowers_a_punished_behaviour():
     first, last = train("rloo", "pg", sign=-1.0, measure=letters)
     assert last < first - 0.1, (first, last)  # the punished share of letters falls
+
+
+def test_nonfinite_step_is_skipped_without_touching_weights():
+    tok = train_tokenizer(TEXTS, 320)
+    model = build_tiny_model(TinyModelConfig(hidden_size=32, layers=2, heads=2, intermediate_size=64,
+                                             vocab_size=320), tok, seed=0)
+    rc = RLConfig(group_size=4, micro_batch=8, sampling=SamplingConfig(max_new_tokens=6, batch_size=8),
+                  optim=OptimConfig(lr=1e-2))
+    opt, sched = build_optimizer(model, rc.optim, 4)
+    completions = sample(HFBackend(model, tok), ["Q: What is 1 + 1? A:"], rc, seed=0)
+    before = [p.detach().clone() for p in model.parameters()]
+    adv = torch.full((4,), float("nan"))
+    batch = Batch([], ["p"], completions, [c.text for c in completions], torch.zeros(1, 4), adv, None)
+    stats = policy_update(model, opt, sched, batch, None, None, tok.pad_token_id, rc, seed=0)
+    assert stats["skipped/nonfinite"] == 1
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # no optimizer step was taken
+
+
+def test_run_stops_after_consecutive_nonfinite_steps(tmp_path):
+    from conftest import MICRO, run_cli
+
+    out = run_cli("run", str(MICRO), "rl.wrong_value=.nan", "rl.unparseable_value=.nan", "rl.max_nonfinite=2", "rl.steps=6", "eval.enabled=false",
+                  "report.enabled=false", "--run-dir", str(tmp_path / "r"), check=False)
+    assert out.returncode != 0
+    assert "consecutive RL steps had a non-finite loss or gradient (rl.max_nonfinite=2)" in out.stderr
