@@ -7,12 +7,15 @@ TRL's GRPOTrainer (HF `generate` on CPU, no vLLM, no KL), each in its own proces
 Why: issue #10; users choose between the two. How to run (`pip install -e .[bench]` for TRL):
 
     python benchmarks/trl_compare.py step  --base runs/bench-trl-base            # tiny model
-    python benchmarks/trl_compare.py step  --base runs/bench-trl-135m --label smollm2-135m \
-        --prompts 2 --max-new-tokens 32 --warmup 1 --steps 10 --pairs 1 --micro-batch 16
-    python benchmarks/trl_compare.py learn --base runs/bench-trl-base --minutes 3   # held-out accuracy
+    python benchmarks/trl_compare.py step  --base runs/bench-trl-135m --label smollm2-135m --prompts 2 \
+        --max-new-tokens 64 --micro-batch 16 --lr 1e-6 --warmup 1 --steps 10 --pairs 1 model.path=smollm2-135m
+    python benchmarks/trl_compare.py learn --base runs/bench-trl-base --minutes 3   # recipe's eval task
 
 --base is a run directory whose `prepare` (and, for the tiny model, `sft`) stages are done, e.g.
-`r1repro run recipes/quickstart.yaml --stages prepare,sft --run-dir runs/bench-trl-base`; both sides
+`r1repro run recipes/quickstart.yaml --stages prepare,sft --run-dir $PWD/runs/bench-trl-base` (an
+absolute --run-dir: with a relative one the manifest records the SFT checkpoint relative to the working
+directory, which the rl stage then cannot find), or for SmolLM2 `r1repro run recipes/quickstart.yaml
+model.path=smollm2-135m --stages prepare --run-dir $PWD/runs/bench-trl-135m`; both sides
 start from its SFT checkpoint (else from the recipe's model) and draw prompts from its train.jsonl in
 the same order. `step` writes benchmarks/results/trl_step[_LABEL].json, `learn` trl_learn.json.
 
@@ -306,11 +309,20 @@ def cmd_step(a) -> None:
 
 
 def evaluate_ckpt(path: str, tag: str, a) -> dict:
-    from r1repro.evals.standalone import eval_checkpoint
+    """Greedy held-out accuracy on the recipe's first eval task, on the --base run's eval set."""
+    from r1repro.config import load_recipe
+    from r1repro.data.schema import Problem
+    from r1repro.evals.harness import evaluate
+    from r1repro.models import load_model
+    from r1repro.rundir import read_jsonl
 
-    s = eval_checkpoint(path, str(ROOT / "evals" / f"{a.eval_task}.yaml"), template="qa", seed=0, resume=False,
-                        out=str(ROOT / "runs" / "trlbench-eval" / tag))
-    return {"n": s["n"], "accuracy": s["metrics"]["accuracy"], "format": s["metrics"].get("format/rate")}
+    cfg = load_recipe(a.recipe, a.overrides)
+    name, task = next(iter(cfg.eval.tasks.items()))
+    problems = [Problem.from_dict(r) for r in read_jsonl(Path(a.base) / "data" / f"eval-{name}.jsonl")]
+    model, tokenizer = load_model(path, dtype=cfg.model.dtype)
+    s = evaluate(model, tokenizer, task, problems, ROOT / "runs" / "trlbench-eval" / tag / name, seed=cfg.seed,
+                 template_name=task.template or cfg.data.template, meta={"task": name, "model": path}, resume=False)
+    return {"task": name, "n": s["n"], "accuracy": s["metrics"]["accuracy"], "format": s["metrics"].get("format/rate")}
 
 
 def cmd_learn(a) -> None:
@@ -341,7 +353,7 @@ def cmd_learn(a) -> None:
         print(f"| {r['side']} | {i // 2 + 1} | {len(r['steps'])} | {r['train_s']:.0f} | "
               f"{100 * r['eval']['accuracy']:.1f}% | {r['peak_rss_mb']:.0f} |")
     write(RESULTS / "trl_learn.json", {"benchmark": "learn", "settings": spec, "minutes": a.minutes,
-                                       "eval_task": a.eval_task, "start_checkpoint": start, "start_eval": start_eval,
+                                       "start_checkpoint": start, "start_eval": start_eval,
                                        "runs": rows, "machine": machine()})
 
 
@@ -387,7 +399,6 @@ def main() -> None:
             p.add_argument("--label", default="tiny")
         else:
             p.add_argument("--minutes", type=float, default=3.0, help="RL wall-clock budget per side")
-            p.add_argument("--eval-task", default="arith")
     a = ap.parse_args()
     {"step": cmd_step, "learn": cmd_learn}[a.cmd](a)
 
