@@ -283,13 +283,19 @@ def cmd_step(a) -> None:
     log_dir.mkdir(parents=True, exist_ok=True)
     runs: dict[str, list] = {"ours": [], "trl": []}
     for i in range(a.pairs):
-        for side in ("ours", "trl"):
+        for side in a.sides:
             r = run_worker(side, spec, log_dir)
             runs[side].append(r)
             med = statistics.median(s["wall"] for s in r["steps"][a.warmup:])
             print(f"pair {i + 1}/{a.pairs} {side:>4}: median {med:.2f} s/step, peak RSS {r['peak_rss_mb']:.0f} MB",
                   flush=True)
-    summ = {side: summarise(rs, a.warmup) for side, rs in runs.items()}
+    summ = {side: summarise(rs, a.warmup) for side, rs in runs.items() if rs}
+    if len(summ) < 2:  # one side only (--sides): its numbers, no ratio
+        write(RESULTS / f"trl_step_{a.label}_{a.sides[0]}_only.json",
+              {"benchmark": "step", "label": a.label, "settings": spec, "warmup": a.warmup, "summary": summ,
+               "runs": runs, "machine": machine()})
+        print(json.dumps(summ, indent=1))
+        return
     o, t = summ["ours"], summ["trl"]
     print(f"\n{a.label}: {a.prompts} prompts x k={a.k}, <= {a.max_new_tokens} new tokens, "
           f"{a.steps} steps after {a.warmup} warm-up, {a.pairs} alternating pair(s), {a.threads} thread(s)")
@@ -397,6 +403,8 @@ def main() -> None:
             p.add_argument("--warmup", type=int, default=2)
             p.add_argument("--steps", type=int, default=10)
             p.add_argument("--label", default="tiny")
+            p.add_argument("--sides", nargs="+", default=["ours", "trl"], choices=["ours", "trl"],
+                           help="run only one side (no ratio; for models too slow to alternate here)")
         else:
             p.add_argument("--minutes", type=float, default=3.0, help="RL wall-clock budget per side")
     a = ap.parse_args()
