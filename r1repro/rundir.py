@@ -238,7 +238,8 @@ class RunDir:
     """runs/<name>/ with its manifest. Use RunDir.open(...) to create, resume or refuse."""
 
     def __init__(self, path: Path, manifest: dict):
-        self.path, self.manifest = path, manifest
+        # resolved, so that stage outputs (given absolute or run-relative) are recorded run-relative
+        self.path, self.manifest = Path(path).resolve(), manifest
         self.config_hash: str | None = manifest.get("config_hash")
 
     @classmethod

@@ -103,3 +103,18 @@ def test_metrics_logger_truncates_on_resume_and_ignores_torn_line(tmp_path):
     assert [r["step"] for r in read_jsonl(path)] == [1, 2, 3]
     MetricsLogger(path, resume_after_step=2)  # resuming from the step-2 checkpoint drops step 3
     assert [r["step"] for r in read_jsonl(path)] == [1, 2]
+
+
+def test_relative_run_dir_records_run_relative_outputs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = RunDir.open("runs/rel")
+    with run.stage("sft") as st:
+        ckpt = run.path / "sft" / "checkpoints" / "step_000001"
+        ckpt.mkdir(parents=True)
+        (ckpt / "w").write_text("x")
+        st.output("checkpoint", ckpt)  # absolute path under the run
+        st.output("metrics", "sft/metrics.jsonl")  # run-relative path
+    assert run.manifest["stages"]["sft"]["outputs"] == {"checkpoint": "sft/checkpoints/step_000001",
+                                                        "metrics": "sft/metrics.jsonl"}
+    with run.stage("rl") as st:
+        assert st.input("sft", "checkpoint") == (tmp_path / "runs/rel/sft/checkpoints/step_000001").resolve()
