@@ -35,6 +35,14 @@ log = logging.getLogger("r1repro.eval")
 CHUNK = 32  # problems generated and graded between two appends to samples.jsonl
 
 
+def format_ok(template, responses: Sequence[str]) -> list[bool]:
+    """Did each response answer in the template's own format: R1 tags, a \\boxed{}, or `#### x`?"""
+    if template.answer_format == "think":
+        return [bool(x) for x in REWARDS["format"](responses, [""] * len(responses), None)]
+    marker = "\\boxed" if template.answer_format == "boxed" else "####"
+    return [marker in r.split("</think>")[-1] for r in responses]
+
+
 def think_part(response: str) -> str:
     """The reasoning that language and reflection metrics measure: the text before </think>."""
     return response.split("</think>")[0]
@@ -65,7 +73,7 @@ def _generate_and_grade(backend, template, tokenizer, problems: Sequence[Problem
     responses = [template.response_prefix + c.text for g in groups for c in g]
     golds = [p.gold for p in problems for _ in range(n)]
     verdicts = check_batch(responses, golds, policy=task.grader)
-    fmt = REWARDS["format"](responses, golds, None)
+    fmt = format_ok(template, responses)
     return _records(problems, prompts, groups, responses, verdicts, fmt, greedy=greedy, language=task.language)
 
 

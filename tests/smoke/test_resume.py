@@ -46,3 +46,23 @@ def test_killed_rl_resumes_to_identical_metrics(tmp_path):
     manifest = json.loads((killed / "manifest.json").read_text())
     assert manifest["stages"]["rl"]["status"] == "done"
     assert manifest["stages"]["rl"]["checkpoints"] == ["rl/checkpoints/step_000004", "rl/checkpoints/step_000005"]
+
+
+def test_sft_resumes_from_its_last_checkpoint(tmp_path):
+    """An SFT stage stopped after step 2 (manifest as a crash leaves it) continues to the same metrics."""
+    over = ["sft.steps=4", "sft.save_every=1", "sft.eval_every=0", "--stages", "prepare,sft"]
+    straight, cut = tmp_path / "straight", tmp_path / "cut"
+    run_cli("run", str(MICRO), *over, "--run-dir", str(straight))
+    run_cli("run", str(MICRO), *over, "--run-dir", str(cut))
+    manifest = json.loads((cut / "manifest.json").read_text())
+    entry = manifest["stages"]["sft"]
+    entry.update(status="running", checkpoints=["sft/checkpoints/step_000001", "sft/checkpoints/step_000002"])
+    (cut / "manifest.json").write_text(json.dumps(manifest))
+    for later in ("step_000003", "step_000004"):  # what a crash after step 2 would not have written
+        import shutil
+
+        shutil.rmtree(cut / "sft" / "checkpoints" / later, ignore_errors=True)
+    run_cli("run", str(MICRO), *over, "--run-dir", str(cut), "--resume")
+    a = comparable(metrics(straight / "sft" / "metrics.jsonl"))
+    b = comparable(metrics(cut / "sft" / "metrics.jsonl"))
+    assert [r["step"] for r in b] == [1, 2, 3, 4] and a == b

@@ -32,3 +32,12 @@ def test_every_command_has_help(command, capsys):
     assert e.value.code == 0
     out = capsys.readouterr().out
     assert "usage: r1repro " + command in out and "--" in out
+
+
+def test_eval_format_rate_follows_the_template():
+    from r1repro.data.templates import TEMPLATES
+    from r1repro.evals.harness import format_ok
+
+    assert format_ok(TEMPLATES["qa"], ["<think> 1 + 2 = 3. </think> <answer> 3 </answer>", "3"]) == [True, False]
+    assert format_ok(TEMPLATES["boxed"], ["so $\\boxed{3}$", "it is 3"]) == [True, False]
+    assert format_ok(TEMPLATES["gsm8k_8shot"], ["1 + 2 = 3\n#### 3", "3"]) == [True, False]
