@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = ["naive", "naive+gc", "ours", "ours+gc"]
 
 
-def child(variant: str, model_name: str, batch: int, length: int, threads: int) -> dict:
+def child(variant: str, model_name: str, batch: int, length: int, threads: int, chunk: int) -> dict:
     import torch
 
     from r1repro.models import load_model, token_logprobs
@@ -47,13 +47,13 @@ def child(variant: str, model_name: str, batch: int, length: int, threads: int) 
         logp = logits.log_softmax(-1).gather(-1, ids[:, 1:, None])[..., 0]  # (B, T-1)
         m = mask[:, 1:].float()
     else:
-        logp, _ = token_logprobs(model, ids, attn, mask, chunk_size=1024)  # (B, T)
+        logp, _ = token_logprobs(model, ids, attn, mask, chunk_size=chunk)  # (B, T)
         m = mask.float()
     loss = -(adv[:, None] * logp * m).sum() / m.sum()
     loss.backward()
     seconds = time.time() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"variant": variant, "peak_growth_gib": round((peak - base) / 2**20, 3),
+    return {"variant": variant, "chunk": chunk, "peak_growth_gib": round((peak - base) / 2**20, 3),
             "peak_rss_gib": round(peak / 2**20, 3), "seconds": round(seconds, 1), "loss": float(loss)}
 
 
@@ -64,15 +64,17 @@ def main() -> None:
     ap.add_argument("--length", type=int, default=384)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--variants", nargs="+", default=VARIANTS)
+    ap.add_argument("--chunk", type=int, default=1024, help="tokens per LM-head chunk for the 'ours' variants")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "rl_memory.json"))
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.model, args.batch, args.length, args.threads)))
+        print(json.dumps(child(args.child, args.model, args.batch, args.length, args.threads, args.chunk)))
         return
     rows = []
     for v in args.variants:
         cmd = [sys.executable, __file__, "--child", v, "--model", args.model, "--batch", str(args.batch),
-               "--length", str(args.length), "--threads", str(args.threads)]
+               "--length", str(args.length), "--threads", str(args.threads), "--chunk", str(args.chunk)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         r = rows[-1]
@@ -81,7 +83,7 @@ def main() -> None:
     out = {"model": args.model, "batch": args.batch, "length": args.length, "threads": args.threads, "rows": rows,
            "machine": {"platform": platform.platform(), "python": platform.python_version()},
            "date": time.strftime("%Y-%m-%d")}
-    path = ROOT / "benchmarks" / "results" / "rl_memory.json"
+    path = Path(args.out)
     path.write_text(json.dumps(out, indent=2) + "\n")
     print(f"wrote {path}")
 
