@@ -27,11 +27,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn.utils.rnn import pad_sequence
 from tqdm import tqdm
 
 from r1repro import dist
 from r1repro.algos.advantages import ADVANTAGES
-from r1repro.algos.kl import KL_ESTIMATORS
+from r1repro.algos.kl import KL_ESTIMATORS, kl_penalized_rewards
 from r1repro.algos.losses import AGGREGATIONS, POLICY_LOSSES
 from r1repro.config import Recipe, RLConfig
 from r1repro.data.schema import Problem
@@ -259,7 +260,8 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
     with run.stage("rl") as st:
         problems = [Problem.from_dict(r) for r in read_jsonl(st.input("prepare", "train"))]
         start_from = init_path(cfg, run, st)
-        model, tokenizer = load_model(start_from, dtype=cfg.model.dtype, device=dist.device())
+        ckpt = last_checkpoint(st) if resume else None
+        model, tokenizer = load_model(str(ckpt or start_from), dtype=cfg.model.dtype, device=dist.device())
         ref = load_model(start_from, dtype=cfg.model.dtype, device=dist.device())[0].eval() if rc.kl_coef > 0 else None
         template = TEMPLATES[cfg.data.template]
         scorer = Scorer(rc.rewards, policy=cfg.grader, wrong_value=rc.wrong_value,
@@ -274,9 +276,7 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
         total_updates = rc.steps * (rc.epochs * rc.minibatches if rc.algorithm == "pg" else 1)
         sampler = EpochSampler(len(problems), cfg.seed)
         start, nonfinite_run, state = 0, 0, None
-        ckpt = last_checkpoint(st) if resume else None
         if ckpt is not None:
-            model.load_state_dict(load_model(str(ckpt), dtype=cfg.model.dtype)[0].state_dict())
             state = load_trainer_state(ckpt)
             sampler.load_state_dict(state["sampler"])
             set_rng_state(state["rng"])
@@ -317,8 +317,10 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
                 ref_lp = sequence_logprobs(ref, completions, pad, rc, rc.micro_batch)
                 if rc.kl_in == "reward":
                     pol = old or sequence_logprobs(model, completions, pad, rc, rc.micro_batch)
-                    kl = torch.stack([KL_ESTIMATORS[rc.kl_estimator](p, r).sum() for p, r in zip(pol, ref_lp)])
-                    rewards = rewards - rc.kl_coef * kl.view_as(rewards)
+                    kl = pad_sequence([KL_ESTIMATORS[rc.kl_estimator](p, r) for p, r in zip(pol, ref_lp)],
+                                      batch_first=True)  # (P*k, T)
+                    mask = pad_sequence([torch.ones_like(p) for p in pol], batch_first=True)  # (P*k, T)
+                    rewards = kl_penalized_rewards(rewards.reshape(-1), kl, mask, rc.kl_coef).view_as(rewards)
                     ref_lp = None  # the penalty is in the reward, not in the loss
             advantages = advantage_fn(rewards).reshape(-1)  # (P*k,)
             batch = Batch(batch_problems, prompts, completions, responses, rewards, advantages, result)

@@ -89,3 +89,17 @@ def test_run_stops_after_consecutive_nonfinite_steps(tmp_path):
                   "report.enabled=false", "--run-dir", str(tmp_path / "r"), check=False)
     assert out.returncode != 0
     assert "consecutive RL steps had a non-finite loss or gradient (rl.max_nonfinite=2)" in out.stderr
+
+
+def test_kl_in_reward_penalises_drift_from_the_reference(tmp_path):
+    """A constant reward of 1 with no baseline moves the policy; the KL penalty must then grow from 0."""
+    import json
+
+    from conftest import MICRO, run_cli
+
+    run_cli("run", str(MICRO), "rl.kl_coef=0.1", "rl.kl_in=reward", "rl.optim.lr=1e-2", "rl.advantage=none",
+            "rl.unparseable_value=1", "rl.wrong_value=1", "eval.enabled=false", "report.enabled=false",
+            "--run-dir", str(tmp_path / "r"))
+    rewards = [json.loads(x)["reward/mean"] for x in (tmp_path / "r" / "rl" / "metrics.jsonl").read_text().splitlines()]
+    assert rewards[0] == 1.0  # step 1: policy == reference, KL exactly 0
+    assert 1.0 > rewards[1] > rewards[2]  # measured: 0.983, 0.967
