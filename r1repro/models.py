@@ -11,10 +11,13 @@ The only module that imports transformers. Three kinds of model path:
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import json
 import logging
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -192,6 +195,21 @@ class PolicyLogProbs(torch.nn.Module):
                 chunk_size: int = 1024, temperature: float = 1.0, with_entropy: bool = False):
         return _masked_logprobs(self.model, input_ids, attention_mask, loss_mask, chunk_size=chunk_size,
                                 temperature=temperature, with_entropy=with_entropy)
+
+
+def set_mmap_threshold(mib: float) -> bool:
+    """Serve allocations of >= `mib` MiB with their own mmap (glibc's M_MMAP_THRESHOLD); False elsewhere.
+
+    Why: glibc raises its mmap threshold each time a large block is freed, so after the first
+    backward pass the big activation and gradient buffers come from the heap, and freed heap memory
+    mostly stays with the process. A fixed threshold returns every large buffer to the OS when it
+    is freed, which is what the peak RSS of a training step should measure: the live tensors.
+    """
+    if platform.system() != "Linux" or not platform.libc_ver()[0] == "glibc":
+        return False
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    m_mmap_threshold = -3  # from malloc.h
+    return bool(libc.mallopt(m_mmap_threshold, int(mib * 2**20)))
 
 
 def unwrap(model):

@@ -107,8 +107,12 @@ def run_stages(cfg: Recipe, run: RunDir, stages: Sequence[str], *, resume: bool 
 
     from r1repro import dist
 
+    from r1repro.models import set_mmap_threshold
+
     if cfg.model.threads:
         torch.set_num_threads(cfg.model.threads)
+    if cfg.model.mmap_threshold_mib:
+        set_mmap_threshold(cfg.model.mmap_threshold_mib)
     for name in stages:
         if not enabled(cfg, name):
             log.info("stage %s: disabled in the recipe", name)

@@ -99,15 +99,31 @@ def arithmetic_problem(i: int, split: str, seed: int, *, steps: int, ops: str, m
     rng = random.Random(f"arithmetic/{split}/{seed}/{i}")
     n_steps = steps if isinstance(steps, int) else rng.randint(*steps)
     start, chain = arithmetic_chain(rng, n_steps, ops, max_value, max_operand)
-    question = word_question(rng, start, chain) if style == "word" else bare_question(start, chain)
-    prev, lines = start, []
-    for op, b, result in chain:
-        lines.append(f"{prev} {op} {b} = {result}.")
-        prev = result
+    question = {"word": word_question, "bare": bare_question, "flat": flat_question}[style](
+        *((rng,) if style == "word" else ()), start, chain)
+    if style == "flat":
+        solution = rewrite_solution(start, chain)
+    else:
+        solution = " ".join(f"{a} {op} {b} = {r}." for a, (op, b, r) in zip([start] + [c[2] for c in chain], chain))
     shown = show_work >= 1.0 or rng.random() < show_work
     meta = {"generator": "arithmetic", "steps": n_steps, "style": style, **({} if shown else {"shows_work": False})}
-    return Problem(f"arithmetic/{split}/s{seed}/{i:06d}", "arithmetic", split, question, str(prev),
-                   " ".join(lines) if shown else "", meta)
+    return Problem(f"arithmetic/{split}/s{seed}/{i:06d}", "arithmetic", split, question, str(chain[-1][2]),
+                   solution if shown else "", meta)
+
+
+def flat_question(start: int, chain: list[tuple[str, int, int]]) -> str:
+    return "What is " + " ".join([str(start)] + [f"{op} {b}" for op, b, _ in chain]) + "?"
+
+
+def rewrite_solution(start: int, chain: list[tuple[str, int, int]]) -> str:
+    """A scratchpad that rewrites the expression after each step, "4 + 3 - 2 = 7 - 2 = 5": each line
+    is the previous one with its first operation done, so every step copies from just before it."""
+    exprs, cur = [], start
+    for i in range(len(chain) + 1):
+        exprs.append(" ".join([str(cur)] + [f"{op} {b}" for op, b, _ in chain[i:]]))
+        if i < len(chain):
+            cur = chain[i][2]
+    return " = ".join(exprs)
 
 
 def check_knobs(loader: str, n: int, lo: int, hi: int, **positive: int) -> None:
@@ -133,8 +149,10 @@ def load_arithmetic(split: str, data_dir: Path | None = None, *, skip_bad: bool 
     check_knobs("arithmetic", n, lo, hi, max_value=max_value, max_operand=max_operand)
     if not ops or set(ops) - set(OPS):
         raise ValueError(f"arithmetic: option ops must be a non-empty subset of {OPS!r}, got {ops!r}")
-    if style not in ("word", "bare"):
-        raise ValueError(f"arithmetic: option style must be 'word' or 'bare', got {style!r}")
+    if style not in ("word", "bare", "flat"):
+        raise ValueError(f"arithmetic: option style must be 'word', 'bare' or 'flat', got {style!r}")
+    if style == "flat" and set(ops) - set("+-"):
+        raise ValueError(f"arithmetic: style 'flat' writes no parentheses, so it allows ops '+-' only, got {ops!r}")
     if not 0.0 <= show_work <= 1.0:
         raise ValueError(f"arithmetic: option show_work must be in [0, 1], got {show_work!r}")
     knobs = {"steps": lo if lo == hi else (lo, hi), "ops": ops, "max_value": max_value,

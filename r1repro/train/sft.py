@@ -127,6 +127,9 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
         eval_pairs, eval_records = pairs[len(pairs) - n_eval :], records[len(records) - n_eval :]
         examples = [encode_pair(tokenizer, p, r, sc.max_len) for p, r in train_pairs]
         eval_examples = [encode_pair(tokenizer, p, r, sc.max_len) for p, r in eval_pairs]
+        # room for the longest held-out reference answer: a fixed budget (the RL one) would cut long
+        # worked solutions short and report 0% for a model that writes them perfectly
+        eval_tokens = max([len(r) for _, r in eval_examples], default=0) + 16
         if cfg.model.gradient_checkpointing:
             model.gradient_checkpointing_enable()
         model.train()
@@ -161,7 +164,7 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
                       "tokens_per_s": stats["tokens"] / dt, "time/step": dt}
             if sc.eval_every and eval_examples and (step % sc.eval_every == 0 or step == sc.steps):
                 record.update(heldout_eval(model, tokenizer, template, eval_examples, eval_records, pad,
-                                           max_new_tokens=cfg.rl.sampling.max_new_tokens, chunk=cfg.rl.logprob_chunk))
+                                           max_new_tokens=eval_tokens, chunk=cfg.rl.logprob_chunk))
             if step % sc.log_every == 0 or step == sc.steps or "loss/eval" in record:
                 metrics.log(record)
                 log.info("sft %s", json.dumps({k: round(v, 4) for k, v in record.items()}))

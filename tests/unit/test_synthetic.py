@@ -58,6 +58,18 @@ def test_bare_style_and_ops_knob():
     assert all(op in "+-" for _, op, _, _ in STEP.findall(p.solution))
 
 
+def test_flat_style_rewrites_the_expression_step_by_step():
+    from r1repro.data.synthetic import rewrite_solution
+
+    # hand-built chain 4 + 3 - 2 - 1: 7, 5, 4
+    assert rewrite_solution(4, [("+", 3, 7), ("-", 2, 5), ("-", 1, 4)]) == "4 + 3 - 2 - 1 = 7 - 2 - 1 = 5 - 1 = 4"
+    for p in load_arithmetic("test", n=50, steps=4, ops="+-", max_value=9, style="flat").problems:
+        expr = p.question.removeprefix("What is ").removesuffix("?")
+        parts = p.solution.split(" = ")
+        assert parts[0] == expr and parts[-1] == p.gold and len(parts) == 5
+        assert eval(expr) == int(p.gold)  # our own generated digits and +/-, not model output
+
+
 @pytest.mark.parametrize("template", ["r1_zero", "qa", "boxed"])
 def test_every_arithmetic_gold_verifies_with_the_grader(template):
     t = TEMPLATES[template]
@@ -91,6 +103,7 @@ def test_limit_and_seed_offset_through_load_source():
 @pytest.mark.parametrize("kwargs, words", [
     ({"ops": "+%"}, "ops must be a non-empty subset"),
     ({"style": "poem"}, "style must be"),
+    ({"style": "flat", "ops": "+*"}, "allows ops '\\+-' only"),
     ({"min_steps": 3, "max_steps": 2}, "1 <= min <= max"),
     ({"max_value": 0}, "max_value must be a positive int"),
     ({"steps": 8, "ops": "*", "max_value": 20}, "cannot build 8 steps"),

@@ -1,0 +1,31 @@
+"""set_mmap_threshold: large freed buffers go back to the OS (glibc), a no-op elsewhere."""
+
+import platform
+
+import pytest
+import torch
+
+from r1repro.models import set_mmap_threshold
+
+glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+
+@pytest.mark.skipif(not glibc, reason="mallopt is glibc's")
+def test_freed_large_buffers_leave_the_process():
+    assert set_mmap_threshold(4)
+    base = rss_mib()
+    for _ in range(3):  # glibc's own threshold would grow after the first free and keep the next ones
+        t = torch.ones(16 * 2**20 // 4)  # 16 MiB, touched
+        assert rss_mib() - base > 12
+        del t
+    assert rss_mib() - base < 4
+
+
+@pytest.mark.skipif(glibc, reason="only off glibc")
+def test_elsewhere_it_reports_false():
+    assert set_mmap_threshold(4) is False
