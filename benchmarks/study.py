@@ -1,6 +1,7 @@
 """The algorithm study: every recipe in recipes/study/ for several seeds, from one shared warm start.
 
     python benchmarks/study.py recipes/study/ --seeds 0 1 2      # -> benchmarks/results/study.json
+    python benchmarks/study.py --seeds 0 1 2 --reuse              # aggregate, running only what is missing
 
 For each seed, `prepare` and `sft` run once (runs/study/_warm-s<seed>); each variant gets a copy of
 that run directory and runs only its own `rl` and `eval` stages, so data, model, SFT checkpoint,
@@ -40,14 +41,22 @@ def warm_start(base_recipe: Path, seed: int, overrides: list[str]) -> Path:
     return warm
 
 
-def run_variant(recipe: Path, warm: Path, seed: int, overrides: list[str]) -> dict:
+def finished(run: Path) -> bool:
+    stages = json.loads((run / "manifest.json").read_text())["stages"] if (run / "manifest.json").exists() else {}
+    return all(stages.get(s, {}).get("status") == "done" for s in ("rl", "eval"))
+
+
+def run_variant(recipe: Path, warm: Path, seed: int, overrides: list[str], reuse: bool = False) -> dict:
     run = RUNS / f"{recipe.stem}-s{seed}"
-    shutil.rmtree(run, ignore_errors=True)
-    shutil.copytree(warm, run)
-    t0 = time.time()
-    cli("rl", str(recipe), f"seed={seed}", *overrides, "--run-dir", str(run))
-    rl_s = time.time() - t0
-    cli("eval", str(recipe), f"seed={seed}", *overrides, "--run-dir", str(run))
+    if reuse and finished(run):  # a finished variant from an earlier invocation (same overrides: your call)
+        rl_s = json.loads((run / "manifest.json").read_text())["stages"]["rl"]["seconds"]
+    else:
+        shutil.rmtree(run, ignore_errors=True)
+        shutil.copytree(warm, run)
+        t0 = time.time()
+        cli("rl", str(recipe), f"seed={seed}", *overrides, "--run-dir", str(run))
+        rl_s = time.time() - t0
+        cli("eval", str(recipe), f"seed={seed}", *overrides, "--run-dir", str(run))
     accs = {}
     for summary in sorted((run / "eval" / "rl").glob("*/summary.json")):
         accs[summary.parent.name] = json.loads(summary.read_text())["metrics"].get("accuracy")
@@ -74,8 +83,10 @@ def main() -> None:
     ap.add_argument("folder", nargs="?", default="recipes/study")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--only", nargs="*", help="variant names to run (default: all)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep variants already finished in runs/study/ (run with the same overrides) instead of redoing them")
     ap.add_argument("overrides", nargs="*", help="dotted overrides applied to every variant")
-    args = ap.parse_args()
+    args = ap.parse_intermixed_args()  # overrides may come before or after the options
     folder = ROOT / args.folder
     variants = sorted(p for p in folder.glob("*.yaml") if not p.name.startswith("_"))
     if args.only:
@@ -84,7 +95,7 @@ def main() -> None:
     for seed in args.seeds:
         warm = warm_start(folder / "_base.yaml", seed, args.overrides)
         for recipe in variants:
-            row = run_variant(recipe, warm, seed, args.overrides)
+            row = run_variant(recipe, warm, seed, args.overrides, reuse=args.reuse)
             rows.append(row)
             print(f"{row['variant']:>14} seed {seed}: acc {row['acc']} rl {row['rl_s']:.0f}s", flush=True)
     table = []

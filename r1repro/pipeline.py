@@ -106,7 +106,6 @@ def run_stages(cfg: Recipe, run: RunDir, stages: Sequence[str], *, resume: bool 
     import torch
 
     from r1repro import dist
-
     from r1repro.models import set_mmap_threshold
 
     if cfg.model.threads:

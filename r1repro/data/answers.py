@@ -16,39 +16,24 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from r1repro.grading.extract import brace_pairs
+
 _BOX_RE = re.compile(r"\\(boxed|fbox)(?![A-Za-z])")
 _NUMBER_RE = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$")
 _CALC_RE = re.compile(r"<<[^<>]*>>")
 _GSM8K_FINAL_RE = re.compile(r"(?:^|\n)####\s*(.+?)\s*$")
 
 
-def _match_brace(s: str, start: int) -> int:
-    """Index just past the `}` matching the `{` at `start`; -1 when unbalanced. `\\{` is skipped."""
-    depth, i = 0, start
-    while i < len(s):
-        c = s[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return -1
-
-
 def last_boxed(text: str) -> str | None:
     """Content of the last `\\boxed{...}` / `\\fbox{...}` (or `\\boxed 5`), braces matched; else None."""
     matches = list(_BOX_RE.finditer(text))
+    pairs = brace_pairs(text) if matches else {}
     for m in reversed(matches):
         i = m.end()
         while i < len(text) and text[i] == " ":
             i += 1
         if i < len(text) and text[i] == "{":
-            end = _match_brace(text, i)
+            end = pairs.get(i, -1)
             if end != -1:
                 return text[i + 1 : end - 1].strip()
         elif i > m.end():  # `\boxed 5$`: the token up to `$` or whitespace, as in the MATH release

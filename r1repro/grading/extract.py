@@ -46,7 +46,7 @@ _PHRASE_RE = re.compile(
 _NUMBER_RE = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?|-?\.\d+")
 
 
-def _brace_pairs(text: str) -> dict[int, int]:
+def brace_pairs(text: str) -> dict[int, int]:
     """open index -> index just after its matching '}', for all groups, in one linear pass."""
     pairs, stack, i = {}, [], 0
     while i < len(text):
@@ -65,7 +65,7 @@ def _brace_pairs(text: str) -> dict[int, int]:
 def find_boxes(text: str) -> list[str | None]:
     """Contents of every \\boxed/\\fbox in text, in order; None for an unbalanced one."""
     out: list[str | None] = []
-    pairs = _brace_pairs(text) if "\\boxed" in text or "\\fbox" in text else {}
+    pairs = brace_pairs(text) if "\\boxed" in text or "\\fbox" in text else {}
     covered = -1  # end of the last box: a box nested inside it is part of its content
     for m in _BOX_RE.finditer(text):
         if m.start() < covered:
