@@ -232,7 +232,9 @@ def run_worker(side: str, spec: dict, log_dir: Path) -> dict:
     spec = {**spec, "workdir": str(work)}
     (work / "spec.json").write_text(json.dumps(spec))
     env = {**os.environ, "OMP_NUM_THREADS": str(spec["threads"]), "MKL_NUM_THREADS": str(spec["threads"]),
-           "TOKENIZERS_PARALLELISM": "false", "PYTHONHASHSEED": "0"}
+           "TOKENIZERS_PARALLELISM": "false", "PYTHONHASHSEED": "0",
+           # the heap setting our pipeline applies (model.mmap_threshold_mib = 4), given to both sides
+           "MALLOC_MMAP_THRESHOLD_": str(4 * 2**20)}
     log_path = log_dir / f"{side}-{int(time.time())}.log"
     t0 = time.time()
     with open(log_path, "w") as logf:
