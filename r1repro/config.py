@@ -174,6 +174,11 @@ class SFTConfig:
     """Run the SFT stage (teacher forcing on worked solutions) before RL."""
     data: str | None = None
     """JSONL of {prompt, response} (or Problem records with solutions); None: the run's data/train.jsonl."""
+    traces_from: str | None = None
+    """A finished run directory: train on the samples its RL stage got right (R1's rejection-sampled
+    traces, written to sft/traces.jsonl) instead of `data`."""
+    traces_per_problem: int = num(1, gt=0)
+    """With traces_from: at most this many distinct correct traces per problem, latest RL step first."""
     limit: int | None = num(None, gt=0)
     """Use only the first N training examples (the SFT warm start is deliberately small)."""
     steps: int = num(100, ge=0)

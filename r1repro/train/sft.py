@@ -28,7 +28,7 @@ from r1repro.data.templates import TEMPLATES, sft_target
 from r1repro.grading import check_batch
 from r1repro.models import load_model, token_logprobs
 from r1repro.rollout import make_backend
-from r1repro.rundir import MetricsLogger, RunDir, read_jsonl
+from r1repro.rundir import MetricsLogger, RunDir, atomic_write_jsonl, read_jsonl
 from r1repro.train.common import (
     EpochSampler,
     build_optimizer,
@@ -38,6 +38,7 @@ from r1repro.train.common import (
     save_training_checkpoint,
     set_rng_state,
 )
+from r1repro.train.traces import collect_traces
 
 log = logging.getLogger("r1repro.sft")
 AVERAGE_TO_AGGREGATION = {"token": "token_mean", "sequence": "seq_mean_token_mean"}
@@ -93,6 +94,13 @@ def sft_update(model, optimizer, scheduler, examples: Sequence[tuple[list[int], 
     return {"loss/train": total, "grad/norm": grad_norm, "lr": scheduler.get_last_lr()[0], "tokens": num_tokens}
 
 
+def _prompt_and_gold(rec: dict, template, tokenizer) -> tuple[str, str | None]:
+    if "prompt" in rec and "response" in rec:
+        return rec["prompt"], rec.get("gold")
+    p = Problem.from_dict(rec)
+    return template.prompt(p.question, tokenizer), p.gold
+
+
 @torch.no_grad()
 def heldout_eval(model, tokenizer, template, examples, records, pad_id: int, *, max_new_tokens: int,
                  chunk: int) -> dict[str, float]:
@@ -101,13 +109,18 @@ def heldout_eval(model, tokenizer, template, examples, records, pad_id: int, *, 
     ntok = sum(len(r) for _, r in examples)
     loss = sum(nll_loss(model, [p], [r], pad_id, aggregation="token_mean", num_seqs=len(examples),
                         num_tokens=ntok, chunk=chunk).item() for p, r in examples)
+    # greedy accuracy on the held-out records that carry a gold answer: Problem records, or
+    # {prompt, response, gold} records such as rejection-sampled traces
+    graded = [(p, g) for p, g in (_prompt_and_gold(r, template, tokenizer) for r in records) if g is not None]
     backend = make_backend("hf", model, tokenizer, stop=template.stop)
-    problems = [Problem.from_dict(r) for r in records]
-    groups = backend.generate([template.prompt(p.question, tokenizer) for p in problems], n=1,
-                              max_new_tokens=max_new_tokens, temperature=0.0, top_p=1.0, seed=0)
-    verdicts = check_batch([template.response_prefix + g[0].text for g in groups], [p.gold for p in problems])
+    groups = backend.generate([p for p, _ in graded], n=1, max_new_tokens=max_new_tokens, temperature=0.0,
+                              top_p=1.0, seed=0) if graded else []
+    verdicts = check_batch([template.response_prefix + g[0].text for g in groups], [g for _, g in graded])
     model.train()
-    return {"loss/eval": loss, "acc/eval": float(np.mean([v.correct for v in verdicts])) if verdicts else 0.0}
+    out = {"loss/eval": loss}
+    if verdicts:
+        out["acc/eval"] = float(np.mean([v.correct for v in verdicts]))
+    return out
 
 
 def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
@@ -115,7 +128,13 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
     sc = cfg.sft
     with run.stage("sft") as st:
         base = str(st.input("prepare", "base_model")) if run.output_path("prepare", "base_model") else cfg.model.path
-        data_path = Path(sc.data) if sc.data else st.input("prepare", "train")
+        if sc.traces_from:  # R1's second stage: correct samples of a finished RL run
+            data_path = run.path / "sft" / "traces.jsonl"
+            atomic_write_jsonl(data_path, collect_traces(sc.traces_from, template=cfg.data.template,
+                                                         per_problem=sc.traces_per_problem))
+            st.output("traces", data_path)
+        else:
+            data_path = Path(sc.data) if sc.data else st.input("prepare", "train")
         records = read_jsonl(data_path)
         model, tokenizer = load_model(base, dtype=cfg.model.dtype)
         template = TEMPLATES[cfg.data.template]

@@ -1,0 +1,58 @@
+"""R1's second stage, first half: rejection-sample reasoning traces from a finished RL run.
+
+DeepSeek-R1 trained its final model on traces that an RL checkpoint got right (rejection
+sampling), then ran RL again with a language-consistency reward. Here the traces come from the
+RL stage's own logged samples (`rl/rollouts/step_*.jsonl`): keep the samples the grader marked
+correct, drop exact duplicates, prefer the latest steps (the most trained policy), keep at most
+`per_problem` per problem, and write {prompt, response} records the SFT stage trains on.
+
+    sft.traces_from: runs/quickstart     # in a recipe (recipes/r1-stage2.yaml)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from r1repro.data.templates import TEMPLATES
+
+
+def collect_traces(run_dir: str | Path, *, template: str, per_problem: int = 1, min_step: int = 0) -> list[dict]:
+    """Correct RL samples of `run_dir` as SFT records, latest step first, `per_problem` per problem.
+
+    `template` is the run's prompt template: its response prefix (e.g. "<think>") ends the logged
+    prompt and starts the logged response, so it is cut from the response (SFT appends the
+    response to the prompt). The RL run sampled its training split, so no trace is of an
+    evaluation problem.
+    """
+    folder = Path(run_dir) / "rl" / "rollouts"
+    files = sorted(folder.glob("step_*.jsonl"), reverse=True)
+    if not files:
+        raise FileNotFoundError(f"{folder}: no RL rollouts to collect traces from (did the rl stage run, "
+                                f"with rl.log_rollouts_every > 0?)")
+    prefix = TEMPLATES[template].response_prefix
+    seen: set[tuple[str, str]] = set()
+    kept: dict[str, int] = {}
+    out = []
+    for f in files:
+        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                r = json.loads(line)
+                step, pid, correct = r["step"], r["problem_id"], r["correct"]
+                prompt, response = r["prompt"], r["completion"]
+            except (json.JSONDecodeError, KeyError) as e:
+                raise ValueError(f"{f}:{n}: not a rollout record ({e})") from None
+            if not correct or step < min_step or kept.get(pid, 0) >= per_problem:
+                continue
+            if prefix and prompt.endswith(prefix) and response.startswith(prefix):
+                response = response[len(prefix):]
+            if (pid, response) in seen:
+                continue
+            seen.add((pid, response))
+            kept[pid] = kept.get(pid, 0) + 1
+            out.append({"prompt": prompt, "response": response, "problem_id": pid, "step": step,
+                        "gold": r.get("gold")})
+    if not out:
+        raise ValueError(f"{folder}: no correct samples (from step {min_step} on) to train on")
+    return out
+
