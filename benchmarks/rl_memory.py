@@ -69,8 +69,9 @@ def child(variant: str, model_name: str, batch: int, length: int, threads: int, 
         del logp, loss
     seconds = time.time() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"variant": variant, "chunk": chunk, "micro_batch": micro_batch, "mmap_threshold_mib": mmap_mib, "peak_growth_gib": round((peak - base) / 2**20, 3),
-            "peak_rss_gib": round(peak / 2**20, 3), "seconds": round(seconds, 1), "loss": total}
+    return {"variant": variant, "chunk": chunk, "micro_batch": micro_batch, "mmap_threshold_mib": mmap_mib,
+            "peak_growth_gib": round((peak - base) / 2**20, 3), "peak_rss_gib": round(peak / 2**20, 3),
+            "seconds": round(seconds, 1), "loss": total}
 
 
 def main() -> None:
@@ -95,14 +96,16 @@ def main() -> None:
     for v in args.variants:
         cmd = [sys.executable, __file__, "--child", v, "--model", args.model, "--batch", str(args.batch),
                "--length", str(args.length), "--threads", str(args.threads), "--chunk", str(args.chunk),
-               "--micro-batch", str(args.micro_batch or args.batch), "--mmap-threshold-mib", str(args.mmap_threshold_mib)]
+               "--micro-batch", str(args.micro_batch or args.batch),
+               "--mmap-threshold-mib", str(args.mmap_threshold_mib)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         r = rows[-1]
-        print(f"{r['variant']:>9} (micro-batch {r['micro_batch']:>2}): peak growth {r['peak_growth_gib']:6.2f} GiB  (peak RSS {r['peak_rss_gib']:5.2f} GiB)"
-              f"  {r['seconds']:6.1f} s  loss {r['loss']:.5f}", flush=True)
+        print(f"{r['variant']:>9} (micro-batch {r['micro_batch']:>2}): peak growth {r['peak_growth_gib']:6.2f} GiB"
+              f"  (peak RSS {r['peak_rss_gib']:5.2f} GiB)  {r['seconds']:6.1f} s  loss {r['loss']:.5f}", flush=True)
     out = {"model": args.model, "batch": args.batch, "micro_batch": args.micro_batch or args.batch,
-           "mmap_threshold_mib": args.mmap_threshold_mib, "length": args.length, "threads": args.threads, "rows": rows,
+           "mmap_threshold_mib": args.mmap_threshold_mib, "length": args.length, "threads": args.threads,
+           "rows": rows,
            "machine": {"platform": platform.platform(), "python": platform.python_version()},
            "date": time.strftime("%Y-%m-%d")}
     path = Path(args.out)

@@ -81,7 +81,7 @@ class ModelConfig:
     mmap_threshold_mib: float | None = num(4.0, gt=0.0)
     """glibc only: allocations of at least this many MiB get their own mmap, so a freed activation
     goes back to the OS at once instead of staying in the heap. Measured (benchmarks/rl_memory.py):
-    SmolLM2-135M policy-gradient step on 16 x 384 tokens, peak RSS 3.69 -> 2.38 GiB, no slowdown on
+    SmolLM2-135M policy-gradient step on 16 x 384 tokens, peak RSS 2.83-3.69 -> 2.38 GiB, no slowdown on
     the tiny model (a 128 KiB threshold cost it 25%). None: glibc's default (a threshold that grows)."""
 
 

@@ -205,7 +205,7 @@ def set_mmap_threshold(mib: float) -> bool:
     mostly stays with the process. A fixed threshold returns every large buffer to the OS when it
     is freed, which is what the peak RSS of a training step should measure: the live tensors.
     """
-    if platform.system() != "Linux" or not platform.libc_ver()[0] == "glibc":
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     m_mmap_threshold = -3  # from malloc.h

@@ -16,12 +16,27 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from r1repro.grading.extract import brace_pairs
-
 _BOX_RE = re.compile(r"\\(boxed|fbox)(?![A-Za-z])")
 _NUMBER_RE = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$")
 _CALC_RE = re.compile(r"<<[^<>]*>>")
 _GSM8K_FINAL_RE = re.compile(r"(?:^|\n)####\s*(.+?)\s*$")
+
+
+def brace_pairs(text: str) -> dict[int, int]:
+    """open index -> index just after its matching '}', for all groups, in one linear pass;
+    `\\{` is skipped. Shared with the grader's extraction of model answers."""
+    pairs, stack, i = {}, [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "{":
+            stack.append(i)
+        elif c == "}" and stack:
+            pairs[stack.pop()] = i + 1
+        i += 1
+    return pairs
 
 
 def last_boxed(text: str) -> str | None:

@@ -99,16 +99,24 @@ def arithmetic_problem(i: int, split: str, seed: int, *, steps: int, ops: str, m
     rng = random.Random(f"arithmetic/{split}/{seed}/{i}")
     n_steps = steps if isinstance(steps, int) else rng.randint(*steps)
     start, chain = arithmetic_chain(rng, n_steps, ops, max_value, max_operand)
-    question = {"word": word_question, "bare": bare_question, "flat": flat_question}[style](
-        *((rng,) if style == "word" else ()), start, chain)
     if style == "flat":
-        solution = rewrite_solution(start, chain)
+        question, solution = flat_question(start, chain), rewrite_solution(start, chain)
     else:
-        solution = " ".join(f"{a} {op} {b} = {r}." for a, (op, b, r) in zip([start] + [c[2] for c in chain], chain))
+        question = word_question(rng, start, chain) if style == "word" else bare_question(start, chain)
+        solution = step_solution(start, chain)
     shown = show_work >= 1.0 or rng.random() < show_work
     meta = {"generator": "arithmetic", "steps": n_steps, "style": style, **({} if shown else {"shows_work": False})}
     return Problem(f"arithmetic/{split}/s{seed}/{i:06d}", "arithmetic", split, question, str(chain[-1][2]),
                    solution if shown else "", meta)
+
+
+def step_solution(start: int, chain: list[tuple[str, int, int]]) -> str:
+    """One sentence per step: "7 + 6 = 13. 13 - 4 = 9." """
+    prev, lines = start, []
+    for op, b, result in chain:
+        lines.append(f"{prev} {op} {b} = {result}.")
+        prev = result
+    return " ".join(lines)
 
 
 def flat_question(start: int, chain: list[tuple[str, int, int]]) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from r1repro.data.answers import brace_pairs
 from r1repro.grading.policy import GraderPolicy
 
 MAX_RESPONSE_CHARS = 200_000
@@ -44,22 +45,6 @@ _HASH_RE = re.compile(r"####\s*([^\n]*)")
 _PHRASE_RE = re.compile(
     r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|:|=)\s*:?\s*", re.IGNORECASE)
 _NUMBER_RE = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?|-?\.\d+")
-
-
-def brace_pairs(text: str) -> dict[int, int]:
-    """open index -> index just after its matching '}', for all groups, in one linear pass."""
-    pairs, stack, i = {}, [], 0
-    while i < len(text):
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "{":
-            stack.append(i)
-        elif c == "}" and stack:
-            pairs[stack.pop()] = i + 1
-        i += 1
-    return pairs
 
 
 def find_boxes(text: str) -> list[str | None]:

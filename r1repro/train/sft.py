@@ -52,17 +52,18 @@ def encode_pair(tokenizer, prompt: str, response: str, max_len: int) -> tuple[li
     return p[:max_len], r[: max(0, max_len - len(p))]
 
 
-def sft_pairs(records: Sequence[dict], template, tokenizer) -> list[tuple[str, str]]:
-    """(prompt, response) from Problem records with solutions, or from {prompt, response} records."""
-    pairs = []
+def sft_examples(records: Sequence[dict], template, tokenizer) -> list[tuple[str, str, str | None]]:
+    """(prompt, response, gold) from Problem records with solutions, or from {prompt, response}
+    records (gold from their optional `gold` field, as rejection-sampled traces carry)."""
+    out = []
     for rec in records:
         if "prompt" in rec and "response" in rec:
-            pairs.append((rec["prompt"], rec["response"]))
+            out.append((rec["prompt"], rec["response"], rec.get("gold")))
         else:
             p = Problem.from_dict(rec)
             if p.solution is not None:
-                pairs.append((template.prompt(p.question, tokenizer), sft_target(template, p)))
-    return pairs
+                out.append((template.prompt(p.question, tokenizer), sft_target(template, p), p.gold))
+    return out
 
 
 def nll_loss(model, prompts, responses, pad_id: int, *, aggregation: str, num_seqs: int, num_tokens: int,
@@ -94,24 +95,16 @@ def sft_update(model, optimizer, scheduler, examples: Sequence[tuple[list[int], 
     return {"loss/train": total, "grad/norm": grad_norm, "lr": scheduler.get_last_lr()[0], "tokens": num_tokens}
 
 
-def _prompt_and_gold(rec: dict, template, tokenizer) -> tuple[str, str | None]:
-    if "prompt" in rec and "response" in rec:
-        return rec["prompt"], rec.get("gold")
-    p = Problem.from_dict(rec)
-    return template.prompt(p.question, tokenizer), p.gold
-
-
 @torch.no_grad()
-def heldout_eval(model, tokenizer, template, examples, records, pad_id: int, *, max_new_tokens: int,
+def heldout_eval(model, tokenizer, template, examples, prompts_golds, pad_id: int, *, max_new_tokens: int,
                  chunk: int) -> dict[str, float]:
-    """Held-out NLL (token mean) and greedy accuracy with the project's grader."""
+    """Held-out NLL (token mean), and greedy accuracy with the project's grader on the (prompt, gold)
+    pairs whose gold is known."""
     model.eval()
     ntok = sum(len(r) for _, r in examples)
     loss = sum(nll_loss(model, [p], [r], pad_id, aggregation="token_mean", num_seqs=len(examples),
                         num_tokens=ntok, chunk=chunk).item() for p, r in examples)
-    # greedy accuracy on the held-out records that carry a gold answer: Problem records, or
-    # {prompt, response, gold} records such as rejection-sampled traces
-    graded = [(p, g) for p, g in (_prompt_and_gold(r, template, tokenizer) for r in records) if g is not None]
+    graded = [(p, g) for p, g in prompts_golds if g is not None]
     backend = make_backend("hf", model, tokenizer, stop=template.stop)
     groups = backend.generate([p for p, _ in graded], n=1, max_new_tokens=max_new_tokens, temperature=0.0,
                               top_p=1.0, seed=0) if graded else []
@@ -138,14 +131,15 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
         records = read_jsonl(data_path)
         model, tokenizer = load_model(base, dtype=cfg.model.dtype)
         template = TEMPLATES[cfg.data.template]
-        pairs = sft_pairs(records, template, tokenizer)
-        if not pairs:
+        triples = sft_examples(records, template, tokenizer)
+        if not triples:
             raise ValueError(f"{data_path}: no (prompt, response) pairs: records need a solution, or prompt+response")
-        n_eval = min(sc.eval_size, len(pairs) // 5) if sc.eval_every else 0
-        train_pairs = pairs[: min(sc.limit or len(pairs), len(pairs) - n_eval)]
-        eval_pairs, eval_records = pairs[len(pairs) - n_eval :], records[len(records) - n_eval :]
-        examples = [encode_pair(tokenizer, p, r, sc.max_len) for p, r in train_pairs]
-        eval_examples = [encode_pair(tokenizer, p, r, sc.max_len) for p, r in eval_pairs]
+        n_eval = min(sc.eval_size, len(triples) // 5) if sc.eval_every else 0
+        train_part = triples[: min(sc.limit or len(triples), len(triples) - n_eval)]
+        eval_part = triples[len(triples) - n_eval :]
+        examples = [encode_pair(tokenizer, p, r, sc.max_len) for p, r, _ in train_part]
+        eval_examples = [encode_pair(tokenizer, p, r, sc.max_len) for p, r, _ in eval_part]
+        eval_graded = [(p, g) for p, _, g in eval_part]  # (prompt, gold) for held-out accuracy
         # room for the longest held-out reference answer: a fixed budget (the RL one) would cut long
         # worked solutions short and report 0% for a model that writes them perfectly
         eval_tokens = max([len(r) for _, r in eval_examples], default=0) + 16
@@ -182,7 +176,7 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
             record = {"step": step, **{k: v for k, v in stats.items() if k != "tokens"},
                       "tokens_per_s": stats["tokens"] / dt, "time/step": dt}
             if sc.eval_every and eval_examples and (step % sc.eval_every == 0 or step == sc.steps):
-                record.update(heldout_eval(model, tokenizer, template, eval_examples, eval_records, pad,
+                record.update(heldout_eval(model, tokenizer, template, eval_examples, eval_graded, pad,
                                            max_new_tokens=eval_tokens, chunk=cfg.rl.logprob_chunk))
             if step % sc.log_every == 0 or step == sc.steps or "loss/eval" in record:
                 metrics.log(record)

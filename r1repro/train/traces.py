@@ -31,8 +31,7 @@ def collect_traces(run_dir: str | Path, *, template: str, per_problem: int = 1, 
         raise FileNotFoundError(f"{folder}: no RL rollouts to collect traces from (did the rl stage run, "
                                 f"with rl.log_rollouts_every > 0?)")
     prefix = TEMPLATES[template].response_prefix
-    seen: set[tuple[str, str]] = set()
-    kept: dict[str, int] = {}
+    kept: dict[str, set[str]] = {}  # problem id -> distinct responses kept
     out = []
     for f in files:
         for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
@@ -42,14 +41,12 @@ def collect_traces(run_dir: str | Path, *, template: str, per_problem: int = 1, 
                 prompt, response = r["prompt"], r["completion"]
             except (json.JSONDecodeError, KeyError) as e:
                 raise ValueError(f"{f}:{n}: not a rollout record ({e})") from None
-            if not correct or step < min_step or kept.get(pid, 0) >= per_problem:
-                continue
             if prefix and prompt.endswith(prefix) and response.startswith(prefix):
                 response = response[len(prefix):]
-            if (pid, response) in seen:
+            mine = kept.setdefault(pid, set())
+            if not correct or step < min_step or len(mine) >= per_problem or response in mine:
                 continue
-            seen.add((pid, response))
-            kept[pid] = kept.get(pid, 0) + 1
+            mine.add(response)
             out.append({"prompt": prompt, "response": response, "problem_id": pid, "step": step,
                         "gold": r.get("gold")})
     if not out:

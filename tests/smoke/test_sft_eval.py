@@ -11,7 +11,7 @@ from r1repro.data.templates import TEMPLATES
 from r1repro.evals import harness
 from r1repro.models import build_tiny_model, train_tokenizer
 from r1repro.train.common import build_optimizer
-from r1repro.train.sft import encode_pair, nll_loss, sft_pairs, sft_update
+from r1repro.train.sft import encode_pair, nll_loss, sft_examples, sft_update
 
 TINY = TinyModelConfig(hidden_size=32, layers=2, heads=2, intermediate_size=64, vocab_size=320)
 
@@ -20,7 +20,7 @@ TINY = TinyModelConfig(hidden_size=32, layers=2, heads=2, intermediate_size=64, 
 def setup():
     template = TEMPLATES["qa"]
     problems = load_source(SourceSpec("arithmetic", "train", options={"n": 64, "max_steps": 2}), None).problems
-    pairs = sft_pairs([p.to_dict() for p in problems], template, None)
+    pairs = [(p, r) for p, r, _ in sft_examples([p.to_dict() for p in problems], template, None)]
     tok = train_tokenizer([p + r for p, r in pairs], TINY.vocab_size)
     return template, problems, pairs, tok
 
