@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="first N problems only")
     p.add_argument("--k", type=int, help="samples per problem for pass@k/maj@k (overrides the task)")
     p.add_argument("--max-new-tokens", type=int, help="completion budget (overrides the task)")
+    p.add_argument("--batch-size", type=int, help="sequences generated together (overrides sampling.batch_size)")
     p.add_argument("--template", help="prompt template (default: the task's, else chat/boxed)")
     p.add_argument("--data-dir", help="data directory (default: $R1REPRO_DATA or ../shared/data)")
     p.add_argument("--out", help="output directory (default: runs/eval/<model name>)")
@@ -135,7 +136,8 @@ def cmd_eval(args) -> None:
     setup_logging(None)
     for task in args.task:
         summary = eval_checkpoint(args.model, task, limit=args.limit, k=args.k, max_new_tokens=args.max_new_tokens,
-                                  template=args.template, data_dir=args.data_dir, out=args.out, seed=args.seed)
+                                  batch_size=args.batch_size, template=args.template, data_dir=args.data_dir,
+                                  out=args.out, seed=args.seed)
         print(json.dumps({"task": task, "model": args.model, "n": summary["n"], **summary["metrics"]}, indent=2))
 
 
