@@ -137,9 +137,9 @@ def worker_trl(spec: dict, out: Path) -> None:
     from r1repro.config import load_recipe
     from r1repro.data.schema import Problem
     from r1repro.data.templates import TEMPLATES
+    from r1repro.files import read_jsonl
     from r1repro.models import load_model
     from r1repro.rewards import Scorer
-    from r1repro.rundir import read_jsonl
     from r1repro.train.common import EpochSampler
 
     torch.set_num_threads(spec["threads"])
@@ -321,8 +321,8 @@ def evaluate_ckpt(path: str, tag: str, a) -> dict:
     from r1repro.config import load_recipe
     from r1repro.data.schema import Problem
     from r1repro.evals.harness import evaluate
+    from r1repro.files import read_jsonl
     from r1repro.models import load_model
-    from r1repro.rundir import read_jsonl
 
     cfg = load_recipe(a.recipe, a.overrides)
     name, task = next(iter(cfg.eval.tasks.items()))

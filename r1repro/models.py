@@ -32,7 +32,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from r1repro.algos.logprobs import chunked_token_logprobs
 from r1repro.config import TinyModelConfig
-from r1repro.rundir import atomic_dir, atomic_write_json
+from r1repro.files import atomic_dir, atomic_write_json
 
 log = logging.getLogger("r1repro.models")
 transformers.logging.set_verbosity_error()

@@ -1,4 +1,4 @@
-"""The run directory: manifest, atomic writes, stage bookkeeping, metrics logging.
+"""The run directory: manifest, stage bookkeeping, metrics logging (atomic writes: r1repro.files).
 
 A run directory is the interface between stages (docs/run-directory.md). Each stage runs inside
 `run.stage(name)`: it reads inputs through `stage.input(producer, key)` (which refuses a file whose
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -22,12 +21,13 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from r1repro.files import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_jsonl, sha256_path
 
 log = logging.getLogger("r1repro")
 MANIFEST = "manifest.json"
@@ -45,95 +45,6 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# ----------------------------------------------------------------------------- atomic files
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write to a temp file in the same directory, fsync, then rename over `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: str | Path, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
-
-
-def atomic_write_jsonl(path: str | Path, records: Any) -> Path:
-    lines = (json.dumps(r, ensure_ascii=False, default=str) for r in records)
-    return atomic_write_text(path, "".join(line + "\n" for line in lines))
-
-
-@contextlib.contextmanager
-def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Yield a temp directory; on success it replaces `path` whole (for checkpoints)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-    try:
-        yield tmp
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def read_jsonl(path: str | Path) -> list[dict]:
-    """Records of a JSONL file; a torn last line (a crash mid-append) is ignored."""
-    out = []
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    for i, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError as e:
-            if i == len(lines):
-                break
-            raise ValueError(f"{path}:{i}: invalid JSON: {e}") from None
-    return out
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def sha256_path(path: str | Path) -> str:
-    """sha256 of a file, or of a directory's (relative path, file sha256) list."""
-    path = Path(path)
-    if path.is_file():
-        return sha256_file(path)
-    h = hashlib.sha256()
-    for p in sorted(q for q in path.rglob("*") if q.is_file()):
-        h.update(f"{p.relative_to(path).as_posix()}\0{sha256_file(p)}\n".encode())
-    return h.hexdigest()
-
-
-# ----------------------------------------------------------------------------- metrics
 class MetricsLogger:
     """Appends one flat JSON record per step to a JSONL file (rank 0 only)."""
 

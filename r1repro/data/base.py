@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r1repro.data.files import sha256_file
 from r1repro.data.schema import DataError, Problem
+from r1repro.files import sha256_file
 from r1repro.registry import Registry
 
 Row = tuple[str, int | None, Any]

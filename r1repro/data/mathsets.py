@@ -35,8 +35,8 @@ from r1repro.data.base import (
     require_file,
 )
 from r1repro.data.benchmarks import check_split
-from r1repro.data.files import sha256_text
 from r1repro.data.schema import DataError, Problem
+from r1repro.files import sha256_text
 
 SUBJECTS = ("algebra", "counting_and_probability", "geometry", "intermediate_algebra",
             "number_theory", "prealgebra", "precalculus")

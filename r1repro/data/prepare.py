@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from r1repro.data import hygiene
-from r1repro.data.files import atomic_write_json, sha256_file
 from r1repro.data.loaders import LoadResult, load_source
 from r1repro.data.paths import DataDirNotFound, resolve_data_dir
 from r1repro.data.schema import Problem, write_jsonl
+from r1repro.files import atomic_write_json, sha256_file
 
 CARD_SCHEMA = 1
 TASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

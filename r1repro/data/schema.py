@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r1repro.data.files import atomic_write_text
+from r1repro.files import atomic_write_text
 
 REQUIRED = ("id", "source", "split", "question", "gold")
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from r1repro.data.files import sha256_text
 from r1repro.data.schema import Problem
+from r1repro.files import sha256_text
 from r1repro.registry import Registry
 
 R1_ZERO = (

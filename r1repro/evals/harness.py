@@ -23,12 +23,13 @@ from tqdm import tqdm
 from r1repro.config import Recipe, TaskConfig, to_dict
 from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES
+from r1repro.files import atomic_write_json, read_jsonl
 from r1repro.grading import check_batch
 from r1repro.metrics import summarize_eval
 from r1repro.models import load_model
 from r1repro.rewards import REWARDS
 from r1repro.rollout import backend_from_config
-from r1repro.rundir import RunDir, atomic_write_json, read_jsonl
+from r1repro.rundir import RunDir
 from r1repro.text import count_reflections, language_stats
 
 log = logging.getLogger("r1repro.eval")

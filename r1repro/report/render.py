@@ -12,13 +12,13 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from r1repro.files import atomic_write_bytes
 from r1repro.report.curves import run_charts
 from r1repro.report.evaltable import run_tables
 from r1repro.report.load import load_run
 from r1repro.report.markdown import run_markdown
 from r1repro.report.page import run_page
 from r1repro.report.traces import select_traces
-from r1repro.rundir import atomic_write_bytes
 
 
 def render_run(run_dir: str | Path, *, traces: int = 12, problems: Sequence[str] | None = None,

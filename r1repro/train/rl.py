@@ -37,11 +37,12 @@ from r1repro.algos.losses import AGGREGATIONS, POLICY_LOSSES
 from r1repro.config import Recipe, RLConfig
 from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES
+from r1repro.files import atomic_write_jsonl, read_jsonl
 from r1repro.metrics import language_metrics, reflection_rate
 from r1repro.models import PolicyLogProbs, load_model, token_logprobs
 from r1repro.rewards import REWARDS, Scorer
 from r1repro.rollout import Completion, backend_from_config
-from r1repro.rundir import MetricsLogger, RunDir, atomic_write_jsonl, read_jsonl
+from r1repro.rundir import MetricsLogger, RunDir
 from r1repro.train.common import (
     EpochSampler,
     build_optimizer,

@@ -25,10 +25,11 @@ from r1repro.algos.losses import AGGREGATIONS
 from r1repro.config import Recipe
 from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES, sft_target
+from r1repro.files import atomic_write_jsonl, read_jsonl
 from r1repro.grading import check_batch
 from r1repro.models import load_model, token_logprobs
 from r1repro.rollout import make_backend
-from r1repro.rundir import MetricsLogger, RunDir, atomic_write_jsonl, read_jsonl
+from r1repro.rundir import MetricsLogger, RunDir
 from r1repro.train.common import (
     EpochSampler,
     build_optimizer,

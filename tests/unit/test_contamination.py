@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from r1repro.data.files import sha256_file
 from r1repro.data.hygiene import contamination, decontaminate, dedupe, ngrams, normalise
 from r1repro.data.paths import DataDirNotFound, resolve_data_dir
 from r1repro.data.prepare import prepare
 from r1repro.data.schema import Problem, read_jsonl
+from r1repro.files import sha256_file
 
 LONG = ("A farmer has 17 cows and each cow gives 3 liters of milk every single morning before the sun "
         "rises over the hill")

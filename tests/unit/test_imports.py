@@ -7,7 +7,9 @@ import pytest
 
 CASES = [
     ("r1repro.config", ("torch", "transformers")),
+    ("r1repro.files", ("torch", "transformers", "r1repro.rundir", "r1repro.data")),
     ("r1repro.rundir", ("torch", "transformers")),
+    ("r1repro.data.schema", ("torch", "transformers", "r1repro.rundir")),
     ("r1repro.registry", ("torch", "transformers")),
     ("r1repro.grading", ("transformers", "vllm", "torch")),
     ("r1repro.algos", ("transformers", "vllm")),

@@ -6,7 +6,7 @@ import torch
 from r1repro.config import TinyModelConfig
 from r1repro.models import build_tiny_model, train_tokenizer
 from r1repro.rollout.hf import HFBackend
-from r1repro.rollout.loop import _sample
+from r1repro.rollout.loop import _draw, _sample
 
 TEXTS = [f"Q: Tom has {i} apples and gets {j} more. A: <think> {i} + {j} = {i + j}. </think> <answer> {i + j} </answer>"
          for i in range(20) for j in range(10)]
@@ -75,3 +75,57 @@ def test_top_p_keeps_only_the_nucleus():
     assert draws == {0, 1}  # 0.5 < 0.6 so token 1 is needed; tokens 2, 3 lie outside the nucleus
     assert {int(_sample(logits, 1.0, 0.4, gen)) for _ in range(50)} == {0}
     assert int(_sample(logits, 0.0, 1.0, gen)) == 0  # temperature 0 is greedy
+
+
+def test_inverse_cdf_draws_follow_the_probabilities():
+    gen = torch.Generator().manual_seed(0)
+    probs = torch.tensor([[0.5, 0.3, 0.2, 0.0]]).repeat(20_000, 1)  # 20,000 rows, one draw each
+    counts = torch.bincount(_draw(probs, gen), minlength=4).tolist()
+    assert counts[3] == 0  # a zero-probability token is never drawn
+    shares = [c / 20_000 for c in counts[:3]]
+    assert all(abs(s - p) < 0.01 for s, p in zip(shares, [0.5, 0.3, 0.2])), shares  # s.e. <= 0.0036 a share
+
+
+def reference_nucleus(probs: torch.Tensor, top_p: float) -> set[int]:
+    """The nucleus by the textbook rule: sort, keep a token while the mass before it is <= top_p."""
+    sorted_p, idx = probs.sort(descending=True)
+    return {int(i) for p_before, i in zip(sorted_p.cumsum(0) - sorted_p, idx) if p_before <= top_p}
+
+
+@pytest.mark.parametrize("peaked", [True, False])
+def test_top_p_prefilter_keeps_exactly_the_nucleus(peaked):
+    # peaked: the top 64 tokens hold more than top_p, so the top-64 shortcut decides; flat: they do
+    # not (1,000 nearly equal tokens), so the full sort must take over; both must give the nucleus
+    weights = torch.arange(1000, 0, -1, dtype=torch.float)  # distinct, decreasing
+    logits = weights / 20 if peaked else weights.log()  # flat: probabilities proportional to the weights
+    top_p = 0.9
+    probs = torch.softmax(logits, -1)
+    assert (probs.topk(64).values.sum() > top_p) == peaked
+    nucleus = reference_nucleus(probs, top_p)
+    gen = torch.Generator().manual_seed(0)
+    draws = _sample(logits[None].repeat(4000, 1), 1.0, top_p, gen).tolist()
+    assert set(draws) <= nucleus
+    assert max(draws) >= max(nucleus) - (2 if peaked else 60)  # the nucleus's tail is reached, not cut short
+
+
+def test_growing_cache_layer_matches_dynamic_layer():
+    # same keys/values as transformers' concatenating layer through a prefill, single-token steps
+    # past the first allocation, and rows leaving the batch
+    from transformers.cache_utils import DynamicLayer
+
+    from r1repro.rollout.loop import GrowingLayer
+
+    g = torch.Generator().manual_seed(0)
+    ours, ref = GrowingLayer(capacity=8), DynamicLayer()
+    kv = lambda b, s: (torch.randn(b, 2, s, 4, generator=g), torch.randn(b, 2, s, 4, generator=g))  # (B, H, S, D)
+    for step, s in enumerate([5, 1, 1, 1, 1, 1, 1, 1]):
+        rows = ref.keys.shape[0] if step else 3
+        k, v = kv(rows, s)
+        got, want = ours.update(k, v), ref.update(k, v)
+        assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1]), step
+        assert ours.get_seq_length() == ref.get_seq_length() == 5 + step
+        if step == 3:  # row 1 finished
+            keep = torch.tensor([0, 2])
+            ours.batch_select_indices(keep)
+            ref.batch_select_indices(keep)
+    assert ours._k.shape[-2] == 22  # first allocation max(8, 2 x 5) = 10; outgrown at 11 tokens: 2 x 11

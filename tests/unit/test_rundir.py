@@ -1,19 +1,11 @@
-"""Run directory: atomic writes, manifest, stage bookkeeping, refusal to overwrite, stale inputs."""
+"""Run directory and file primitives: atomic writes, manifest, stage bookkeeping, refusal to overwrite, stale inputs."""
 
 import json
 
 import pytest
 
-from r1repro.rundir import (
-    MetricsLogger,
-    RunDir,
-    RunDirError,
-    atomic_dir,
-    atomic_write_json,
-    atomic_write_text,
-    read_jsonl,
-    sha256_path,
-)
+from r1repro.files import atomic_dir, atomic_write_json, atomic_write_text, read_jsonl, sha256_path
+from r1repro.rundir import MetricsLogger, RunDir, RunDirError
 
 
 def test_interrupted_atomic_write_leaves_old_file(tmp_path, monkeypatch):
