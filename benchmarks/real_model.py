@@ -86,7 +86,9 @@ def main() -> None:
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
     for e in result["evals"]:
         m = e["metrics"]
-        print(f"{e['dir']}: n={e['n']} k={e['k']} acc={m.get('accuracy')} pass@1={m.get('pass@1')} "
+        sampled = "".join(f" {key}={m[key]}" for key in ("pass@1/se", "pass@1/ci95", f"pass@{e['k']}",
+                                                         f"maj@{e['k']}", "diversity/any_correct") if key in m)
+        print(f"{e['dir']}: n={e['n']} k={e['k']} acc={m.get('accuracy')} pass@1={m.get('pass@1')}{sampled} "
               f"own-format={e['own_format_rate']:.3f} tok/s={e.get('tokens_per_s')} reasons={e['reasons']}")
 
 
