@@ -260,6 +260,9 @@ class RLConfig:
     """Optimizer and schedule."""
     logprob_chunk: int = num(1024, gt=0)
     """Tokens per chunk of the memory-lean log-prob computation."""
+    share_prompt: bool = True
+    """Forward each distinct prompt of a micro-batch once; its k completions attend to its keys/values
+    (same log-probs and gradients; off automatically under gradient checkpointing)."""
     save_every: int = num(0, ge=0)
     """Checkpoint every N steps (0: only the final one)."""
     keep_last: int = num(2, gt=0)

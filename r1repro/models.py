@@ -192,7 +192,11 @@ class PolicyLogProbs(torch.nn.Module):
         self.model = model
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, loss_mask: torch.Tensor, *,
-                chunk_size: int = 1024, temperature: float = 1.0, with_entropy: bool = False):
+                chunk_size: int = 1024, temperature: float = 1.0, with_entropy: bool = False,
+                prefix: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None):
+        if prefix is not None:
+            return _prefix_shared_logprobs(self.model, *prefix, input_ids, attention_mask, chunk_size=chunk_size,
+                                           temperature=temperature, with_entropy=with_entropy)
         return _masked_logprobs(self.model, input_ids, attention_mask, loss_mask, chunk_size=chunk_size,
                                 temperature=temperature, with_entropy=with_entropy)
 
@@ -219,7 +223,8 @@ def unwrap(model):
 
 
 def token_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, loss_mask: torch.Tensor, *,
-                   chunk_size: int = 1024, temperature: float = 1.0, with_entropy: bool = False):
+                   chunk_size: int = 1024, temperature: float = 1.0, with_entropy: bool = False,
+                   prefix: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None):
     """Log-probs of the tokens where loss_mask is 1, without full-vocabulary logits for the whole batch.
 
     input_ids, attention_mask, loss_mask: (B, T), right-padded; loss_mask[b, t] = 1 marks a target
@@ -227,11 +232,45 @@ def token_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
     is 0. Only the masked positions go through the LM head, chunk by chunk (r1repro.algos.logprobs).
     `model` is an HF model, a PolicyLogProbs, or DDP/FSDP2 around a PolicyLogProbs; the call always
     goes through the outermost module's forward, so the wrappers' hooks run.
+
+    With `prefix=(prompt_ids, prompt_mask, rows)` (r1repro.train.common.collate_shared) the rows
+    share their prompts: input_ids/attention_mask are the completions only, (R, C) right-padded,
+    loss_mask is attention_mask, and row r continues prompt rows[r] of the (U, P) left-padded
+    prompts. Each distinct prompt is forwarded once; its keys/values, still in the autograd graph,
+    serve all its rows, so log-probs and gradients are those of the concatenated path.
     """
     if not isinstance(getattr(model, "module", model), PolicyLogProbs):
         model = PolicyLogProbs(model)  # a bare HF model (single process, reference model)
     return model(input_ids, attention_mask, loss_mask, chunk_size=chunk_size, temperature=temperature,
-                 with_entropy=with_entropy)
+                 with_entropy=with_entropy, prefix=prefix)
+
+
+def _prefix_shared_logprobs(hf, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, rows: torch.Tensor,
+                            ids: torch.Tensor, mask: torch.Tensor, *, chunk_size: int, temperature: float,
+                            with_entropy: bool):
+    decoder = hf.get_decoder()
+    cache = transformers.DynamicCache(config=hf.config)
+    pos = (prompt_mask.cumsum(-1) - 1).clamp(min=0)  # (U, P): left padding, positions from 0
+    out = decoder(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=pos, past_key_values=cache,
+                  use_cache=True)
+    last = out.last_hidden_state[:, -1]  # (U, H): predicts each completion's first token
+    cache.batch_select_indices(rows)  # (U, ...) -> (R, ...), differentiable: gradients sum over a prompt's rows
+    full_mask = torch.cat([prompt_mask[rows], mask], dim=1)  # (R, P + C)
+    steps = torch.arange(ids.shape[1], device=ids.device)
+    out = decoder(input_ids=ids, attention_mask=full_mask, position_ids=pos[rows, -1:] + 1 + steps,
+                  past_key_values=cache, use_cache=True)
+    hidden = torch.cat([last[rows, None], out.last_hidden_state[:, :-1]], dim=1)  # (R, C, H): predicts ids[:, j]
+    sel = mask.bool()
+    lp, ent = chunked_token_logprobs(hidden[sel].unsqueeze(0), hf.get_output_embeddings().weight,
+                                     ids[sel].unsqueeze(0), chunk_size=chunk_size, temperature=temperature,
+                                     with_entropy=with_entropy)
+    logp = torch.zeros(mask.shape, dtype=lp.dtype, device=lp.device)  # (R, C)
+    logp[sel] = lp[0]
+    entropy = None
+    if ent is not None:
+        entropy = torch.zeros(mask.shape, dtype=ent.dtype, device=ent.device)
+        entropy[sel] = ent[0]
+    return logp, entropy
 
 
 def _masked_logprobs(hf, input_ids: torch.Tensor, attention_mask: torch.Tensor, loss_mask: torch.Tensor, *,

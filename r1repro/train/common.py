@@ -70,6 +70,46 @@ def collate(prompts: Sequence[Sequence[int]], responses: Sequence[Sequence[int]]
     return TokenBatch(ids.to(device), attn.to(device), lmask.to(device))
 
 
+@dataclass
+class SharedBatch:
+    """Completions that share prompts: each distinct prompt once (left-padded), rows point into them."""
+
+    prompt_ids: torch.Tensor  # (U, P), left-padded
+    prompt_mask: torch.Tensor  # (U, P)
+    rows: torch.Tensor  # (R,): the prompt row of each completion
+    input_ids: torch.Tensor  # (R, C): completions, right-padded
+    attention_mask: torch.Tensor  # (R, C)
+
+    @property
+    def loss_mask(self) -> torch.Tensor:
+        return self.attention_mask
+
+    @property
+    def prefix(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.prompt_ids, self.prompt_mask, self.rows
+
+
+def collate_shared(prompts: Sequence[Sequence[int]], responses: Sequence[Sequence[int]], pad_id: int,
+                   device: torch.device | str = "cpu") -> SharedBatch:
+    """The batch for token_logprobs(prefix=...): identical prompts stored once."""
+    first: dict[tuple[int, ...], int] = {}
+    rows = [first.setdefault(tuple(p), len(first)) for p in prompts]
+    width = max(map(len, first))
+    pids = torch.full((len(first), width), pad_id, dtype=torch.long)  # (U, P)
+    pmask = torch.zeros_like(pids)
+    for u, p in enumerate(first):
+        pids[u, width - len(p):] = torch.tensor(p)
+        pmask[u, width - len(p):] = 1
+    clen = max(1, max(len(r) for r in responses))
+    ids = torch.full((len(responses), clen), pad_id, dtype=torch.long)  # (R, C)
+    mask = torch.zeros_like(ids)
+    for r, resp in enumerate(responses):
+        ids[r, :len(resp)] = torch.tensor(list(resp))
+        mask[r, :len(resp)] = 1
+    return SharedBatch(pids.to(device), pmask.to(device), torch.tensor(rows, device=device), ids.to(device),
+                       mask.to(device))
+
+
 class EpochSampler:
     """Yields indices from a fresh seeded permutation each epoch; its position is checkpointed."""
 

@@ -39,7 +39,7 @@ from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES
 from r1repro.files import atomic_write_jsonl, read_jsonl
 from r1repro.metrics import language_metrics, reflection_rate
-from r1repro.models import PolicyLogProbs, load_model, token_logprobs
+from r1repro.models import PolicyLogProbs, load_model, token_logprobs, unwrap
 from r1repro.rewards import REWARDS, Scorer
 from r1repro.rollout import Completion, backend_from_config
 from r1repro.rundir import MetricsLogger, RunDir
@@ -47,6 +47,7 @@ from r1repro.train.common import (
     EpochSampler,
     build_optimizer,
     collate,
+    collate_shared,
     last_checkpoint,
     load_trainer_state,
     save_training_checkpoint,
@@ -104,19 +105,43 @@ def sequence_logprobs(model, completions: Sequence[Completion], pad_id: int, rc:
     with torch.no_grad():
         for i in range(0, len(completions), micro_batch):
             part = completions[i : i + micro_batch]
-            b = collate([c.prompt_ids for c in part], [c.ids for c in part], pad_id, _device(model))
+            b, prefix = _collate(model, part, pad_id, rc)
             logp, _ = token_logprobs(model, b.input_ids, b.attention_mask, b.loss_mask, chunk_size=rc.logprob_chunk,
-                                     temperature=_temperature(rc))
+                                     temperature=_temperature(rc), prefix=prefix)
             out += [row[m.bool()] for row, m in zip(logp, b.loss_mask)]
     return out
+
+
+def _micro_batch_order(comps: Sequence[Completion], idx: np.ndarray, share: bool) -> np.ndarray:
+    if share:  # a prompt's samples together, by prompt length, then completion length
+        key = lambda i: (len(comps[i].prompt_ids), comps[i].prompt_ids, len(comps[i].ids))  # noqa: E731
+    else:
+        key = lambda i: len(comps[i].prompt_ids) + len(comps[i].ids)  # noqa: E731
+    return np.array(sorted(idx.tolist(), key=key), dtype=idx.dtype)
+
+
+def _shares_prompt(model, rc: RLConfig) -> bool:
+    # under gradient checkpointing HF turns the KV cache off in training, so the prompt cannot be shared
+    hf = unwrap(model)
+    name = "is_activation_checkpointing" if hasattr(type(hf), "is_activation_checkpointing") else "is_gradient_checkpointing"
+    return rc.share_prompt and not getattr(hf, name, False)
+
+
+def _collate(model, part: Sequence[Completion], pad_id: int, rc: RLConfig):
+    """(batch, prefix) for token_logprobs: prompts stored once per distinct prompt when sharing them."""
+    prompts, responses = [c.prompt_ids for c in part], [c.ids for c in part]
+    if _shares_prompt(model, rc):
+        b = collate_shared(prompts, responses, pad_id, _device(model))
+        return b, b.prefix
+    return collate(prompts, responses, pad_id, _device(model)), None
 
 
 def objective(model, part: Sequence[Completion], adv: torch.Tensor, old: list | None, ref: list | None,
               pad_id: int, rc: RLConfig, num_seqs: int, num_tokens: int, want_entropy: bool):
     """Policy loss of one micro-batch (+ KL and entropy terms), aggregated with global counts."""
-    b = collate([c.prompt_ids for c in part], [c.ids for c in part], pad_id, _device(model))
+    b, prefix = _collate(model, part, pad_id, rc)
     logp, ent = token_logprobs(model, b.input_ids, b.attention_mask, b.loss_mask, chunk_size=rc.logprob_chunk,
-                               temperature=_temperature(rc), with_entropy=want_entropy)
+                               temperature=_temperature(rc), with_entropy=want_entropy, prefix=prefix)
     mask = b.loss_mask.bool()  # (B, T)
     old_t = _scatter(old, mask, logp) if old is not None else None  # (B, T)
     per_tok, stats = POLICY_LOSSES[rc.loss](logp, old_t, adv, mask, clip_low=rc.clip_low, clip_high=rc.clip_high)
@@ -143,9 +168,9 @@ def policy_update(model, optimizer, scheduler, batch: Batch, old, ref, pad_id: i
     for epoch in range(rc.epochs):
         order = np.random.default_rng([seed, epoch]).permutation(n) if rc.epochs > 1 or rc.minibatches > 1 else np.arange(n)
         for mb in np.array_split(order, rc.minibatches):
-            # similar lengths share a micro-batch (less padding); the minibatch's summed gradient is the same
-            mb = mb[np.argsort([len(batch.completions[i].prompt_ids) + len(batch.completions[i].ids) for i in mb],
-                               kind="stable")]
+            # similar lengths share a micro-batch (less padding), and with share_prompt a prompt's samples
+            # stay together (its forward is shared); the minibatch's summed gradient is the same
+            mb = _micro_batch_order(batch.completions, mb, _shares_prompt(model, rc))
             optimizer.zero_grad(set_to_none=True)
             # global counts over ranks, and loss x world size: DDP/FSDP2 average the ranks' gradients
             num_seqs, num_tokens = map(int, dist.all_sum([len(mb), sum(len(batch.completions[i].ids) for i in mb)]))

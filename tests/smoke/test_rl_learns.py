@@ -62,7 +62,8 @@ def test_rl_raises_its_reward(advantage, loss):
 
 
 def test_rl_lowers_a_punished_behaviour():
-    first, last = train("rloo", "pg", sign=-1.0, measure=letters)
+    # measured (sampler of 5bff97c): 0.257 -> 0.190 after 12 steps, 0.098 after 20; a sign error raises it
+    first, last = train("rloo", "pg", sign=-1.0, measure=letters, steps=20)
     assert last < first - 0.1, (first, last)  # the punished share of letters falls
 
 

@@ -113,3 +113,51 @@ def test_chunked_bf16_inputs_give_float32():
     want = F.log_softmax(F.linear(h, w).float(), -1).gather(-1, t[..., None]).squeeze(-1)
     assert logp.dtype == torch.float32 and ent.dtype == torch.float32
     assert torch.allclose(logp, want, atol=1e-5)
+
+
+def test_shared_prompt_forward_matches_the_concatenated_path():
+    """token_logprobs(prefix=...) forwards each distinct prompt once; log-probs and gradients must be
+    those of prompt + completion concatenated (rows of different prompt and completion lengths)."""
+    from r1repro.config import TinyModelConfig
+    from r1repro.models import build_tiny_model, token_logprobs, train_tokenizer
+    from r1repro.train.common import collate, collate_shared
+
+    tok = train_tokenizer([f"Q: Tom has {i} apples and gets {j} more. A: {i + j}" for i in range(20)
+                           for j in range(10)], 320)
+    model = build_tiny_model(TinyModelConfig(hidden_size=32, layers=2, heads=2, intermediate_size=64,
+                                             vocab_size=320), tok, seed=0)
+    g = torch.Generator().manual_seed(0)
+    prompts = [[5, 6, 7, 8, 9], [11, 12], [5, 6, 7, 8, 9], [13, 14, 15], [11, 12]]
+    responses = [torch.randint(3, len(tok), (n,), generator=g).tolist() for n in (4, 7, 1, 5, 3)]
+
+    def run(shared: bool):
+        model.zero_grad()
+        b = collate_shared(prompts, responses, 0) if shared else collate(prompts, responses, 0)
+        logp, _ = token_logprobs(model, b.input_ids, b.attention_mask, b.loss_mask,
+                                 prefix=b.prefix if shared else None)
+        logp.sum().backward()  # zero outside the loss mask in both layouts, so both sums weight the same tokens
+        return [row[m.bool()] for row, m in zip(logp, b.loss_mask)], [p.grad.clone() for p in model.parameters()]
+
+    b = collate_shared(prompts, responses, 0)
+    assert b.prompt_ids.shape == (3, 5) and b.rows.tolist() == [0, 1, 0, 2, 1]  # 3 distinct prompts, left-padded
+    (ref_lp, ref_grads), (lp, grads) = run(False), run(True)
+    assert [len(x) for x in lp] == [4, 7, 1, 5, 3]
+    for a, b_ in zip(ref_lp, lp):
+        torch.testing.assert_close(b_, a, atol=1e-5, rtol=0)
+    for a, b_ in zip(ref_grads, grads):
+        torch.testing.assert_close(b_, a, atol=1e-5, rtol=1e-4)
+    assert max(float(a.abs().max()) for a in ref_grads) > 0.1  # the gradients are not trivially zero
+
+
+def test_prompt_sharing_is_off_under_gradient_checkpointing():
+    # HF turns the KV cache off in training under gradient checkpointing: the prompt cannot be shared
+    from r1repro.config import RLConfig, TinyModelConfig
+    from r1repro.models import build_tiny_model, train_tokenizer
+    from r1repro.train.rl import _shares_prompt
+
+    tok = train_tokenizer(["Q: 1 + 2 = 3", "Q: 4 + 5 = 9"], 300)
+    model = build_tiny_model(TinyModelConfig(hidden_size=32, layers=1, heads=2, intermediate_size=64,
+                                             vocab_size=300), tok, seed=0)
+    assert _shares_prompt(model, RLConfig()) and not _shares_prompt(model, RLConfig(share_prompt=False))
+    model.gradient_checkpointing_enable()
+    assert not _shares_prompt(model, RLConfig())
