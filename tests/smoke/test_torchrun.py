@@ -98,7 +98,10 @@ def test_two_ranks_match_one_process_and_resume(strategy, prepared, single, tmp_
     w1, w2 = weights(single), weights(run_dir)
     moved, diff = max_diff(base, w1), max_diff(w1, w2)
     assert moved > 1e-3  # training changed the weights ...
-    assert diff < 1e-6  # ... and both runs changed them the same way
+    # ... and both runs changed them the same way: measured 5e-8 here, 1.2e-6 with the rollouts of
+    # commit cd680f5 (Adam divides tiny gradients by their own size, so float reassociation across
+    # ranks shows up); a missing all-reduce or a wrong loss scale would differ by about `moved`
+    assert diff < 1e-3 * moved
     print(f"\n{strategy}: max |loss 1-proc - 2-proc| = {max(loss_diffs):.3g}, "
           f"max |weight diff| = {diff:.3g} (weights moved up to {moved:.3g})")
 
