@@ -245,6 +245,22 @@ def token_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                  with_entropy=with_entropy, prefix=prefix)
 
 
+def distinct_left_padded(prompts, pad_id: int) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+    """Each distinct prompt once, left-padded: ids (U, P), mask (U, P), and the prompt row of every input.
+
+    The layout of a shared prefix, in sampling (one prefill per prompt, r1repro.rollout.loop) and
+    in training (token_logprobs(prefix=...))."""
+    first: dict[tuple[int, ...], int] = {}
+    rows = [first.setdefault(tuple(p), len(first)) for p in prompts]
+    width = max(map(len, first))
+    ids = torch.full((len(first), width), pad_id, dtype=torch.long)  # (U, P)
+    mask = torch.zeros_like(ids)
+    for u, p in enumerate(first):
+        ids[u, width - len(p):] = torch.tensor(p)
+        mask[u, width - len(p):] = 1
+    return ids, mask, rows
+
+
 def _prefix_shared_logprobs(hf, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, rows: torch.Tensor,
                             ids: torch.Tensor, mask: torch.Tensor, *, chunk_size: int, temperature: float,
                             with_entropy: bool):

@@ -20,6 +20,8 @@ import torch
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
+from r1repro.models import distinct_left_padded
+
 NUCLEUS_CANDIDATES = 64  # top-p looks at the 64 likeliest tokens first; exact whenever they hold > top_p
 
 
@@ -133,15 +135,8 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
     device = next(model.parameters()).device
     # the k samples of a prompt share its prefill: each distinct prompt is prefilled once, then its
     # cache row, mask and logits are copied to every row that asked for it
-    first: dict[tuple[int, ...], int] = {}
-    src = [first.setdefault(tuple(p), len(first)) for p in prompt_ids]  # row -> distinct prompt
-    distinct = list(first)
-    width = max(map(len, distinct))
-    ids = torch.full((len(distinct), width), pad_id, dtype=torch.long)  # (U, P), left-padded
-    mask = torch.zeros_like(ids)
-    for r, p in enumerate(distinct):
-        ids[r, width - len(p) :] = torch.tensor(p)
-        mask[r, width - len(p) :] = 1
+    ids, mask, src = distinct_left_padded(prompt_ids, pad_id)  # (U, P), (U, P); row -> distinct prompt
+    width = ids.shape[1]
     ids, mask = ids.to(device), mask.to(device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (U, P)
     cache = growing_cache(model, width + max_new_tokens)
@@ -149,7 +144,7 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
     out = model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache, use_cache=True,
                 logits_to_keep=1)
     logits = out.logits[:, -1]  # (U, V)
-    if len(distinct) < len(prompt_ids):
+    if len(ids) < len(prompt_ids):
         rows = torch.tensor(src, device=device)
         cache.batch_select_indices(rows)
         logits, mask, positions = logits[rows], mask[rows], positions[rows]  # (R, V), (R, P), (R, P)

@@ -21,7 +21,7 @@ import torch
 
 from r1repro import dist
 from r1repro.config import OptimConfig
-from r1repro.models import save_checkpoint, unwrap
+from r1repro.models import distinct_left_padded, save_checkpoint, unwrap
 from r1repro.rundir import Stage
 
 log = logging.getLogger("r1repro.train")
@@ -92,14 +92,7 @@ class SharedBatch:
 def collate_shared(prompts: Sequence[Sequence[int]], responses: Sequence[Sequence[int]], pad_id: int,
                    device: torch.device | str = "cpu") -> SharedBatch:
     """The batch for token_logprobs(prefix=...): identical prompts stored once."""
-    first: dict[tuple[int, ...], int] = {}
-    rows = [first.setdefault(tuple(p), len(first)) for p in prompts]
-    width = max(map(len, first))
-    pids = torch.full((len(first), width), pad_id, dtype=torch.long)  # (U, P)
-    pmask = torch.zeros_like(pids)
-    for u, p in enumerate(first):
-        pids[u, width - len(p):] = torch.tensor(p)
-        pmask[u, width - len(p):] = 1
+    pids, pmask, rows = distinct_left_padded(prompts, pad_id)  # (U, P), (U, P)
     clen = max(1, max(len(r) for r in responses))
     ids = torch.full((len(responses), clen), pad_id, dtype=torch.long)  # (R, C)
     mask = torch.zeros_like(ids)

@@ -95,7 +95,8 @@ def reference_nucleus(probs: torch.Tensor, top_p: float) -> set[int]:
 @pytest.mark.parametrize("peaked", [True, False])
 def test_top_p_prefilter_keeps_exactly_the_nucleus(peaked):
     # peaked: the top 64 tokens hold more than top_p, so the top-64 shortcut decides; flat: they do
-    # not (1,000 nearly equal tokens), so the full sort must take over; both must give the nucleus
+    # not (1,000 tokens with probabilities falling linearly), so the full sort must take over; both
+    # must give the nucleus
     weights = torch.arange(1000, 0, -1, dtype=torch.float)  # distinct, decreasing
     logits = weights / 20 if peaked else weights.log()  # flat: probabilities proportional to the weights
     top_p = 0.9

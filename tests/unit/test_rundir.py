@@ -1,4 +1,4 @@
-"""Run directory and file primitives: atomic writes, manifest, stage bookkeeping, refusal to overwrite, stale inputs."""
+"""Run directory and file primitives: atomic writes, manifest, stages, refusal to overwrite, stale inputs."""
 
 import json
 
