@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from r1repro.text import DEFAULT_REFLECTION_PHRASES, count_reflections, language_stats
+from r1repro.text import DEFAULT_REFLECTION_PHRASES, count_reflections, count_worked_steps, language_stats
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -142,6 +142,14 @@ def reflections_per_trace(
     return float(_reflection_counts(texts, phrases).mean())
 
 
+def work_rate(texts: Sequence[str]) -> float:
+    """Share of traces that show their work, i.e. write out at least one arithmetic step
+    (text.count_worked_steps): work/rate. The behaviour RL selects in the quickstart task."""
+    if not texts:
+        raise ValueError("no texts")
+    return float(np.mean([count_worked_steps(t) > 0 for t in texts]))
+
+
 _WS = re.compile(r"\s+")
 
 
@@ -254,6 +262,7 @@ def summarize_eval(
     metrics.update(language_metrics(texts, target))
     metrics["reflection/rate"] = reflection_rate(texts)
     metrics["reflection/per_trace"] = reflections_per_trace(texts)
+    metrics["work/rate"] = work_rate(texts)
     reasons = Counter(str(s.get("reason")) for s in pool)
     return {
         "n": len({s["problem_id"] for s in samples}),

@@ -5,8 +5,10 @@ What:
     script_spans(text, target) -> [(start, end, script)] for words not in the target script
     count_reflections(text, phrases=DEFAULT_REFLECTION_PHRASES) -> int
     reflection_spans(text, phrases=...) -> [(start, end)]
+    count_worked_steps(text) -> int: arithmetic steps written out ("7 * 2 = 14", "48/2 = 24")
 
-Why: R1-Zero's traces mix languages and grow "wait, let me re-check" moments; the eval summary,
+Why: R1-Zero's traces mix languages, grow "wait, let me re-check" moments and learn to work a
+problem out instead of guessing its answer; the eval summary,
 the language-consistency reward and the report all count them the same way, through these functions.
 
 How words are found: a word is a maximal run of letters (Unicode category L*, plus combining marks
@@ -209,3 +211,13 @@ def reflection_spans(
 def count_reflections(text: str, phrases: tuple[str, ...] = DEFAULT_REFLECTION_PHRASES) -> int:
     """Number of reflection phrases in `text` (see reflection_spans)."""
     return len(reflection_spans(text, phrases))
+
+
+WORKED_STEP = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?\s*[-+*/×÷x]\s*-?\d+(?:\.\d+)?\s*=\s*-?\d")
+"""One written-out arithmetic step: number, operator, number, `=`, number ("7 * 2 = 14", "48/2 = 24")."""
+
+
+def count_worked_steps(text: str) -> int:
+    """Number of arithmetic steps written out in `text` (WORKED_STEP): a trace that shows its work
+    has at least one; a direct answer ("</think> <answer> 9 </answer>") has none."""
+    return len(WORKED_STEP.findall(text))

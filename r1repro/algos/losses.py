@@ -1,12 +1,14 @@
 """Policy-gradient losses (per token) and how to reduce them to one scalar.
 
 What: POLICY_LOSSES maps a name to
-    fn(logp (B,T), old_logp (B,T) | None, advantages (B,), mask (B,T), *, clip_low, clip_high)
+    fn(logp (B,T), old_logp (B,T) | None, advantages (B,) or (B,T), mask (B,T), *, clip_low, clip_high)
         -> (per-token loss (B,T), stats: dict[str, float])
     pg        vanilla policy gradient, -A * log p (written as -A * ratio with ratio = exp(logp - logp.detach()),
               so its value is -A and its gradient is -A * grad log p)
     ppo_clip  -min(ratio * A, clip(ratio, 1 - clip_low, 1 + clip_high) * A), ratio = exp(logp - old_logp);
               asymmetric bounds allow "clip-higher" (DAPO). old_logp=None means on-policy (logp.detach()).
+Advantages are one per sequence (B,) for the outcome-reward estimators, or one per token (B,T) for
+PPO with a value model (r1repro.algos.value.gae).
 and AGGREGATIONS maps a name to
     fn(per_token_loss (B,T), mask (B,T), *, num_seqs=None, num_tokens=None, constant=None) -> scalar
     token_mean           sum over masked tokens / num_tokens                (DAPO, TRL "dapo"/"bnpo")
@@ -64,15 +66,16 @@ def _ratio_stats(log_ratio: Tensor, mask: Tensor, low: Tensor, high: Tensor) -> 
 
 
 def _prepare(logp: Tensor, old_logp: Tensor | None, advantages: Tensor, mask: Tensor):
-    if logp.dim() != 2 or advantages.shape != logp.shape[:1] or mask.shape != logp.shape:
+    if logp.dim() != 2 or advantages.shape not in (logp.shape[:1], logp.shape) or mask.shape != logp.shape:
         raise ValueError(
-            f"expected logp (B,T), advantages (B,), mask (B,T); got {tuple(logp.shape)}, "
+            f"expected logp (B,T), advantages (B,) or (B,T), mask (B,T); got {tuple(logp.shape)}, "
             f"{tuple(advantages.shape)}, {tuple(mask.shape)}"
         )
     mask = mask.bool()
     old = logp.detach() if old_logp is None else old_logp.detach()
     log_ratio = torch.where(mask, logp - old, torch.zeros_like(logp))  # (B, T), 0 under the mask
-    adv = advantages.detach().to(logp.dtype).unsqueeze(1)  # (B, 1)
+    adv = advantages.detach().to(logp.dtype)
+    adv = adv.unsqueeze(1) if adv.dim() == 1 else adv  # (B, 1): one per sequence, or (B, T): one per token
     return mask, log_ratio, adv
 
 

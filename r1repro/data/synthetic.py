@@ -23,6 +23,7 @@ from r1repro.data.base import LOADERS, LoadResult
 from r1repro.data.schema import Problem
 
 OPS = "+-*/"
+STYLES = ("word", "bare", "flat", "labelled")
 NAMES = (("Mia", "She"), ("Tom", "He"), ("Ana", "She"), ("Ben", "He"), ("Zoe", "She"), ("Sam", "He"),
          ("Lily", "She"), ("Max", "He"), ("Eva", "She"), ("Leo", "He"))
 ITEMS = ("apples", "marbles", "stickers", "coins", "books", "pencils", "cards", "shells", "eggs", "toys")
@@ -101,6 +102,8 @@ def arithmetic_problem(i: int, split: str, seed: int, *, steps: int, ops: str, m
     start, chain = arithmetic_chain(rng, n_steps, ops, max_value, max_operand)
     if style == "flat":
         question, solution = flat_question(start, chain), rewrite_solution(start, chain)
+    elif style == "labelled":
+        question, solution = labelled_question(start, chain), labelled_solution(start, chain)
     else:
         question = word_question(rng, start, chain) if style == "word" else bare_question(start, chain)
         solution = step_solution(start, chain)
@@ -115,6 +118,26 @@ def step_solution(start: int, chain: list[tuple[str, int, int]]) -> str:
     prev, lines = start, []
     for op, b, result in chain:
         lines.append(f"{prev} {op} {b} = {result}.")
+        prev = result
+    return " ".join(lines)
+
+
+LABELS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def labelled_question(start: int, chain: list[tuple[str, int, int]]) -> str:
+    """"Start at 7. (a) * 2 (b) - 5 (c) / 3. What is the result?": each step carries a letter."""
+    steps = " ".join(f"({LABELS[i]}) {op} {b}" for i, (op, b, _) in enumerate(chain))
+    return f"Start at {start}. {steps}. What is the result?"
+
+
+def labelled_solution(start: int, chain: list[tuple[str, int, int]]) -> str:
+    """"(a) 7 * 2 = 14. (b) 14 - 5 = 9. (c) 9 / 3 = 3.": step i is found by its label in the question,
+    not by counting through it, so a small model copies the right operand (measured: digit labels and
+    rewrite scratchpads lose to direct answers; letter labels win)."""
+    prev, lines = start, []
+    for i, (op, b, result) in enumerate(chain):
+        lines.append(f"({LABELS[i]}) {prev} {op} {b} = {result}.")
         prev = result
     return " ".join(lines)
 
@@ -157,8 +180,10 @@ def load_arithmetic(split: str, data_dir: Path | None = None, *, skip_bad: bool 
     check_knobs("arithmetic", n, lo, hi, max_value=max_value, max_operand=max_operand)
     if not ops or set(ops) - set(OPS):
         raise ValueError(f"arithmetic: option ops must be a non-empty subset of {OPS!r}, got {ops!r}")
-    if style not in ("word", "bare", "flat"):
-        raise ValueError(f"arithmetic: option style must be 'word', 'bare' or 'flat', got {style!r}")
+    if style not in STYLES:
+        raise ValueError(f"arithmetic: option style must be one of {', '.join(map(repr, STYLES))}, got {style!r}")
+    if style == "labelled" and hi > len(LABELS):
+        raise ValueError(f"arithmetic: style 'labelled' has {len(LABELS)} step labels, got up to {hi} steps")
     if style == "flat" and set(ops) - set("+-"):
         raise ValueError(f"arithmetic: style 'flat' writes no parentheses, so it allows ops '+-' only, got {ops!r}")
     if not 0.0 <= show_work <= 1.0:

@@ -65,13 +65,15 @@ def _records(problems, prompts, groups, responses, verdicts, fmt, *, greedy: boo
     return out
 
 
-def _generate_and_grade(backend, template, tokenizer, problems: Sequence[Problem], task: TaskConfig, *, n: int,
-                        greedy: bool, seed: int) -> list[dict]:
-    prompts = [template.prompt(p.question, tokenizer) for p in problems]
+def generate_and_grade(backend, template, tokenizer, problems: Sequence[Problem], task: TaskConfig, *, n: int,
+                       greedy: bool, seed: int) -> list[dict]:
+    """Generate n completions per problem (greedy or sampled, after task.forced_prefix), grade them, and
+    return one samples.jsonl record each; the eval harness and RL's held-out evaluation share it."""
+    prompts = [template.prompt(p.question, tokenizer) + task.forced_prefix for p in problems]
     s = task.sampling
     groups = backend.generate(prompts, n=n, max_new_tokens=s.max_new_tokens, temperature=0.0 if greedy else s.temperature,
                               top_p=1.0 if greedy else s.top_p, seed=seed)
-    responses = [template.response_prefix + c.text for g in groups for c in g]
+    responses = [template.response_prefix + task.forced_prefix + c.text for g in groups for c in g]
     golds = [p.gold for p in problems for _ in range(n)]
     verdicts = check_batch(responses, golds, policy=task.grader)
     fmt = format_ok(template, responses)
@@ -102,9 +104,9 @@ def evaluate(model, tokenizer, task: TaskConfig, problems: Sequence[Problem], ou
         chunk = todo[start : start + CHUNK]
         new = []
         if task.greedy:
-            new += _generate_and_grade(backend, template, tokenizer, chunk, task, n=1, greedy=True, seed=seed)
+            new += generate_and_grade(backend, template, tokenizer, chunk, task, n=1, greedy=True, seed=seed)
         if task.k:
-            new += _generate_and_grade(backend, template, tokenizer, chunk, task, n=task.k, greedy=False,
+            new += generate_and_grade(backend, template, tokenizer, chunk, task, n=task.k, greedy=False,
                                        seed=seed + 1 + start)
         with open(samples_path, "a", encoding="utf-8") as f:
             f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in new)

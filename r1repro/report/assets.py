@@ -34,6 +34,7 @@ pre.config{background:#fff;border:1px solid var(--line);padding:8px;max-height:4
 .filters select,.filters input,.filters button{font:inherit;padding:3px 6px}
 .problem{scroll-margin-top:56px;background:#fff;border:1px solid var(--line);border-radius:8px;padding:6px 14px 12px;margin:14px 0}
 .traces{display:grid;grid-template-columns:repeat(auto-fill,minmax(380px,1fr));gap:10px}
+.traces.pair{grid-template-columns:repeat(2,minmax(0,1fr))}
 .trace{border:1px solid var(--line);border-left:4px solid var(--mute);border-radius:6px;padding:6px 10px;
  min-width:0}.trace[data-verdict=correct]{border-left-color:var(--ok)}
 .trace[data-verdict=incorrect]{border-left-color:var(--bad)}

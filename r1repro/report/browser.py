@@ -24,8 +24,18 @@ def _num(v: object, fmt: str) -> str | None:
     return format(v, fmt) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
+def _where(s: dict) -> str:
+    if "checkpoint" in s:
+        return f"{s['checkpoint']} checkpoint"
+    return f"held-out, RL step {s.get('step')}, greedy" if "task" in s else f"step {s.get('step')}"
+
+
+def _source(s: dict) -> str:
+    return "eval" if "checkpoint" in s or "task" in s else "rollout"
+
+
 def _header(s: dict) -> str:
-    where = f"step {s.get('step')}" if "checkpoint" not in s else f"{s['checkpoint']} checkpoint"
+    where = _where(s)
     bits = [f'<span class="badge {_verdict(s)}">{_verdict(s)}</span>', f"<b>{esc(where)}</b>",
             f"sample {esc(s.get('sample_idx', '–'))}",
             (f"answer <code>{esc(s.get('extracted') if s.get('extracted') is not None else '∅')}</code>"
@@ -50,7 +60,7 @@ def sample_html(s: dict, task: str, target: str = "latin") -> str:
                  f"<pre>{mark_html(text, spans, *think)}</pre></details>")
     if hi > lo:
         body += f'<pre class="answer">{mark_html(text, spans, lo, hi)}</pre>'
-    source = "eval" if "checkpoint" in s else "rollout"
+    source = _source(s)
     attrs = (f'data-verdict="{_verdict(s)}" data-reason="{esc(s.get("reason", ""))}" '
              f'data-task="{esc(task if source == "eval" else "train")}" data-source="{source}"')
     return f'<article class="trace" {attrs}>{_header(s)}{body}</article>'
@@ -60,6 +70,9 @@ def problem_html(p: TraceProblem, target: str = "latin") -> str:
     parts = [(f'<h3>{esc(p.problem_id)} <span class="sub">({esc(p.task)}) · gold '
               f"<code>{esc(p.gold)}</code></span></h3>"),
              f'<details class="prompt"><summary>prompt</summary><pre>{esc(p.prompt)}</pre></details>']
+    if p.heldout:
+        parts.append("<h4>Before and after RL (held-out, greedy)</h4><div class=\"traces pair\">"
+                     + "".join(sample_html(s, p.task, target) for s in p.heldout) + "</div>")
     if p.rl:
         parts.append("<h4>Across RL steps</h4><div class=\"traces\">"
                      + "".join(sample_html(s, p.task, target) for s in p.rl) + "</div>")
@@ -77,7 +90,7 @@ def _select(ident: str, label: str, options: Sequence[tuple[str, str]]) -> str:
 def filters_html(problems: Sequence[TraceProblem]) -> str:
     samples = [s for p in problems for s in p.samples]
     reasons = sorted({str(s.get("reason", "")) for s in samples})
-    tasks = sorted({p.task if "checkpoint" in s else "train" for p in problems for s in p.samples})
+    tasks = sorted({p.task if _source(s) == "eval" else "train" for p in problems for s in p.samples})
     return ('<div class="filters">'
             + _select("f-verdict", "verdict", [("", "all"), ("correct", "correct"), ("incorrect", "incorrect")])
             + _select("f-reason", "reason", [("", "all")] + [(r, r) for r in reasons])

@@ -34,7 +34,9 @@ class Panel:
 
 RL_PANELS = (
     Panel("rl_reward", "Reward", ("reward/mean", "reward/correct", "reward/format"), "reward per sample"),
+    Panel("rl_heldout", "Held-out accuracy during RL", ("eval/accuracy",), "fraction correct (greedy)"),
     Panel("rl_accuracy", "Training accuracy", ("acc/train",), "fraction correct"),
+    Panel("rl_work", "Shows its work", ("work/rate", "eval/work_rate"), "share of completions"),
     Panel("rl_format", "Format rate", ("format/rate",), "fraction well-formed"),
     Panel("rl_length", "Completion length", ("length/mean", "length/max"), "tokens"),
     Panel("rl_truncated", "Truncation rate", ("length/truncated",), "fraction truncated"),

@@ -1,7 +1,7 @@
 """Read a run directory into one plain object the renderers share, tolerating missing pieces.
 
 What: `load_run(path) -> RunData` with the manifest, resolved config, data card, SFT/RL metrics,
-the paths of the RL rollout files and every eval summary (eval/<checkpoint>/<task>/summary.json).
+the paths of the RL rollout files and held-out evaluations during RL, and every eval summary (eval/<checkpoint>/<task>/summary.json).
 Why: a report is most needed when a run went wrong, so nothing here raises on a missing or
 damaged file; each problem becomes a line in `RunData.missing` that the report prints.
 How: reads only files named in docs/run-directory.md; rollouts and eval samples are read lazily by
@@ -32,6 +32,8 @@ class RunData:
     sft_metrics: list[dict] = field(default_factory=list)
     rl_metrics: list[dict] = field(default_factory=list)
     rollout_files: dict[int, Path] = field(default_factory=dict)
+    heldout_files: dict[int, Path] = field(default_factory=dict)
+    """step -> rl/evals/step_N.jsonl: greedy held-out samples graded during RL (rl.eval_every)."""
     evals: dict[str, dict[str, dict]] = field(default_factory=dict)
     """task -> checkpoint -> summary.json, checkpoints in base, sft, rl order."""
     missing: list[str] = field(default_factory=list)
@@ -98,13 +100,19 @@ def _load_metrics(run: RunData, stage: str) -> list[dict]:
     return sorted(recs, key=lambda r: r["step"])
 
 
-def _load_rollouts(run: RunData) -> None:
-    folder = run.path / "rl" / "rollouts"
+def _step_files(run: RunData, sub: str) -> dict[int, Path]:
+    folder, out = run.path / "rl" / sub, {}
     for p in sorted(folder.glob("step_*.jsonl")) if folder.is_dir() else []:
         try:
-            run.rollout_files[int(p.stem.split("_", 1)[1])] = p
+            out[int(p.stem.split("_", 1)[1])] = p
         except ValueError:
-            run.missing.append(f"rl/rollouts/{p.name}: not a step_NNNNNN.jsonl name")
+            run.missing.append(f"rl/{sub}/{p.name}: not a step_NNNNNN.jsonl name")
+    return out
+
+
+def _load_rollouts(run: RunData) -> None:
+    run.rollout_files = _step_files(run, "rollouts")
+    run.heldout_files = _step_files(run, "evals")
     if not run.rollout_files and run.rl_metrics:
         run.missing.append("no RL rollouts (rl/rollouts/step_*.jsonl absent)")
 

@@ -5,8 +5,10 @@ RL steps (rl/rollouts/step_*.jsonl) and across checkpoints (eval/<ckpt>/<task>/s
 Why: reading how one problem's answers change over training is the point of the browser; the
 choice must be deterministic so two reports of the same run show the same problems.
 How: candidates are the problem ids of the final RL rollout file (file order) and of each eval
-task's samples (file order, from the latest checkpoint evaluated). Ids present in both come first,
-then training and eval problems alternate (eval tasks round-robin) until n are chosen. Per
+task's samples (file order, from the latest checkpoint evaluated). Held-out problems graded during
+RL (rl/evals/) whose greedy verdict changed between the first and the last evaluation come first
+(up to half of n; their two answers are shown side by side), then ids present in both rollouts and
+evals, then training and eval problems alternate (eval tasks round-robin) until n are chosen. Per
 problem: up to STEPS_SHOWN steps spread evenly over the steps where it was sampled, the
 SAMPLES_PER_STEP lowest sample_idx per step, and SAMPLES_PER_CHECKPOINT per checkpoint. Passing explicit `ids` pins the problems instead.
 """
@@ -34,10 +36,12 @@ class TraceProblem:
     """Rollout records, by step then sample_idx."""
     evals: list[dict] = field(default_factory=list)
     """Eval sample records with an added "checkpoint" key, in base, sft, rl order."""
+    heldout: list[dict] = field(default_factory=list)
+    """Greedy held-out records at the first and the last evaluation during RL (rl/evals/)."""
 
     @property
     def samples(self) -> list[dict]:
-        return self.rl + self.evals
+        return self.heldout + self.rl + self.evals
 
 
 def _unique_ids(records: list[dict]) -> list[str]:
@@ -89,6 +93,22 @@ def _lowest(records: list[dict], k: int) -> list[dict]:
     return sorted(records, key=lambda r: r.get("sample_idx") or 0)[:k]
 
 
+def _heldout_ends(run: RunData) -> tuple[dict[str, dict], dict[str, dict]]:
+    """problem_id -> record at the first and at the last held-out evaluation during RL."""
+    if len(run.heldout_files) < 2:
+        return {}, {}
+    steps = sorted(run.heldout_files)
+    first, last = (read_jsonl(run.heldout_files[s], run.missing) for s in (steps[0], steps[-1]))
+    by_id = lambda recs: {str(r.get("problem_id")): r for r in recs}  # noqa: E731
+    return by_id(first), by_id(last)
+
+
+def _changed(first: dict[str, dict], last: dict[str, dict], n: int) -> list[str]:
+    """Held-out ids whose greedy verdict changed during RL, wrong -> right first, in file order."""
+    both = [pid for pid in first if pid in last and first[pid].get("correct") != last[pid].get("correct")]
+    return sorted(both, key=lambda pid: not last[pid].get("correct"))[:n]
+
+
 def select_traces(run: RunData, n: int = 12, ids: Sequence[str] | None = None) -> list[TraceProblem]:
     """The n problems of the trace browser with their samples (see the module docstring).
 
@@ -101,12 +121,17 @@ def select_traces(run: RunData, n: int = 12, ids: Sequence[str] | None = None) -
     if ids is not None:
         task_of = {pid: t for t, pids in eval_ids.items() for pid in pids}
         chosen = [(str(pid), task_of.get(str(pid), "train")) for pid in ids]
-    else:
-        chosen = _choose(_unique_ids(final), eval_ids, n)
+    first, last = _heldout_ends(run)
+    if ids is None:
+        task_of = {pid: t for t, pids in eval_ids.items() for pid in pids}
+        lead = [(pid, task_of.get(pid, str(last[pid].get("task", "eval")))) for pid in _changed(first, last, n // 2)]
+        rest = [c for c in _choose(_unique_ids(final), eval_ids, n) if c[0] not in {pid for pid, _ in lead}]
+        chosen = (lead + rest)[:n]
     rollouts = _rollouts_for(run, {pid for pid, _ in chosen})
     problems = []
     for pid, task in chosen:
         tp = TraceProblem(problem_id=pid, task=task)
+        tp.heldout = [r for r in (first.get(pid), last.get(pid)) if r is not None and pid in first and pid in last]
         by_step = rollouts.get(pid, {})
         for step in _spread(sorted(by_step), STEPS_SHOWN):
             tp.rl += _lowest(by_step[step], SAMPLES_PER_STEP)

@@ -103,6 +103,15 @@ def collate_shared(prompts: Sequence[Sequence[int]], responses: Sequence[Sequenc
                        mask.to(device))
 
 
+def scatter(seqs: Sequence[torch.Tensor], mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Per-sequence 1-D tensors (one value per completion token) into a (B, T) tensor at the mask's
+    positions, in either batch layout (collate or collate_shared); zeros elsewhere."""
+    out = torch.zeros_like(like)  # (B, T)
+    for r, s in enumerate(seqs):
+        out[r, mask[r]] = s.to(out.dtype)
+    return out
+
+
 class EpochSampler:
     """Yields indices from a fresh seeded permutation each epoch; its position is checkpointed."""
 

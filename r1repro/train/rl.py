@@ -5,13 +5,17 @@ Which algorithm this is depends on the recipe, by name, and nothing else:
   rl.loss       pg (vanilla policy gradient, ratio 1) | ppo_clip (per-token clipped ratios)
   rl.epochs     mu passes over each batch of samples (with mu = 1 and one minibatch, the PPO
                 ratio is exactly 1 and clipping does nothing: GRPO is then normalised RLOO)
-  rl.algorithm  raft: keep the correct samples and take an SFT step on them (expert iteration)
+  rl.algorithm  pg (the above) | raft: an SFT step on the correct samples (expert iteration) |
+                ppo: a learned value model gives per-token GAE advantages (r1repro.train.critic)
 Each sequence is one action of a contextual bandit: grad E[R] = E[A * grad log p(s|C)], spread over
 the sequence's tokens by the aggregation (token_mean, seq_mean_token_mean, seq_sum_constant).
 
-One step, as the loop below reads:
-    rollouts = sample(policy, prompts, k); r = score(rollouts); adv = estimate(r)
-    for epoch in range(mu): for minibatch: loss, stats = objective(policy, minibatch, adv); step()
+One step is `rl_step`, and reads as the algorithm:
+    completions = sample(policy, prompts, k); rewards = score(completions)
+    advantages = estimate(rewards)            # ADVANTAGES[rl.advantage], or GAE with the critic
+    stats = UPDATES[rl.algorithm](...)        # mu epochs x minibatches of objective() + step()
+`run_rl` builds what the step needs (`setup`) and does the bookkeeping around it: held-out
+evaluation every rl.eval_every steps, metrics, rollouts, checkpoints, resume.
 
     r1repro rl recipes/quickstart.yaml        # or as the `rl` stage of `r1repro run`
 """
@@ -21,8 +25,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,15 +38,19 @@ from r1repro import dist
 from r1repro.algos.advantages import ADVANTAGES
 from r1repro.algos.kl import KL_ESTIMATORS, kl_penalized_rewards
 from r1repro.algos.losses import AGGREGATIONS, POLICY_LOSSES
+from r1repro.algos.value import gae, token_rewards, whiten
 from r1repro.config import Recipe, RLConfig
 from r1repro.data.schema import Problem
-from r1repro.data.templates import TEMPLATES
+from r1repro.data.templates import TEMPLATES, Template
+from r1repro.evals.harness import generate_and_grade
 from r1repro.files import atomic_write_jsonl, read_jsonl
-from r1repro.metrics import language_metrics, reflection_rate
+from r1repro.metrics import language_metrics, reflection_rate, work_rate
 from r1repro.models import PolicyLogProbs, load_model, token_logprobs, unwrap
+from r1repro.registry import Registry
 from r1repro.rewards import REWARDS, Scorer
 from r1repro.rollout import Completion, backend_from_config
 from r1repro.rundir import MetricsLogger, RunDir
+from r1repro.text import count_worked_steps
 from r1repro.train.common import (
     EpochSampler,
     build_optimizer,
@@ -51,9 +59,11 @@ from r1repro.train.common import (
     last_checkpoint,
     load_trainer_state,
     save_training_checkpoint,
+    scatter,
     set_rng_state,
     step_name,
 )
+from r1repro.train.critic import Critic
 from r1repro.train.sft import sft_update
 
 log = logging.getLogger("r1repro.rl")
@@ -68,8 +78,29 @@ class Batch:
     completions: list[Completion]
     responses: list[str]  # response prefix + completion text: what the grader sees
     rewards: torch.Tensor  # (P, k) total reward
-    advantages: torch.Tensor  # (P*k,)
+    advantages: torch.Tensor  # (P*k,), or per token: list of (len(completion),) tensors (ppo)
     score: object  # rewards.ScoreResult
+
+
+@dataclass
+class RLContext:
+    """Everything a step needs, built once by `setup` (or by hand, as the smoke tests do)."""
+
+    rc: RLConfig
+    model: torch.nn.Module  # the policy: PolicyLogProbs, inside DDP/FSDP2 under torchrun
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    backend: object  # rollout backend (r1repro.rollout)
+    scorer: Callable  # (responses, golds, metas) -> rewards.ScoreResult
+    template: Template
+    pad_id: int
+    tokenizer: object = None
+    problems: list[Problem] = field(default_factory=list)
+    sampler: EpochSampler | None = None
+    seed: int = 0
+    ref: torch.nn.Module | None = None  # frozen reference model for the KL penalty
+    critic: Critic | None = None  # value model (rl.algorithm: ppo)
+    gen_model: torch.nn.Module | None = None  # what the HF backend samples from (unsharded)
 
 
 # ----------------------------------------------------------------------------- one step
@@ -91,11 +122,78 @@ def sample(backend, prompts: Sequence[str], rc: RLConfig, seed: int, first: int 
     return out
 
 
-def score(scorer: Scorer, template, problems: Sequence[Problem], completions: Sequence[Completion], k: int):
+def score(scorer, template, problems: Sequence[Problem], completions: Sequence[Completion], k: int):
     responses = [template.response_prefix + c.text for c in completions]
     golds = [p.gold for p in problems for _ in range(k)]
     metas = [p.meta for p in problems for _ in range(k)]
     return responses, scorer(responses, golds, metas)
+
+
+def rl_step(ctx: RLContext, step: int, problems: Sequence[Problem]) -> tuple[Batch, dict[str, float]]:
+    """One RL step on this rank's `problems`: sample -> score -> estimate advantages -> update."""
+    rc, t0 = ctx.rc, time.time()
+    prompts = [ctx.template.prompt(p.question, ctx.tokenizer) for p in problems]
+    completions = sample(ctx.backend, prompts, rc, seed=ctx.seed * 1_000_003 + step,
+                         first=dist.shard_offset(rc.prompts_per_step))
+    t1 = time.time()
+    responses, result = score(ctx.scorer, ctx.template, problems, completions, rc.group_size)
+    rewards = torch.tensor(result.rewards, dtype=torch.float32).view(len(problems), rc.group_size)  # (P, k)
+    t2 = time.time()
+    batch = Batch(list(problems), prompts, completions, responses, rewards, torch.zeros(rewards.numel()), result)
+    old, ref = old_and_ref_logprobs(ctx, completions)
+    batch.rewards, batch.advantages, ref, extra = estimate(ctx, batch, old, ref)
+    stats = UPDATES[rc.algorithm](ctx, batch, old, ref, seed=ctx.seed * 7919 + step, **extra)
+    sync_weights(ctx)
+    t3 = time.time()
+    return batch, {**step_metrics(batch, rc.group_size, t1 - t0, t2 - t1), **stats,
+                   "lr": ctx.scheduler.get_last_lr()[0], "time/train": t3 - t2, "time/step": t3 - t0}
+
+
+def old_and_ref_logprobs(ctx: RLContext, completions: Sequence[Completion]):
+    """Per-sequence log-probs of the sampling policy (when the ratio can leave 1: PPO reuse) and of
+    the reference model (when there is a KL penalty); None where not needed."""
+    rc = ctx.rc
+    reuse = rc.algorithm == "ppo" or (rc.algorithm == "pg" and rc.epochs * rc.minibatches > 1)
+    old = sequence_logprobs(ctx.model, completions, ctx.pad_id, rc, rc.micro_batch) if reuse else None
+    ref = sequence_logprobs(ctx.ref, completions, ctx.pad_id, rc, rc.micro_batch) if ctx.ref is not None else None
+    return old, ref
+
+
+def estimate(ctx: RLContext, batch: Batch, old, ref):
+    """(rewards, advantages, ref log-probs left for the loss, extra update inputs).
+
+    pg/raft: ADVANTAGES[rl.advantage] on the (P, k) rewards, after the KL penalty when it goes into
+    the reward. ppo: the critic's values and GAE over per-token rewards (KL per token in the reward).
+    """
+    rc, rewards = ctx.rc, batch.rewards
+    kl = None
+    if ref is not None and rc.kl_in == "reward":
+        pol = old or sequence_logprobs(ctx.model, batch.completions, ctx.pad_id, rc, rc.micro_batch)
+        kl = [KL_ESTIMATORS[rc.kl_estimator](p, r) for p, r in zip(pol, ref)]
+        ref = None  # the penalty is in the reward, not in the loss
+    if rc.algorithm == "ppo":
+        return (rewards, *critic_advantages(ctx, batch, kl))
+    if kl is not None:
+        padded = pad_sequence(kl, batch_first=True)  # (P*k, T)
+        mask = pad_sequence([torch.ones_like(x) for x in kl], batch_first=True)  # (P*k, T)
+        rewards = kl_penalized_rewards(rewards.reshape(-1), padded, mask, rc.kl_coef).view_as(rewards)
+    return rewards, ADVANTAGES[rc.advantage](rewards).reshape(-1), ref, {}
+
+
+def critic_advantages(ctx: RLContext, batch: Batch, kl: list[torch.Tensor] | None):
+    """GAE token advantages from the critic's values; returns (per-token advantages, None, extra)."""
+    cc, comps = ctx.rc.critic, batch.completions
+    values = ctx.critic.values(comps, ctx.pad_id, ctx.rc.micro_batch)
+    v = pad_sequence(values, batch_first=True)  # (N, T)
+    mask = pad_sequence([torch.ones_like(x) for x in values], batch_first=True)  # (N, T)
+    klt = pad_sequence(kl, batch_first=True) if kl is not None else None  # (N, T)
+    r = token_rewards(batch.rewards.reshape(-1), mask, klt, ctx.rc.kl_coef)  # (N, T)
+    adv, ret = gae(r, v, mask, gamma=cc.gamma, lam=cc.lam)  # (N, T), (N, T)
+    if cc.whiten:
+        adv = whiten(adv, mask)
+    n = [len(c.ids) for c in comps]
+    per_seq = [adv[i, :n[i]] for i in range(len(n))]
+    return per_seq, None, {"values": values, "returns": [ret[i, :n[i]] for i in range(len(n))]}
 
 
 def sequence_logprobs(model, completions: Sequence[Completion], pad_id: int, rc: RLConfig,
@@ -136,17 +234,20 @@ def _collate(model, part: Sequence[Completion], pad_id: int, rc: RLConfig):
     return collate(prompts, responses, pad_id, _device(model)), None
 
 
-def objective(model, part: Sequence[Completion], adv: torch.Tensor, old: list | None, ref: list | None,
+def objective(model, part: Sequence[Completion], adv, old: list | None, ref: list | None,
               pad_id: int, rc: RLConfig, num_seqs: int, num_tokens: int, want_entropy: bool):
-    """Policy loss of one micro-batch (+ KL and entropy terms), aggregated with global counts."""
+    """Policy loss of one micro-batch (+ KL and entropy terms), aggregated with global counts.
+
+    adv: (B,) one advantage per sequence, or a list of per-token advantages (ppo)."""
     b, prefix = _collate(model, part, pad_id, rc)
     logp, ent = token_logprobs(model, b.input_ids, b.attention_mask, b.loss_mask, chunk_size=rc.logprob_chunk,
                                temperature=_temperature(rc), with_entropy=want_entropy, prefix=prefix)
     mask = b.loss_mask.bool()  # (B, T)
-    old_t = _scatter(old, mask, logp) if old is not None else None  # (B, T)
-    per_tok, stats = POLICY_LOSSES[rc.loss](logp, old_t, adv, mask, clip_low=rc.clip_low, clip_high=rc.clip_high)
+    old_t = scatter(old, mask, logp) if old is not None else None  # (B, T)
+    adv_t = adv if isinstance(adv, torch.Tensor) else scatter(adv, mask, logp)  # (B,) or (B, T)
+    per_tok, stats = POLICY_LOSSES[rc.loss](logp, old_t, adv_t, mask, clip_low=rc.clip_low, clip_high=rc.clip_high)
     if ref is not None:
-        kl = KL_ESTIMATORS[rc.kl_estimator](logp, _scatter(ref, mask, logp))  # (B, T)
+        kl = KL_ESTIMATORS[rc.kl_estimator](logp, scatter(ref, mask, logp))  # (B, T)
         stats["kl"] = float((kl * mask).sum() / mask.sum().clamp(min=1))
         if rc.kl_in == "loss":
             per_tok = per_tok + rc.kl_coef * kl
@@ -160,59 +261,107 @@ def objective(model, part: Sequence[Completion], adv: torch.Tensor, old: list | 
     return loss, stats
 
 
-def policy_update(model, optimizer, scheduler, batch: Batch, old, ref, pad_id: int, rc: RLConfig, seed: int):
-    """mu epochs over minibatches; each minibatch is one optimizer step (micro-batched)."""
-    n = len(batch.completions)
-    stats_acc: dict[str, list[float]] = {}
-    skipped = 0
+def _pick(seqs, idx):
+    return [seqs[i] for i in idx] if seqs is not None else None
+
+
+def minibatches(n: int, rc: RLConfig, seed: int):
+    """(epoch, indices) of every minibatch: mu epochs, each a fresh permutation split in rc.minibatches."""
     for epoch in range(rc.epochs):
         order = np.random.default_rng([seed, epoch]).permutation(n) if rc.epochs > 1 or rc.minibatches > 1 else np.arange(n)
         for mb in np.array_split(order, rc.minibatches):
-            # similar lengths share a micro-batch (less padding), and with share_prompt a prompt's samples
-            # stay together (its forward is shared); the minibatch's summed gradient is the same
-            mb = _micro_batch_order(batch.completions, mb, _shares_prompt(model, rc))
-            optimizer.zero_grad(set_to_none=True)
-            # global counts over ranks, and loss x world size: DDP/FSDP2 average the ranks' gradients
-            num_seqs, num_tokens = map(int, dist.all_sum([len(mb), sum(len(batch.completions[i].ids) for i in mb)]))
-            total = 0.0
-            starts = range(0, len(mb), rc.micro_batch)
-            for j in starts:
-                idx = mb[j : j + rc.micro_batch].tolist()
-                with dist.grad_sync(model, j == starts[-1]):
-                    loss, st = objective(model, [batch.completions[i] for i in idx], batch.advantages[idx],
-                                         [old[i] for i in idx] if old else None, [ref[i] for i in idx] if ref else None,
-                                         pad_id, rc, num_seqs, num_tokens, want_entropy=epoch == 0)
-                    (loss * dist.loss_scale()).backward()
-                total += loss.item() * dist.loss_scale()
-                for key, v in st.items():
-                    stats_acc.setdefault(key, []).append(v)
-            grad_norm = dist.clip_grad_norm(model, rc.optim.max_grad_norm)
-            if dist.all_true(np.isfinite(total) and np.isfinite(grad_norm)):
-                optimizer.step()
-            else:
-                skipped += 1
-                optimizer.zero_grad(set_to_none=True)
-            scheduler.step()
-            stats_acc.setdefault("loss/pg", []).append(total)
-            stats_acc.setdefault("grad/norm", []).append(grad_norm)
-    out = {k: float(np.mean(v)) for k, v in stats_acc.items()}
-    out["ratio/max"] = float(np.max(stats_acc.get("ratio/max", [1.0])))
-    out["skipped/nonfinite"] = skipped
+            yield epoch, mb
+
+
+def policy_step(ctx: RLContext, batch: Batch, mb: np.ndarray, old, ref, want_entropy: bool) -> dict[str, list]:
+    """One optimizer step of the policy on minibatch `mb` (micro-batched); skipped if non-finite."""
+    rc, model, comps = ctx.rc, ctx.model, batch.completions
+    # similar lengths share a micro-batch (less padding), and with share_prompt a prompt's samples
+    # stay together (its forward is shared); the minibatch's summed gradient is the same
+    mb = _micro_batch_order(comps, mb, _shares_prompt(model, rc))
+    ctx.optimizer.zero_grad(set_to_none=True)
+    # global counts over ranks, and loss x world size: DDP/FSDP2 average the ranks' gradients
+    num_seqs, num_tokens = map(int, dist.all_sum([len(mb), sum(len(comps[i].ids) for i in mb)]))
+    total, acc = 0.0, {}
+    starts = range(0, len(mb), rc.micro_batch)
+    for j in starts:
+        idx = mb[j : j + rc.micro_batch].tolist()
+        adv = batch.advantages[idx] if isinstance(batch.advantages, torch.Tensor) else _pick(batch.advantages, idx)
+        with dist.grad_sync(model, j == starts[-1]):
+            loss, st = objective(model, [comps[i] for i in idx], adv, _pick(old, idx), _pick(ref, idx), ctx.pad_id,
+                                 rc, num_seqs, num_tokens, want_entropy)
+            (loss * dist.loss_scale()).backward()
+        total += loss.item() * dist.loss_scale()
+        for key, v in st.items():
+            acc.setdefault(key, []).append(v)
+    grad_norm = dist.clip_grad_norm(model, rc.optim.max_grad_norm)
+    ok = dist.all_true(np.isfinite(total) and np.isfinite(grad_norm))
+    if ok:
+        ctx.optimizer.step()
+        ctx.scheduler.step()
+    ctx.optimizer.zero_grad(set_to_none=True)
+    acc.update({"loss/pg": [total], "grad/norm": [grad_norm], "skipped/nonfinite": [int(not ok)]})
+    return acc
+
+
+def _summarise(acc: dict[str, list]) -> dict[str, float]:
+    out = {k: float(np.mean(v)) for k, v in acc.items() if k != "skipped/nonfinite"}
+    out["ratio/max"] = float(np.max(acc.get("ratio/max", [1.0])))
+    out["skipped/nonfinite"] = int(np.sum(acc.get("skipped/nonfinite", [0])))
     return out
 
 
-def raft_update(model, optimizer, scheduler, batch: Batch, pad_id: int, rc: RLConfig):
+UPDATES: Registry[Callable[..., dict[str, float]]] = Registry("RL update")
+"""rl.algorithm -> fn(ctx, batch, old, ref, *, seed, **extra) -> stats."""
+
+
+@UPDATES.register("pg")
+def policy_update(ctx: RLContext, batch: Batch, old, ref, *, seed: int) -> dict[str, float]:
+    """mu epochs over minibatches; each minibatch is one optimizer step (micro-batched)."""
+    acc: dict[str, list] = {}
+    for epoch, mb in minibatches(len(batch.completions), ctx.rc, seed):
+        for k, v in policy_step(ctx, batch, mb, old, ref, want_entropy=epoch == 0).items():
+            acc.setdefault(k, []).extend(v)
+    return _summarise(acc)
+
+
+@UPDATES.register("ppo")
+def ppo_update(ctx: RLContext, batch: Batch, old, ref, *, seed: int, values, returns) -> dict[str, float]:
+    """PPO with a value model: each minibatch takes a policy step and a critic step."""
+    acc: dict[str, list] = {}
+    for epoch, mb in minibatches(len(batch.completions), ctx.rc, seed):
+        for k, v in policy_step(ctx, batch, mb, old, ref, want_entropy=epoch == 0).items():
+            acc.setdefault(k, []).extend(v)
+        idx = mb.tolist()
+        st = ctx.critic.step([batch.completions[i] for i in idx], _pick(values, idx), _pick(returns, idx),
+                             ctx.pad_id, ctx.rc.micro_batch)
+        for k, v in st.items():
+            acc.setdefault(k, []).append(v)
+    return _summarise(acc)
+
+
+@UPDATES.register("raft")
+def raft_update(ctx: RLContext, batch: Batch, old, ref, *, seed: int) -> dict[str, float]:
     """Expert iteration: an SFT step on the samples whose answer was correct."""
+    rc = ctx.rc
     keep = [c for c, v in zip(batch.completions, batch.score.verdicts) if v.correct]
     if not keep:
-        scheduler.step()
         return {"raft/kept": 0, "loss/pg": 0.0, "grad/norm": 0.0, "skipped/nonfinite": 0}
-    stats = sft_update(model, optimizer, scheduler, [(list(c.prompt_ids), list(c.ids)) for c in keep], pad_id,
-                       aggregation="token_mean", micro_batch=rc.micro_batch, max_grad_norm=rc.optim.max_grad_norm,
-                       chunk=rc.logprob_chunk)
+    stats = sft_update(ctx.model, ctx.optimizer, ctx.scheduler, [(list(c.prompt_ids), list(c.ids)) for c in keep],
+                       ctx.pad_id, aggregation="token_mean", micro_batch=rc.micro_batch,
+                       max_grad_norm=rc.optim.max_grad_norm, chunk=rc.logprob_chunk)
     ok = np.isfinite(stats["loss/train"]) and np.isfinite(stats["grad/norm"])
     return {"raft/kept": len(keep), "loss/pg": stats["loss/train"], "grad/norm": stats["grad/norm"],
             "skipped/nonfinite": int(not ok)}
+
+
+def sync_weights(ctx: RLContext) -> None:
+    """The rollout engine samples from the updated weights next step."""
+    if ctx.rc.sampling.backend == "hf":  # HF generates with an unsharded model; vLLM gathers itself
+        ctx.gen_model = dist.rollout_model(ctx.model, ctx.gen_model)
+        ctx.backend.update_weights(ctx.gen_model)
+    else:
+        ctx.backend.update_weights(ctx.model)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -224,24 +373,16 @@ def _temperature(rc: RLConfig) -> float:
     return rc.sampling.temperature if rc.sampling.temperature > 0 else 1.0
 
 
-def _scatter(seqs: list[torch.Tensor], mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Per-sequence 1-D tensors back into a (B, T) tensor at the mask's positions."""
-    out = torch.zeros_like(like)  # (B, T)
-    for r, s in enumerate(seqs):
-        out[r, mask[r]] = s.to(out.dtype)
-    return out
-
-
 def step_metrics(batch: Batch, k: int, t_gen: float, t_score: float) -> dict[str, float]:
     lengths = [len(c.ids) for c in batch.completions]
     comps = batch.score.components
     fmt = comps.get("format") or REWARDS["format"](batch.responses, [""] * len(batch.responses), None)
     thinks = [r.split("</think>")[0] for r in batch.responses]
-    out = {
+    return {
         "reward/mean": float(batch.rewards.mean()), "reward/std": float(batch.rewards.std()),
         **{f"reward/{name}": float(np.mean(v)) for name, v in comps.items()},
         "acc/train": float(np.mean([v.correct for v in batch.score.verdicts])),
-        "format/rate": float(np.mean(fmt)),
+        "format/rate": float(np.mean(fmt)), "work/rate": work_rate(thinks),
         "length/mean": float(np.mean(lengths)), "length/max": float(np.max(lengths)),
         "length/truncated": float(np.mean([c.truncated for c in batch.completions])),
         "groups/all_same": float((batch.rewards.std(dim=1) == 0).float().mean()) if k > 1 else 1.0,
@@ -249,7 +390,6 @@ def step_metrics(batch: Batch, k: int, t_gen: float, t_score: float) -> dict[str
         "lang/mixed_share": language_metrics(thinks)["lang/mixed_share"],
         "reflection/rate": reflection_rate(thinks),
     }
-    return out
 
 
 def write_rollouts(path: Path, step: int, batch: Batch, k: int) -> None:
@@ -257,15 +397,37 @@ def write_rollouts(path: Path, step: int, batch: Batch, k: int) -> None:
     recs = []
     for i, (c, resp, v) in enumerate(zip(batch.completions, batch.responses, batch.score.verdicts)):
         p = batch.problems[i // k]
+        adv = batch.advantages[i]
         recs.append({"step": step, "problem_id": p.id, "sample_idx": i % k, "prompt": batch.prompts[i // k],
                      "completion": resp, "gold": p.gold, "extracted": v.extracted,
                      "reward": float(batch.rewards.view(-1)[i]),
                      "rewards": {n: float(vals[i]) for n, vals in batch.score.components.items()},
-                     "advantage": float(batch.advantages[i]), "correct": v.correct, "reason": v.reason,
-                     "length": len(c.ids), "truncated": c.truncated})
+                     "advantage": float(adv if adv.dim() == 0 else adv[0] if len(adv) else 0.0),
+                     "correct": v.correct, "reason": v.reason, "length": len(c.ids), "truncated": c.truncated})
     recs = dist.gather_lists(recs)
     if dist.is_main():
         atomic_write_jsonl(path, recs)
+
+
+# ----------------------------------------------------------------------------- held-out accuracy during RL
+def heldout_eval(ctx: RLContext, cfg: Recipe, problems: Sequence[Problem], path: Path, step: int) -> dict[str, float]:
+    """Greedy accuracy on the held-out problems with the current policy; records to `path` (rank 0).
+
+    Rank r grades problems r, r + world, ...; the counts are summed over ranks, so the numbers do
+    not depend on the number of ranks."""
+    name = cfg.rl.eval_task or next(iter(cfg.eval.tasks))
+    task = cfg.eval.tasks[name]
+    template = TEMPLATES[task.template or cfg.data.template]
+    mine = list(problems)[dist.rank() :: dist.world_size()]
+    recs = generate_and_grade(ctx.backend, template, ctx.tokenizer, mine, task, n=1, greedy=True, seed=cfg.seed) \
+        if mine else []
+    worked = sum(count_worked_steps(r["completion"].split("</think>")[0]) > 0 for r in recs)
+    n, correct, work, tokens = dist.all_sum([len(recs), sum(r["correct"] for r in recs), worked,
+                                             sum(r["length"] for r in recs)])
+    everyone = dist.gather_lists([{**r, "step": step, "task": name} for r in recs])
+    if dist.is_main():
+        atomic_write_jsonl(path, everyone)
+    return {"eval/accuracy": correct / n, "eval/work_rate": work / n, "eval/length": tokens / n}
 
 
 # ----------------------------------------------------------------------------- the stage
@@ -280,101 +442,96 @@ def init_path(cfg: Recipe, run: RunDir, st) -> str:
     return cfg.model.path
 
 
+def total_updates(rc: RLConfig) -> int:
+    return rc.steps * (rc.epochs * rc.minibatches if rc.algorithm in ("pg", "ppo") else 1)
+
+
+def setup(cfg: Recipe, run: RunDir, st, ckpt: Path | None, problems: list[Problem]) -> tuple[RLContext, dict | None]:
+    """The RL context from the starting weights, or from checkpoint `ckpt` when resuming (weights,
+    optimizer, schedule, critic, sampler position, RNG); and the checkpoint's trainer state."""
+    rc = cfg.rl
+    if rc.algorithm in ("raft", "ppo") and dist.world_size() > 1:
+        raise RuntimeError(f"rl.algorithm={rc.algorithm} runs on one process only: raft's ranks keep different "
+                           f"numbers of correct samples, and ppo's value model is not wrapped for DDP/FSDP")
+    start_from = init_path(cfg, run, st)
+    model, tokenizer = load_model(str(ckpt or start_from), dtype=cfg.model.dtype, device=dist.device())
+    ref = load_model(start_from, dtype=cfg.model.dtype, device=dist.device())[0].eval() if rc.kl_coef > 0 else None
+    if cfg.model.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+    template = TEMPLATES[cfg.data.template]
+    state = load_trainer_state(ckpt) if ckpt is not None else None
+    # every training forward goes through PolicyLogProbs (inside DDP/FSDP2 under torchrun); the
+    # optimizer comes after wrapping because fully_shard swaps in sharded parameters
+    model = dist.wrap(PolicyLogProbs(model), cfg.dist.strategy)
+    optimizer, scheduler = build_optimizer(model, rc.optim, total_updates(rc))
+    critic = Critic(start_from, rc.critic, total_updates(rc), dtype=cfg.model.dtype, device=dist.device()) \
+        if rc.algorithm == "ppo" else None
+    sampler = EpochSampler(len(problems), cfg.seed)
+    if state is not None:
+        dist.load_optimizer_state(model, optimizer, state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        sampler.load_state_dict(state["sampler"])
+        set_rng_state(state["rng"])
+        if critic is not None:
+            critic.load_state_dict(state["critic"])
+    gen_model = dist.rollout_model(model) if rc.sampling.backend == "hf" else model
+    backend = backend_from_config(rc.sampling, gen_model, tokenizer, stop=template.stop, model_path=start_from,
+                                  dtype=cfg.model.dtype, seed=cfg.seed)
+    if ckpt is not None:
+        backend.update_weights(gen_model)  # an engine loaded from model_path gets the checkpoint's weights
+    scorer = Scorer(rc.rewards, policy=cfg.grader, wrong_value=rc.wrong_value,
+                    unparseable_value=rc.unparseable_value, language=rc.language)
+    ctx = RLContext(rc, model, optimizer, scheduler, backend, scorer, template, tokenizer.pad_token_id, tokenizer,
+                    problems=problems, sampler=sampler, seed=cfg.seed, ref=ref, critic=critic, gen_model=gen_model)
+    return ctx, state
+
+
 def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
     """The `rl` stage; returns the final checkpoint directory."""
     rc = cfg.rl
     with run.stage("rl") as st:
-        problems = [Problem.from_dict(r) for r in read_jsonl(st.input("prepare", "train"))]
-        start_from = init_path(cfg, run, st)
         ckpt = last_checkpoint(st) if resume else None
-        model, tokenizer = load_model(str(ckpt or start_from), dtype=cfg.model.dtype, device=dist.device())
-        ref = load_model(start_from, dtype=cfg.model.dtype, device=dist.device())[0].eval() if rc.kl_coef > 0 else None
-        template = TEMPLATES[cfg.data.template]
-        scorer = Scorer(rc.rewards, policy=cfg.grader, wrong_value=rc.wrong_value,
-                        unparseable_value=rc.unparseable_value, language=rc.language)
-        advantage_fn = ADVANTAGES[rc.advantage]  # fail fast on a bad name, before any work
-        POLICY_LOSSES[rc.loss], AGGREGATIONS[rc.aggregation], KL_ESTIMATORS[rc.kl_estimator]
-        if rc.algorithm == "raft" and dist.world_size() > 1:
-            raise RuntimeError("rl.algorithm=raft runs on one process only: ranks keep different numbers of "
-                               "correct samples, so their DDP/FSDP collectives would not match")
-        if cfg.model.gradient_checkpointing:
-            model.gradient_checkpointing_enable()
-        total_updates = rc.steps * (rc.epochs * rc.minibatches if rc.algorithm == "pg" else 1)
-        sampler = EpochSampler(len(problems), cfg.seed)
-        start, nonfinite_run, state = 0, 0, None
-        if ckpt is not None:
-            state = load_trainer_state(ckpt)
-            sampler.load_state_dict(state["sampler"])
-            set_rng_state(state["rng"])
-            start, nonfinite_run = state["step"], state.get("nonfinite_run", 0)
-            log.info("resuming RL from %s (step %d)", ckpt, start)
-        # every training forward goes through PolicyLogProbs (inside DDP/FSDP2 under torchrun); the
-        # optimizer comes after wrapping because fully_shard swaps in sharded parameters
-        model = dist.wrap(PolicyLogProbs(model), cfg.dist.strategy)
-        optimizer, scheduler = build_optimizer(model, rc.optim, total_updates)
+        problems = [Problem.from_dict(r) for r in read_jsonl(st.input("prepare", "train"))]
+        ctx, state = setup(cfg, run, st, ckpt, problems)
+        start, nonfinite_run = (state["step"], state.get("nonfinite_run", 0)) if state else (0, 0)
         if state is not None:
-            dist.load_optimizer_state(model, optimizer, state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-        hf_rollouts = rc.sampling.backend == "hf"  # HF generates with an unsharded model; vLLM gathers itself
-        gen_model = dist.rollout_model(model) if hf_rollouts else model
-        backend = backend_from_config(rc.sampling, gen_model, tokenizer, stop=template.stop, model_path=start_from,
-                                      dtype=cfg.model.dtype, seed=cfg.seed)
-        if ckpt is not None:
-            backend.update_weights(gen_model)  # an engine loaded from model_path gets the checkpoint's weights
+            log.info("resuming RL from %s (step %d)", ckpt, start)
+        heldout = []
+        if rc.eval_every:
+            name = rc.eval_task or next(iter(cfg.eval.tasks))
+            heldout = [Problem.from_dict(r) for r in read_jsonl(st.input("prepare", f"eval-{name}"))][: rc.eval_size]
         metrics = MetricsLogger(run.path / "rl" / "metrics.jsonl", resume_after_step=start if ckpt else None)
-        pad = tokenizer.pad_token_id
+        evals_dir = run.path / "rl" / "evals"
+        log.info("RL: %s / %s / %s, %d steps x %d prompts x %d samples", rc.algorithm, rc.advantage, rc.loss,
+                 rc.steps, rc.prompts_per_step, rc.group_size)
+        if heldout and start == 0:
+            metrics.log({"step": 0, **heldout_eval(ctx, cfg, heldout, evals_dir / f"{step_name(0)}.jsonl", 0)})
         path = ckpt
-        log.info("RL: %s / %s / %s, %d steps x %d prompts x %d samples, from %s", rc.algorithm, rc.advantage,
-                 rc.loss, rc.steps, rc.prompts_per_step, rc.group_size, start_from)
         for step in tqdm(range(start + 1, rc.steps + 1), desc="rl", initial=start, total=rc.steps, leave=False):
-            t0 = time.time()
-            batch_problems = dist.shard([problems[i] for i in sampler.take(rc.prompts_per_step)])
-            prompts = [template.prompt(p.question, tokenizer) for p in batch_problems]
-            completions = sample(backend, prompts, rc, seed=cfg.seed * 1_000_003 + step,
-                                 first=dist.shard_offset(rc.prompts_per_step))
-            t1 = time.time()
-            responses, result = score(scorer, template, batch_problems, completions, rc.group_size)
-            rewards = torch.tensor(result.rewards, dtype=torch.float32).view(len(batch_problems), rc.group_size)
-            t2 = time.time()
-            old = ref_lp = None
-            if rc.algorithm == "pg" and rc.epochs * rc.minibatches > 1:
-                old = sequence_logprobs(model, completions, pad, rc, rc.micro_batch)
-            if ref is not None:
-                ref_lp = sequence_logprobs(ref, completions, pad, rc, rc.micro_batch)
-                if rc.kl_in == "reward":
-                    pol = old or sequence_logprobs(model, completions, pad, rc, rc.micro_batch)
-                    kl = pad_sequence([KL_ESTIMATORS[rc.kl_estimator](p, r) for p, r in zip(pol, ref_lp)],
-                                      batch_first=True)  # (P*k, T)
-                    mask = pad_sequence([torch.ones_like(p) for p in pol], batch_first=True)  # (P*k, T)
-                    rewards = kl_penalized_rewards(rewards.reshape(-1), kl, mask, rc.kl_coef).view_as(rewards)
-                    ref_lp = None  # the penalty is in the reward, not in the loss
-            advantages = advantage_fn(rewards).reshape(-1)  # (P*k,)
-            batch = Batch(batch_problems, prompts, completions, responses, rewards, advantages, result)
-            if rc.algorithm == "raft":
-                train_stats = raft_update(model, optimizer, scheduler, batch, pad, rc)
-            else:
-                train_stats = policy_update(model, optimizer, scheduler, batch, old, ref_lp, pad, rc,
-                                            seed=cfg.seed * 7919 + step)
-            gen_model = dist.rollout_model(model, gen_model) if hf_rollouts else model
-            backend.update_weights(gen_model)
-            t3 = time.time()
-            nonfinite_run = nonfinite_run + 1 if train_stats["skipped/nonfinite"] else 0
-            record = {"step": step, **step_metrics(batch, rc.group_size, t1 - t0, t2 - t1), **train_stats,
-                      "lr": scheduler.get_last_lr()[0], "time/train": t3 - t2, "time/step": t3 - t0}
-            record = dist.mean_metrics(record)
+            problems = dist.shard([ctx.problems[i] for i in ctx.sampler.take(rc.prompts_per_step)])
+            batch, stats = rl_step(ctx, step, problems)
+            if heldout and (step % rc.eval_every == 0 or step == rc.steps):
+                stats.update(heldout_eval(ctx, cfg, heldout, evals_dir / f"{step_name(step)}.jsonl", step))
+            record = dist.mean_metrics({"step": step, **stats})
             metrics.log(record)
-            log.info("rl %s", json.dumps({k: round(v, 4) for k, v in record.items()
-                                          if k in ("step", "reward/mean", "acc/train", "length/mean", "time/step")}))
+            log.info("rl %s", json.dumps({k: round(v, 4) for k, v in record.items() if k in (
+                "step", "reward/mean", "acc/train", "work/rate", "length/mean", "eval/accuracy", "time/step")}))
             if rc.log_rollouts_every and step % rc.log_rollouts_every == 0:
                 write_rollouts(run.path / "rl" / "rollouts" / f"{step_name(step)}.jsonl", step, batch, rc.group_size)
+            nonfinite_run = nonfinite_run + 1 if stats["skipped/nonfinite"] else 0
             if nonfinite_run >= rc.max_nonfinite:
                 raise RuntimeError(f"stopping: {nonfinite_run} consecutive RL steps had a non-finite loss or "
                                    f"gradient (rl.max_nonfinite={rc.max_nonfinite}); lower rl.optim.lr or check rewards")
             if (rc.save_every and step % rc.save_every == 0) or step == rc.steps:
-                path = save_training_checkpoint(st, model, tokenizer, optimizer, scheduler, sampler, step,
-                                                rc.keep_last, extra={"nonfinite_run": nonfinite_run})
+                path = _save(ctx, st, step, rc, nonfinite_run)
         if path is None:  # zero steps: the starting weights are the result
-            path = save_training_checkpoint(st, model, tokenizer, optimizer, scheduler, sampler, 0, rc.keep_last)
+            path = _save(ctx, st, 0, rc, 0)
         st.output("checkpoint", path)
         st.output("metrics", run.path / "rl" / "metrics.jsonl")
     return path
+
+
+def _save(ctx: RLContext, st, step: int, rc: RLConfig, nonfinite_run: int) -> Path:
+    extra = {"nonfinite_run": nonfinite_run, **({"critic": ctx.critic.state_dict()} if ctx.critic else {})}
+    return save_training_checkpoint(st, ctx.model, ctx.tokenizer, ctx.optimizer, ctx.scheduler, ctx.sampler, step,
+                                    rc.keep_last, extra=extra)

@@ -15,10 +15,18 @@ def test_run_writes_every_stage(micro_run):
                 "eval/rl/arith/samples.jsonl", "eval/rl/arith/summary.json", "report/index.html", "report/report.md"]:
         assert (micro_run / rel).exists(), rel
     rl = metrics(micro_run / "rl" / "metrics.jsonl")
-    assert [r["step"] for r in rl] == [1, 2, 3]
+    assert [r["step"] for r in rl] == [0, 1, 2, 3]  # step 0: held-out accuracy before any update
     for r in rl:
         assert all(math.isfinite(v) for v in r.values() if isinstance(v, float)), r
-        assert 0.0 <= r["acc/train"] <= 1.0 and r["length/max"] <= 24
+    for r in rl[1:]:
+        assert 0.0 <= r["acc/train"] <= 1.0 and r["length/max"] <= 24 and 0.0 <= r["work/rate"] <= 1.0
+    # rl.eval_every: 2 -> held-out greedy accuracy at steps 0, 2 and the last step, each graded sample kept
+    assert [r["step"] for r in rl if "eval/accuracy" in r] == [0, 2, 3]
+    for step in (0, 2, 3):
+        held = metrics(micro_run / "rl" / "evals" / f"step_{step:06d}.jsonl")
+        assert len(held) == 4 and {r["step"] for r in held} == {step}
+        acc = next(r["eval/accuracy"] for r in rl if r["step"] == step)
+        assert acc == sum(r["correct"] for r in held) / 4
     ckpt = micro_run / manifest["stages"]["rl"]["outputs"]["checkpoint"]
     assert (ckpt / "model.safetensors").exists() and (ckpt / "trainer_state.pt").exists()
     summary = json.loads((micro_run / "eval" / "rl" / "arith" / "summary.json").read_text())

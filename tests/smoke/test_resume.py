@@ -41,7 +41,7 @@ def test_killed_rl_resumes_to_identical_metrics(tmp_path):
     run_cli("run", str(MICRO), *OVERRIDES, "--run-dir", str(killed), "--resume")
     a = comparable(metrics(straight / "rl" / "metrics.jsonl"))
     b = comparable(metrics(killed / "rl" / "metrics.jsonl"))
-    assert [r["step"] for r in b] == [1, 2, 3, 4, 5]
+    assert [r["step"] for r in b] == [0, 1, 2, 3, 4, 5]  # 0: held-out accuracy before RL
     assert a == b
     manifest = json.loads((killed / "manifest.json").read_text())
     assert manifest["stages"]["rl"]["status"] == "done"

@@ -8,14 +8,20 @@ reward that punishes "7" must lower it: a sign error anywhere in the chain fails
 import pytest
 import torch
 
-from r1repro.algos.advantages import ADVANTAGES
 from r1repro.config import OptimConfig, RLConfig, SamplingConfig, TinyModelConfig
-from r1repro.models import build_tiny_model, train_tokenizer
+from r1repro.data.schema import Problem
+from r1repro.data.templates import Template
+from r1repro.grading import Verdict
+from r1repro.models import PolicyLogProbs, build_tiny_model, train_tokenizer
+from r1repro.rewards import ScoreResult
 from r1repro.rollout.hf import HFBackend
 from r1repro.train.common import build_optimizer
-from r1repro.train.rl import Batch, policy_update, sample
+from r1repro.train.critic import Critic
+from r1repro.train.rl import Batch, RLContext, policy_update, rl_step, sample
 
 TEXTS = [f"Q: What is {a} + {b}? A: {a + b} 7 77 {b}{a}" for a in range(30) for b in range(10)]
+TINY = TinyModelConfig(hidden_size=32, layers=2, heads=2, intermediate_size=64, vocab_size=320)
+PROBLEMS = [Problem(f"toy/{i}", "toy", "train", f"What is {i} + 1?", str(i + 1)) for i in range(4)]
 
 
 def sevens(text: str) -> float:
@@ -28,29 +34,42 @@ def letters(text: str) -> float:
     return sum(c.isalpha() for c in chars) / max(1, len(chars))
 
 
-def train(advantage: str, loss: str, sign: float, steps: int = 12, measure=sevens) -> tuple[float, float]:
+class ToyScorer:
+    """A reward a random model can improve quickly: sign * measure(completion)."""
+
+    def __init__(self, measure, sign):
+        self.measure, self.sign = measure, sign
+
+    def __call__(self, responses, golds, metas):
+        r = [self.sign * self.measure(x) for x in responses]
+        return ScoreResult(r, {"toy": r}, [Verdict(False, "mismatch") for _ in r])
+
+
+def toy_context(rc: RLConfig, steps: int, measure=sevens, sign: float = 1.0, tmp_path=None) -> RLContext:
     tok = train_tokenizer(TEXTS, 320)
-    model = build_tiny_model(TinyModelConfig(hidden_size=32, layers=2, heads=2, intermediate_size=64,
-                                             vocab_size=320), tok, seed=0)
-    rc = RLConfig(group_size=8, advantage=advantage, loss=loss, micro_batch=32, epochs=2 if loss == "ppo_clip" else 1,
-                  sampling=SamplingConfig(max_new_tokens=8, temperature=1.0, batch_size=64),
-                  optim=OptimConfig(lr=1e-2))
+    model = PolicyLogProbs(build_tiny_model(TINY, tok, seed=0))
     opt, sched = build_optimizer(model, rc.optim, steps * rc.epochs)
-    backend = HFBackend(model, tok, batch_size=64)
-    prompts = [f"Q: What is {i} + 1? A:" for i in range(4)]
+    critic = None
+    if rc.algorithm == "ppo":  # the value model starts from the same weights, saved to a folder
+        model.model.save_pretrained(tmp_path / "init")
+        tok.save_pretrained(tmp_path / "init")
+        critic = Critic(str(tmp_path / "init"), rc.critic, steps * rc.epochs)
+    return RLContext(rc, model, opt, sched, HFBackend(model.model, tok, batch_size=64), ToyScorer(measure, sign),
+                     Template("toy", "Q: {question} A:", "think"), tok.pad_token_id, tok, critic=critic,
+                     gen_model=model.model)
+
+
+def train(advantage: str, loss: str, sign: float, steps: int = 12, measure=sevens, algorithm: str = "pg",
+          tmp_path=None) -> tuple[float, float]:
+    rc = RLConfig(group_size=8, advantage=advantage, loss=loss, micro_batch=32, algorithm=algorithm,
+                  epochs=2 if loss == "ppo_clip" else 1,
+                  sampling=SamplingConfig(max_new_tokens=8, temperature=1.0, batch_size=64),
+                  optim=OptimConfig(lr=1e-2), prompts_per_step=len(PROBLEMS))
+    ctx = toy_context(rc, steps, measure, sign, tmp_path)
     means = []
     for step in range(steps):
-        completions = sample(backend, prompts, rc, seed=step)
-        r = torch.tensor([sign * measure(c.text) for c in completions]).view(len(prompts), rc.group_size)
-        means.append(float(r.mean()) * sign)
-        adv = ADVANTAGES[advantage](r).reshape(-1)
-        old = None
-        if rc.epochs > 1:
-            from r1repro.train.rl import sequence_logprobs
-
-            old = sequence_logprobs(model, completions, tok.pad_token_id, rc, rc.micro_batch)
-        batch = Batch([], prompts, completions, [c.text for c in completions], r, adv, None)
-        policy_update(model, opt, sched, batch, old, None, tok.pad_token_id, rc, seed=step)
+        batch, stats = rl_step(ctx, step, PROBLEMS)  # sample -> score -> advantages -> update
+        means.append(stats["reward/mean"] * sign)
     return sum(means[:3]) / 3, sum(means[-3:]) / 3
 
 
@@ -61,6 +80,11 @@ def test_rl_raises_its_reward(advantage, loss):
     assert last > max(0.03, 5 * first), (first, last)
 
 
+def test_ppo_with_a_value_model_raises_its_reward(tmp_path):
+    first, last = train("rloo", "ppo_clip", sign=+1.0, algorithm="ppo", tmp_path=tmp_path)
+    assert last > max(0.03, 5 * first), (first, last)
+
+
 def test_rl_lowers_a_punished_behaviour():
     # measured (sampler of 5bff97c): 0.257 -> 0.190 after 12 steps, 0.098 after 20; a sign error raises it
     first, last = train("rloo", "pg", sign=-1.0, measure=letters, steps=20)
@@ -68,19 +92,16 @@ def test_rl_lowers_a_punished_behaviour():
 
 
 def test_nonfinite_step_is_skipped_without_touching_weights():
-    tok = train_tokenizer(TEXTS, 320)
-    model = build_tiny_model(TinyModelConfig(hidden_size=32, layers=2, heads=2, intermediate_size=64,
-                                             vocab_size=320), tok, seed=0)
     rc = RLConfig(group_size=4, micro_batch=8, sampling=SamplingConfig(max_new_tokens=6, batch_size=8),
                   optim=OptimConfig(lr=1e-2))
-    opt, sched = build_optimizer(model, rc.optim, 4)
-    completions = sample(HFBackend(model, tok), ["Q: What is 1 + 1? A:"], rc, seed=0)
-    before = [p.detach().clone() for p in model.parameters()]
+    ctx = toy_context(rc, 4)
+    completions = sample(ctx.backend, ["Q: What is 1 + 1? A:"], rc, seed=0)
+    before = [p.detach().clone() for p in ctx.model.parameters()]
     adv = torch.full((4,), float("nan"))
     batch = Batch([], ["p"], completions, [c.text for c in completions], torch.zeros(1, 4), adv, None)
-    stats = policy_update(model, opt, sched, batch, None, None, tok.pad_token_id, rc, seed=0)
+    stats = policy_update(ctx, batch, None, None, seed=0)
     assert stats["skipped/nonfinite"] == 1
-    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # no optimizer step was taken
+    assert all(torch.equal(a, b) for a, b in zip(before, ctx.model.parameters()))  # no optimizer step was taken
 
 
 def test_run_stops_after_consecutive_nonfinite_steps(tmp_path):
@@ -101,6 +122,7 @@ def test_kl_in_reward_penalises_drift_from_the_reference(tmp_path):
     run_cli("run", str(MICRO), "rl.kl_coef=0.1", "rl.kl_in=reward", "rl.optim.lr=1e-2", "rl.advantage=none",
             "rl.unparseable_value=1", "rl.wrong_value=1", "eval.enabled=false", "report.enabled=false",
             "--run-dir", str(tmp_path / "r"))
-    rewards = [json.loads(x)["reward/mean"] for x in (tmp_path / "r" / "rl" / "metrics.jsonl").read_text().splitlines()]
+    records = [json.loads(x) for x in (tmp_path / "r" / "rl" / "metrics.jsonl").read_text().splitlines()]
+    rewards = [r["reward/mean"] for r in records if "reward/mean" in r]
     assert rewards[0] == 1.0  # step 1: policy == reference, KL exactly 0
     assert 1.0 > rewards[1] > rewards[2]  # measured: 0.983, 0.967

@@ -29,7 +29,7 @@ from safetensors.torch import load_file
 # advantages, so the gradients are not trivially zero; lr large enough to move the weights
 OVERRIDES = ["rl.steps=3", "rl.prompts_per_step=4", "rl.group_size=4", "rl.sampling.batch_size=8",
              "rl.rewards.language=1.0", "rl.advantage=none", "rl.optim.lr=1e-3", "rl.save_every=1",
-             "rl.keep_last=3", "rl.log_rollouts_every=1", "model.threads=1", "sft.enabled=false",
+             "rl.keep_last=3", "rl.log_rollouts_every=1", "rl.eval_every=2", "model.threads=1", "sft.enabled=false",
              "eval.enabled=false", "report.enabled=false"]
 ENV = {"OMP_NUM_THREADS": "1"}
 CHECKED = ("loss/pg", "grad/norm", "reward/mean", "length/mean", "length/max", "entropy", "lr")
@@ -86,7 +86,11 @@ def test_two_ranks_match_one_process_and_resume(strategy, prepared, single, tmp_
     torchrun("rl", str(MICRO), *OVERRIDES, f"dist.strategy={strategy}", "--run-dir", str(run_dir))
 
     one, two = metrics(single / "rl" / "metrics.jsonl"), metrics(run_dir / "rl" / "metrics.jsonl")
-    assert [r["step"] for r in two] == [1, 2, 3]  # rank 0 logs, once per step
+    assert [r["step"] for r in two] == [0, 1, 2, 3]  # rank 0 logs, once per step (0: held-out eval)
+    # the held-out evaluation during RL: every problem graded once over both ranks
+    assert len(metrics(run_dir / "rl" / "evals" / "step_000000.jsonl")) == 4
+    assert two[0]["eval/accuracy"] == one[0]["eval/accuracy"]  # same weights, same greedy answers
+    one, two = one[1:], two[1:]
     loss_diffs = []
     for a, b in zip(one, two):
         for key in CHECKED:
@@ -117,7 +121,7 @@ def test_two_ranks_match_one_process_and_resume(strategy, prepared, single, tmp_
     interrupt_after(resumed, 2)
     torchrun("rl", str(MICRO), *OVERRIDES, f"dist.strategy={strategy}", "--run-dir", str(resumed), "--resume")
     again = metrics(resumed / "rl" / "metrics.jsonl")
-    assert [r["step"] for r in again] == [1, 2, 3]
-    assert comparable(again) == comparable(two)
+    assert [r["step"] for r in again] == [0, 1, 2, 3]
+    assert comparable(again[1:]) == comparable(two)
     assert max_diff(weights(run_dir), weights(resumed)) == 0.0
     assert json.loads((resumed / "manifest.json").read_text())["stages"]["rl"]["status"] == "done"
