@@ -171,11 +171,14 @@ def check_knobs(loader: str, n: int, lo: int, hi: int, **positive: int) -> None:
 def load_arithmetic(split: str, data_dir: Path | None = None, *, skip_bad: bool = False, n: int = 1000,
                     seed: int = 0, steps: int | None = None, min_steps: int = 1, max_steps: int = 3,
                     max_value: int = 100, max_operand: int = 10, ops: str = "+-*/",
-                    style: str = "word", show_work: float = 1.0) -> LoadResult:
+                    style: str = "word", show_work: float = 1.0, distinct: bool = False) -> LoadResult:
     """n multi-step problems; `steps` fixes the step count, else each draws from [min_steps, max_steps].
 
     show_work: share of solutions that show their steps (the rest answer directly; see the
-    quickstart recipe, where RL learns to prefer showing work)."""
+    quickstart recipe, where RL learns to prefer showing work).
+    distinct: skip a problem whose question repeats an earlier one of the stream (small problem
+    spaces repeat: 200 draws of three steps over 1..9 hold 192 distinct questions), so an eval set
+    of n is n different problems; still a prefix-stable stream."""
     lo, hi = (steps, steps) if steps is not None else (min_steps, max_steps)
     check_knobs("arithmetic", n, lo, hi, max_value=max_value, max_operand=max_operand)
     if not ops or set(ops) - set(OPS):
@@ -190,7 +193,20 @@ def load_arithmetic(split: str, data_dir: Path | None = None, *, skip_bad: bool 
         raise ValueError(f"arithmetic: option show_work must be in [0, 1], got {show_work!r}")
     knobs = {"steps": lo if lo == hi else (lo, hi), "ops": ops, "max_value": max_value,
              "max_operand": max_operand, "style": style, "show_work": show_work}
-    return LoadResult([arithmetic_problem(i, split, seed, **knobs) for i in range(n)])
+    if not distinct:
+        return LoadResult([arithmetic_problem(i, split, seed, **knobs) for i in range(n)])
+    problems, seen = [], set()
+    for i in range(100 * n + 100):
+        if len(problems) == n:
+            break
+        p = arithmetic_problem(i, split, seed, **knobs)
+        if p.question not in seen:
+            seen.add(p.question)
+            problems.append(p)
+    if len(problems) < n:
+        raise ValueError(f"arithmetic: found only {len(problems)} distinct problems for n={n} in {100 * n + 100} "
+                         f"draws; lower n or widen the knobs (steps, ops, max_value)")
+    return LoadResult(problems)
 
 
 def countdown_numbers(rng: random.Random, count: int, max_number: int, max_target: int) -> tuple[list[int], int, str, list[str]]:

@@ -17,6 +17,7 @@ from r1repro.metrics import (
     reflection_rate,
     reflections_per_trace,
     summarize_eval,
+    work_rate,
 )
 
 
@@ -165,11 +166,19 @@ def _rec(pid, idx, correct, extracted, reason, length, trunc, completion, fmt=Tr
 SAMPLES = [
     _rec("p2", 1, False, "3", "mismatch", 40, False, "So 3"),  # out of order on purpose
     _rec("p1", 0, True, "5", "exact", 10, False, "Wait, the answer is 5"),
-    _rec("p1", 1, False, "6", "mismatch", 20, False, "The answer is 6"),
+    _rec("p1", 1, False, "6", "mismatch", 20, False, "2 * 3 = 6. The answer is 6"),
     _rec("p2", 0, False, None, "no_answer", 30, True, "我 think", fmt=False),
     _rec("p1", 0, True, "5", "exact", 12, False, "5", greedy=True),
     _rec("p2", 0, False, "4", "mismatch", 14, False, "4", greedy=True),
 ]
+
+
+def test_work_rate():
+    # 2 of 3 traces write out at least one arithmetic step; a direct answer writes none
+    texts = ["(a) 7 + 2 = 9. (b) 9 / 3 = 3.", " </think> <answer> 3 </answer>", "so 48/2 = 24"]
+    assert work_rate(texts) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError):
+        work_rate([])
 
 
 def test_summarize_eval_hand_computed():
@@ -190,6 +199,7 @@ def test_summarize_eval_hand_computed():
     # only "我 think" is mixed (share 1/2, 1 switch): mixed 1/4, share (1+1+.5+1)/4, switches 1/4
     assert m["lang/mixed_share"] == 0.25 and m["lang/target_share"] == 0.875 and m["lang/switches"] == 0.25
     assert m["reflection/rate"] == 0.25 and m["reflection/per_trace"] == 0.25  # one "Wait"
+    assert m["work/rate"] == 0.25  # only "2 * 3 = 6. ..." writes out a step
     # p1 answers {5, 6}, p2 {3}; all four completions differ; p1 solved
     assert m["diversity/distinct_answers"] == 1.5 and m["diversity/distinct_solutions"] == 2.0
     assert m["diversity/any_correct"] == 0.5

@@ -124,3 +124,41 @@ def test_show_work_empties_a_share_of_solutions_without_changing_problems():
     assert all(p.solution for p in full)
     with pytest.raises(ValueError, match="show_work must be in"):
         load_arithmetic("train", None, show_work=1.5, **knobs)
+
+
+def test_labelled_style_by_hand():
+    # the quickstart's task: steps carry letters, the worked solution names each step by its letter
+    p = load_arithmetic("train", n=2, steps=3, ops="+-*/", max_value=9, max_operand=9, style="labelled").problems[1]
+    assert p.question == "Start at 7. (a) + 2 (b) / 3 (c) + 3. What is the result?"
+    assert p.solution == "(a) 7 + 2 = 9. (b) 9 / 3 = 3. (c) 3 + 3 = 6." and p.gold == "6"
+
+
+def test_labelled_solutions_are_exact_and_bounded():
+    for p in load_arithmetic("test", n=200, steps=4, ops="+-*/", max_value=9, max_operand=9,
+                             style="labelled").problems:
+        chain = re.findall(r"\(([a-d])\) (\d+) ([-+*/]) (\d+) = (\d+)\.", p.solution)
+        assert [c[0] for c in chain] == list("abcd")
+        asked = re.findall(r"\(([a-d])\) ([-+*/]) (\d+)", p.question)
+        assert [(c[0], c[2], c[3]) for c in chain] == asked  # each step copies its labelled operation
+        assert all(1 <= int(c[4]) <= 9 for c in chain) and p.gold == chain[-1][4]
+
+
+def test_show_work_mixes_worked_and_direct_targets():
+    ps = load_arithmetic("train", n=1000, steps=3, style="labelled", max_value=9, max_operand=9,
+                         show_work=0.3).problems
+    worked = [p for p in ps if p.solution]
+    assert 0.25 < len(worked) / len(ps) < 0.35  # measured 0.30
+    assert all(p.meta.get("shows_work") is False for p in ps if not p.solution)
+    direct = sft_target(TEMPLATES["qa"], next(p for p in ps if not p.solution))
+    assert re.fullmatch(r" </think> <answer> \d </answer>", direct)  # a direct answer: no steps at all
+
+
+def test_distinct_skips_repeated_questions_and_stays_prefix_stable():
+    opts = dict(steps=3, ops="+-*/", max_value=9, max_operand=9, style="labelled")
+    plain = load_arithmetic("test", n=200, **opts).problems
+    assert len({p.question for p in plain}) < 200  # the small space repeats (192 distinct here)
+    d = load_arithmetic("test", n=200, distinct=True, **opts).problems
+    assert len({p.question for p in d}) == 200
+    assert load_arithmetic("test", n=50, distinct=True, **opts).problems == d[:50]
+    with pytest.raises(ValueError, match="distinct problems"):
+        load_arithmetic("test", n=50, steps=1, ops="+", max_value=3, max_operand=2, style="bare", distinct=True)

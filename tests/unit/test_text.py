@@ -11,6 +11,7 @@ from r1repro.text import (
     LanguageStats,
     char_script,
     count_reflections,
+    count_worked_steps,
     language_stats,
     reflection_spans,
     script_spans,
@@ -135,3 +136,17 @@ def test_importing_pure_modules_does_not_import_transformers():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize("text,n", [
+    ("(a) 7 * 2 = 14. (b) 14 - 5 = 9.", 2),        # the quickstart's worked solution
+    (" </think> <answer> 9 </answer>", 0),          # a direct answer shows no work
+    ("Natalia sold 48/2 = 24 clips", 1),            # GSM8K style, no spaces
+    ("1.5 + 2 = 3.5", 1),                           # decimals
+    ("3 × 4 = 12 and 12 ÷ 3 = 4", 2),               # unicode operators
+    ("x = 2", 0), ("3x = 6", 0),                    # algebra is not an arithmetic step
+    ("step 1. 2 = 2", 0),                           # no operator
+    ("(c) 3 + 3 =", 0),                             # cut off before the result
+])
+def test_count_worked_steps(text, n):
+    assert count_worked_steps(text) == n
