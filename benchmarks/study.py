@@ -1,14 +1,16 @@
 """The algorithm study: every recipe in recipes/study/ for several seeds, from one shared warm start.
 
-    python benchmarks/study.py recipes/study/ --seeds 0 1 2      # -> benchmarks/results/study.json
-    python benchmarks/study.py --seeds 0 1 2 --reuse              # aggregate, running only what is missing
+    python benchmarks/study.py recipes/study/ --seeds 0 1 2 3 4   # -> benchmarks/results/study.json
+    python benchmarks/study.py --seeds 0 1 2 3 4 --reuse           # aggregate, running only what is missing
 
 For each seed, `prepare` and `sft` run once (runs/study/_warm-s<seed>); each variant gets a copy of
 that run directory and runs only its own `rl` and `eval` stages, so data, model, SFT checkpoint,
-sampling budget and evaluation are identical across variants. Prints final held-out accuracy
-(greedy) mean ± std over seeds and RL wall-clock per variant, the |advantage| of the correct sample
-in groups with exactly 1 of k correct (GRPO inflates it, RLOO does not), and writes a comparison
-report (curves overlaid) to runs/study/compare/.
+sampling budget and evaluation are identical across variants. Prints per variant: final held-out
+greedy accuracy, mean over seeds with a 95% t-interval; sample efficiency, the RL steps (and RL
+seconds, evaluation excluded) until the held-out accuracy measured during RL (rl.eval_every) first
+reached 90%; RL wall-clock; and the |advantage| of the correct sample in groups with exactly 1 of k
+correct (GRPO inflates it, RLOO does not). Writes a comparison report (curves overlaid) to
+runs/study/compare/. `--name` keeps another study's runs and results apart (a harder task).
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "runs" / "study"
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+"""Two-sided 95% quantiles of Student's t by degrees of freedom (n - 1)."""
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from machine import cpu_line, machine_info  # noqa: E402
 
 
 def cli(*args: str) -> None:
@@ -60,7 +66,20 @@ def run_variant(recipe: Path, warm: Path, seed: int, overrides: list[str], reuse
     accs = {}
     for summary in sorted((run / "eval" / "rl").glob("*/summary.json")):
         accs[summary.parent.name] = json.loads(summary.read_text())["metrics"].get("accuracy")
-    return {"variant": recipe.stem, "seed": seed, "rl_s": round(rl_s, 1), "acc": accs, "run": str(run)}
+    recs = [json.loads(x) for x in (run / "rl" / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    hit = next((r for r in recs if r.get("eval/accuracy", -1) >= 0.9), None)
+    train_s = sum(r.get("time/step", 0) for r in recs if hit and 0 < r["step"] <= hit["step"])
+    curve = [(r["step"], r["eval/accuracy"]) for r in recs if "eval/accuracy" in r]
+    return {"variant": recipe.stem, "seed": seed, "rl_s": round(rl_s, 1), "acc": accs, "run": str(run),
+            "steps_to_90": hit["step"] if hit else None, "seconds_to_90": round(train_s, 1) if hit else None,
+            "curve": curve}
+
+
+def mean_ci(xs: list[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95% t-interval (0 for one value)."""
+    if len(xs) < 2:
+        return (xs[0] if xs else float("nan")), 0.0
+    return statistics.mean(xs), T975.get(len(xs) - 1, 1.96) * statistics.stdev(xs) / len(xs) ** 0.5
 
 
 def one_of_k_advantages(run: Path) -> list[float]:
@@ -85,8 +104,13 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", help="variant names to run (default: all)")
     ap.add_argument("--reuse", action="store_true",
                     help="keep variants already finished in runs/study/ (run with the same overrides) instead of redoing them")
+    ap.add_argument("--name", default="study", help="runs/<name>/ and benchmarks/results/<name>.json")
     ap.add_argument("overrides", nargs="*", help="dotted overrides applied to every variant")
     args = ap.parse_intermixed_args()  # overrides may come before or after the options
+    global RUNS
+    RUNS = ROOT / "runs" / args.name
+    info = machine_info()
+    print(f"machine: {cpu_line(info)}; load {info['loadavg'][0]:.1f}", flush=True)
     folder = ROOT / args.folder
     variants = sorted(p for p in folder.glob("*.yaml") if not p.name.startswith("_"))
     if args.only:
@@ -99,24 +123,32 @@ def main() -> None:
             rows.append(row)
             print(f"{row['variant']:>14} seed {seed}: acc {row['acc']} rl {row['rl_s']:.0f}s", flush=True)
     table = []
-    print(f"\n{'variant':>14} {'acc mean':>9} {'std':>6} {'n':>2} {'RL s':>6} {'|A| 1-of-k':>11}")
+    print(f"\n{'variant':>14} {'acc (95% CI)':>16} {'n':>2} {'to 90%: steps':>14} {'s':>5} {'reached':>7} "
+          f"{'RL s':>6} {'|A| 1-of-k':>11}")
     for recipe in variants:
         mine = [r for r in rows if r["variant"] == recipe.stem]
         accs = [100 * next(iter(r["acc"].values())) for r in mine if r["acc"]]
         adv = [a for r in mine for a in one_of_k_advantages(Path(r["run"]))]
-        entry = {"variant": recipe.stem, "acc_mean": statistics.mean(accs) if accs else None,
-                 "acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0, "n": len(accs),
-                 "rl_s_mean": statistics.mean(r["rl_s"] for r in mine),
+        hits = [r for r in mine if r["steps_to_90"] is not None]
+        mean, half = mean_ci(accs)
+        entry = {"variant": recipe.stem, "acc_mean": mean, "acc_ci95": half, "acc_std": statistics.stdev(accs)
+                 if len(accs) > 1 else 0.0, "n": len(accs), "accs": accs,
+                 "reached_90": len(hits), "steps_to_90_mean": statistics.mean(r["steps_to_90"] for r in hits)
+                 if hits else None, "seconds_to_90_mean": statistics.mean(r["seconds_to_90"] for r in hits)
+                 if hits else None, "rl_s_mean": statistics.mean(r["rl_s"] for r in mine),
                  "one_of_k_abs_adv_mean": statistics.mean(adv) if adv else None, "one_of_k_groups": len(adv)}
         table.append(entry)
         adv_txt = f"{entry['one_of_k_abs_adv_mean']:.2f} ({len(adv)})" if adv else "-"
-        print(f"{recipe.stem:>14} {entry['acc_mean']:>8.1f}% {entry['acc_std']:>6.1f} {entry['n']:>2} "
-              f"{entry['rl_s_mean']:>6.0f} {adv_txt:>11}")
+        steps_txt = f"{entry['steps_to_90_mean']:.1f}" if hits else "never"
+        secs_txt = f"{entry['seconds_to_90_mean']:.0f}" if hits else "-"
+        print(f"{recipe.stem:>14} {mean:>8.1f} ± {half:>4.1f}% {entry['n']:>2} {steps_txt:>14} {secs_txt:>5} "
+              f"{len(hits):>3}/{len(mine):<3} {entry['rl_s_mean']:>6.0f} {adv_txt:>11}")
     from r1repro.report import render_comparison
 
     render_comparison([Path(r["run"]) for r in rows], RUNS / "compare")
-    out = ROOT / "benchmarks" / "results" / "study.json"
-    out.write_text(json.dumps({"seeds": args.seeds, "overrides": args.overrides, "table": table, "rows": rows,
+    out = ROOT / "benchmarks" / "results" / f"{args.name}.json"
+    out.write_text(json.dumps({"folder": args.folder, "seeds": args.seeds, "overrides": args.overrides,
+                               "table": table, "rows": rows, "machine": info, "machine_after": machine_info(),
                                "date": time.strftime("%Y-%m-%d")}, indent=2) + "\n")
     print(f"wrote {out} and {RUNS / 'compare'}/index.html")
 

@@ -9,7 +9,7 @@ Why: issue #10; users choose between the two. How to run (`pip install -e .[benc
     python benchmarks/trl_compare.py step  --base runs/bench-trl-base            # tiny model
     python benchmarks/trl_compare.py step  --base runs/bench-trl-135m --label smollm2-135m --prompts 2 \
         --max-new-tokens 64 --micro-batch 16 --lr 1e-6 --warmup 1 --steps 10 --pairs 1 model.path=smollm2-135m
-    python benchmarks/trl_compare.py learn --base runs/bench-trl-base --minutes 3   # recipe's eval task
+    python benchmarks/trl_compare.py learn --base runs/quickstart --pairs 3      # time to 90% held-out
 
 --base is a run directory whose `prepare` (and, for the tiny model, `sft`) stages are done, e.g.
 `r1repro run recipes/quickstart.yaml --stages prepare,sft --run-dir $PWD/runs/bench-trl-base` (an
@@ -18,6 +18,11 @@ directory, which the rl stage then cannot find), or for SmolLM2 `r1repro run rec
 model.path=smollm2-135m --stages prepare --run-dir $PWD/runs/bench-trl-135m`; both sides
 start from its SFT checkpoint (else from the recipe's model) and draw prompts from its train.jsonl in
 the same order. `step` writes benchmarks/results/trl_step[_LABEL].json, `learn` trl_learn.json.
+
+`learn` measures time to accuracy: both sides train until the held-out greedy accuracy, measured
+every --eval-every steps on the first --eval-size problems of the recipe's first eval task with the
+same r1repro evaluation code on both sides (its time excluded from the clock), first reaches
+--target (or --max-steps pass); the result is the training seconds until then, per side and pair.
 
 Timing, the same on both sides: a step's time is the wall-clock between consecutive step ends (the
 first step from its start), so it includes logging and bookkeeping; `generate` and `score` are each
@@ -55,10 +60,12 @@ def recipe_overrides(spec: dict) -> list[str]:
             f"rl.steps={spec['steps']}", f"rl.prompts_per_step={spec['prompts']}", f"rl.group_size={spec['k']}",
             "rl.advantage=grpo", "rl.loss=pg", "rl.aggregation=token_mean", "rl.epochs=1", "rl.minibatches=1",
             "rl.kl_coef=0.0", f"rl.micro_batch={spec['micro_batch']}", f"rl.optim.lr={spec['lr']}",
-            "rl.optim.schedule=constant", "rl.optim.warmup_steps=0", "rl.optim.weight_decay=0.0",
+            "rl.optim.schedule=constant", f"rl.optim.warmup_steps={spec.get('lr_warmup', 0)}",
+            "rl.optim.weight_decay=0.0",
             "rl.optim.max_grad_norm=1.0", f"rl.sampling.max_new_tokens={spec['max_new_tokens']}",
             f"rl.sampling.temperature={spec['temperature']}", f"rl.sampling.top_p={spec['top_p']}",
             f"rl.sampling.batch_size={spec['prompts'] * spec['k']}", "rl.save_every=0",
+            f"rl.eval_every={spec.get('eval_every', 0)}", f"rl.eval_size={spec.get('eval_size', 100)}",
             *spec.get("extra_overrides", [])]
 
 
@@ -78,7 +85,6 @@ def start_model(base: Path, cfg) -> str:
 def worker_ours(spec: dict, out: Path) -> None:
     import r1repro.train.rl as rl
     from r1repro.config import load_recipe
-    from r1repro.models import save_checkpoint, unwrap
     from r1repro.pipeline import open_run, run_stages
 
     cfg = load_recipe(spec["recipe"], recipe_overrides(spec))
@@ -88,23 +94,23 @@ def worker_ours(spec: dict, out: Path) -> None:
     ends: list[float] = []
     cpu_ends: list[float] = []
     state = {"t0": None, "cpu0": None}
-    budget = spec.get("budget_s")
+    target = spec.get("target")
 
     class StampedLogger(rl.MetricsLogger):  # instrumentation only: a wall-clock stamp per step
         def log(self, record):
+            if record.get("step", 0) == 0:  # the held-out evaluation before RL: not a training step
+                return super().log(record)
             ends.append(time.perf_counter())
             cpu_ends.append(time.process_time())
             super().log(record)
+            if target is not None and record.get("eval/accuracy", -1.0) >= target:
+                raise BudgetReached
 
     real_sample = rl.sample
 
     def sample(backend, prompts, rc, seed, first=0):
-        now = time.perf_counter()
         if state["t0"] is None:
-            state["t0"], state["cpu0"] = now, time.process_time()
-        elif budget is not None and ends and ends[-1] - state["t0"] >= budget:
-            save_checkpoint(unwrap(backend.model), backend.tokenizer, Path(spec["workdir"]) / "final")
-            raise BudgetReached
+            state["t0"], state["cpu0"] = time.perf_counter(), time.process_time()
         return real_sample(backend, prompts, rc, seed, first)
 
     rl.MetricsLogger, rl.sample = StampedLogger, sample
@@ -113,18 +119,18 @@ def worker_ours(spec: dict, out: Path) -> None:
     except BudgetReached:
         pass
     recs = [json.loads(line) for line in (run_dir / "rl" / "metrics.jsonl").read_text().splitlines() if line]
+    recs = [r for r in recs if r["step"] > 0]
     steps = []
     for i, r in enumerate(recs):
-        wall = ends[i] - (ends[i - 1] if i else state["t0"])
+        # a step's wall-clock, less the held-out evaluation that ran after it (time/eval)
+        wall = ends[i] - (ends[i - 1] if i else state["t0"]) - r.get("time/eval", 0.0)
         cpu = cpu_ends[i] - (cpu_ends[i - 1] if i else state["cpu0"])
         steps.append({"step": r["step"], "wall": wall, "cpu": cpu, "generate": r["time/generate"], "score": r["time/score"],
-                      "train": r["time/train"], "reward": r["reward/mean"], "length": r["length/mean"]})
-    final = Path(spec["workdir"]) / "final"
-    final = final if final.exists() else None
+                      "train": r["time/train"], "reward": r["reward/mean"], "length": r["length/mean"],
+                      **({"eval_acc": r["eval/accuracy"]} if "eval/accuracy" in r else {})})
     import torch
 
-    out.write_text(json.dumps({"steps": steps, "final": str(final) if final else None,
-                               "train_s": ends[-1] - state["t0"] if ends else 0.0,
+    out.write_text(json.dumps({"steps": steps, "final": None, "train_s": sum(s["wall"] for s in steps),
                                "torch_threads": torch.get_num_threads()}))
 
 
@@ -148,8 +154,7 @@ def worker_trl(spec: dict, out: Path) -> None:
     base = Path(spec["base"])
     problems = [Problem.from_dict(r) for r in read_jsonl(base / "data" / "train.jsonl")]
     sampler = EpochSampler(len(problems), cfg.seed)  # our prompt order, step by step
-    # a budgeted run needs at most one step per second of budget (steps take seconds here)
-    n_steps = spec["steps"] if spec.get("budget_s") is None else int(spec["budget_s"]) + 1
+    n_steps = spec["steps"]
     order = [problems[i] for _ in range(n_steps) for i in sampler.take(spec["prompts"])]
     data = Dataset.from_list([{"prompt": template.prompt(p.question), "gold": p.gold, "meta": json.dumps(p.meta)}
                               for p in order])
@@ -168,7 +173,8 @@ def worker_trl(spec: dict, out: Path) -> None:
         output_dir=str(Path(spec["workdir"]) / "trl"), max_steps=n_steps, seed=cfg.seed, use_cpu=True,
         per_device_train_batch_size=micro, gradient_accumulation_steps=batch // micro,  # one step = P x k
         num_generations=k, max_completion_length=spec["max_new_tokens"], temperature=spec["temperature"],
-        top_p=spec["top_p"], top_k=0, learning_rate=spec["lr"], lr_scheduler_type="constant", warmup_steps=0,
+        top_p=spec["top_p"], top_k=0, learning_rate=spec["lr"], lr_scheduler_type="constant_with_warmup",
+        warmup_steps=spec.get("lr_warmup", 0),  # HF's warmup starts at lr 0, ours at lr / warmup
         weight_decay=0.0, max_grad_norm=1.0, adam_beta1=0.9, adam_beta2=0.999,
         beta=0.0, num_iterations=1, loss_type="dapo", scale_rewards="group",  # = our grpo + token_mean
         use_vllm=False, bf16=False, fp16=False, gradient_checkpointing=False,
@@ -192,7 +198,8 @@ def worker_trl(spec: dict, out: Path) -> None:
     trainer._calculate_rewards = timed(trainer._calculate_rewards, "score")
     steps: list[dict] = []
     state = {"t0": None, "last": None, "cpu_last": None}
-    budget = spec.get("budget_s")
+    target, every = spec.get("target"), spec.get("eval_every", 0)
+    heldout = heldout_evaluator(spec, cfg, tokenizer) if target is not None else None
 
     class Clock(TrainerCallback):
         def on_step_begin(self, args, st, control, **kw):
@@ -208,22 +215,38 @@ def worker_trl(spec: dict, out: Path) -> None:
             now, cpu = time.perf_counter(), time.process_time()
             steps.append({"step": st.global_step, "wall": now - state["last"], "cpu": cpu - state["cpu_last"],
                           "generate": acc["generate"], "score": acc["score"]})
-            state["cpu_last"] = cpu
             acc["generate"] = acc["score"] = 0.0
-            state["last"] = now
-            if budget is not None and now - state["t0"] >= budget:
-                control.should_training_stop = True
+            if heldout is not None and (st.global_step % every == 0 or st.global_step == n_steps):
+                steps[-1]["eval_acc"] = heldout(trainer.model)  # off the clock, as on our side
+                control.should_training_stop = steps[-1]["eval_acc"] >= target
+            state["last"], state["cpu_last"] = time.perf_counter(), time.process_time()
 
     trainer.add_callback(Clock())
     trainer.train()
-    train_s = state["last"] - state["t0"]
-    final = None
-    if budget is not None:
-        final = Path(spec["workdir"]) / "final"
-        trainer.save_model(str(final))
-        tokenizer.save_pretrained(str(final))
-    out.write_text(json.dumps({"steps": steps, "final": str(final) if final else None, "train_s": train_s,
+    out.write_text(json.dumps({"steps": steps, "final": None, "train_s": sum(s["wall"] for s in steps),
                                "torch_threads": torch.get_num_threads()}))
+
+
+def heldout_evaluator(spec: dict, cfg, tokenizer):
+    """model -> greedy accuracy on the first eval_size problems of the recipe's first eval task, with
+    r1repro's own sampling loop and grader: the same measurement for both sides."""
+    from r1repro.data.schema import Problem
+    from r1repro.data.templates import TEMPLATES
+    from r1repro.evals.harness import generate_and_grade
+    from r1repro.files import read_jsonl
+    from r1repro.rollout import make_backend
+
+    name, task = next(iter(cfg.eval.tasks.items()))
+    template = TEMPLATES[task.template or cfg.data.template]
+    problems = [Problem.from_dict(r) for r in read_jsonl(Path(spec["base"]) / "data" / f"eval-{name}.jsonl")]
+    problems = problems[: spec["eval_size"]]
+
+    def evaluate(model) -> float:
+        backend = make_backend("hf", model, tokenizer, stop=template.stop, batch_size=task.sampling.batch_size)
+        recs = generate_and_grade(backend, template, tokenizer, problems, task, n=1, greedy=True, seed=cfg.seed)
+        return sum(r["correct"] for r in recs) / len(recs)
+
+    return evaluate
 
 
 def run_worker(side: str, spec: dict, log_dir: Path) -> dict:
@@ -316,52 +339,54 @@ def cmd_step(a) -> None:
                 "summary": summ, "ratio_ours_over_trl": ratio, "runs": runs, "machine": machine()})
 
 
-def evaluate_ckpt(path: str, tag: str, a) -> dict:
-    """Greedy held-out accuracy on the recipe's first eval task, on the --base run's eval set."""
-    from r1repro.config import load_recipe
-    from r1repro.data.schema import Problem
-    from r1repro.evals.harness import evaluate
-    from r1repro.files import read_jsonl
-    from r1repro.models import load_model
-
-    cfg = load_recipe(a.recipe, a.overrides)
-    name, task = next(iter(cfg.eval.tasks.items()))
-    problems = [Problem.from_dict(r) for r in read_jsonl(Path(a.base) / "data" / f"eval-{name}.jsonl")]
-    model, tokenizer = load_model(path, dtype=cfg.model.dtype)
-    s = evaluate(model, tokenizer, task, problems, ROOT / "runs" / "trlbench-eval" / tag / name, seed=cfg.seed,
-                 template_name=task.template or cfg.data.template, meta={"task": name, "model": path}, resume=False)
-    return {"task": name, "n": s["n"], "accuracy": s["metrics"]["accuracy"], "format": s["metrics"].get("format/rate")}
+def time_to_target(r: dict, target: float) -> tuple[int | None, float | None]:
+    """(step, training seconds) at the first held-out evaluation that reached target."""
+    clock = 0.0
+    for st in r["steps"]:
+        clock += st["wall"]
+        if st.get("eval_acc", -1.0) >= target:
+            return st["step"], clock
+    return None, None
 
 
 def cmd_learn(a) -> None:
-    import torch
-
-    torch.set_num_threads(a.threads)
-    spec = {**shared_spec(a, steps=100_000), "budget_s": a.minutes * 60}
+    spec = {**shared_spec(a, steps=a.max_steps), "target": a.target, "eval_every": a.eval_every,
+            "eval_size": a.eval_size}
     log_dir = ROOT / "runs" / "trlbench-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for i in range(a.pairs):
         for side in ("ours", "trl"):
             r = run_worker(side, spec, log_dir)
-            r["eval"] = evaluate_ckpt(r["final"], f"{side}-{i}", a)
+            r["pair"], (r["steps_to_target"], r["seconds_to_target"]) = i + 1, time_to_target(r, a.target)
             rows.append(r)
-            print(f"pair {i + 1}/{a.pairs} {side:>4}: {len(r['steps'])} steps in {r['train_s']:.0f} s, "
-                  f"held-out accuracy {100 * r['eval']['accuracy']:.1f}% (n={r['eval']['n']}), "
-                  f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
-    from r1repro.config import load_recipe
-
-    start = start_model(Path(a.base), load_recipe(a.recipe, []))
-    start_eval = evaluate_ckpt(start, "start", a)
-    print(f"\nlearning per wall-clock: {a.minutes} min of RL each, {a.prompts} prompts x k={a.k}, "
-          f"starting checkpoint {Path(start).name} at {100 * start_eval['accuracy']:.1f}%")
-    print("| side | pair | RL steps in budget | train s | held-out acc | peak RSS MB |")
+            reached = (f"{r['steps_to_target']} steps, {r['seconds_to_target']:.0f} s" if r["steps_to_target"]
+                       else f"not within {len(r['steps'])} steps")
+            print(f"pair {i + 1}/{a.pairs} {side:>4}: {100 * a.target:.0f}% held-out after {reached}; "
+                  f"{statistics.median(s['wall'] for s in r['steps']):.2f} s/step, peak RSS {r['peak_rss_mb']:.0f} MB",
+                  flush=True)
+    print(f"\ntime to {100 * a.target:.0f}% held-out greedy accuracy ({a.eval_size} problems, checked every "
+          f"{a.eval_every} steps, evaluation off the clock): GRPO, {a.prompts} prompts x k={a.k}, lr {a.lr}, "
+          f"lr warmup {a.lr_warmup} steps")
+    print("| pair | ours: steps | ours: s | TRL: steps | TRL: s | ratio ours/TRL |")
     print("|---|---|---|---|---|---|")
-    for i, r in enumerate(rows):
-        print(f"| {r['side']} | {i // 2 + 1} | {len(r['steps'])} | {r['train_s']:.0f} | "
-              f"{100 * r['eval']['accuracy']:.1f}% | {r['peak_rss_mb']:.0f} |")
-    write(RESULTS / "trl_learn.json", {"benchmark": "learn", "settings": spec, "minutes": a.minutes,
-                                       "start_checkpoint": start, "start_eval": start_eval,
+    ratios = []
+    for i in range(a.pairs):
+        o, t = rows[2 * i], rows[2 * i + 1]
+        ratio = o["seconds_to_target"] / t["seconds_to_target"] if o["seconds_to_target"] and t["seconds_to_target"] \
+            else None
+        ratios.append(ratio)
+        fmt = lambda r, k: "never" if r[k] is None else f"{r[k]:.0f}"  # noqa: E731
+        print(f"| {i + 1} | {fmt(o, 'steps_to_target')} | {fmt(o, 'seconds_to_target')} | {fmt(t, 'steps_to_target')} "
+              f"| {fmt(t, 'seconds_to_target')} | {'-' if ratio is None else f'{ratio:.2f}'} |")
+    secs = {side: [r["seconds_to_target"] for r in rows if r["side"] == side and r["seconds_to_target"]]
+            for side in ("ours", "trl")}
+    summary = {side: statistics.mean(v) if v else None for side, v in secs.items()}
+    if summary["ours"] and summary["trl"]:
+        print(f"mean seconds to target: ours {summary['ours']:.0f}, TRL {summary['trl']:.0f}: "
+              f"ratio {summary['ours'] / summary['trl']:.2f}")
+    write(RESULTS / "trl_learn.json", {"benchmark": "learn", "settings": spec, "target": a.target,
+                                       "mean_seconds_to_target": summary, "ratios": ratios,
                                        "runs": rows, "machine": machine()})
 
 
@@ -369,6 +394,7 @@ def shared_spec(a, steps: int) -> dict:
     return {"recipe": a.recipe, "base": str(Path(a.base).resolve()), "prompts": a.prompts, "k": a.k,
             "max_new_tokens": a.max_new_tokens, "temperature": a.temperature, "top_p": a.top_p, "lr": a.lr,
             "micro_batch": a.micro_batch, "threads": a.threads, "seed": a.seed, "steps": steps,
+            "lr_warmup": a.lr_warmup,
             "extra_overrides": a.overrides}
 
 
@@ -392,11 +418,12 @@ def main() -> None:
         p.add_argument("--recipe", default="recipes/quickstart.yaml")
         p.add_argument("--prompts", type=int, default=16, help="prompts per step")
         p.add_argument("--k", type=int, default=8, help="samples per prompt")
-        p.add_argument("--max-new-tokens", type=int, default=96)
+        p.add_argument("--max-new-tokens", type=int, default=96 if name == "step" else 48)
         p.add_argument("--temperature", type=float, default=1.0)
         p.add_argument("--top-p", type=float, default=1.0)
         p.add_argument("--lr", type=float, default=1e-4)
         p.add_argument("--micro-batch", type=int, default=32, help="sequences per forward/backward")
+        p.add_argument("--lr-warmup", type=int, default=0 if name == "step" else 5, help="linear lr warmup steps")
         p.add_argument("--threads", type=int, default=1, help="torch/OpenMP threads, both sides")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--pairs", type=int, default=2, help="alternating (ours, TRL) pairs")
@@ -408,7 +435,10 @@ def main() -> None:
             p.add_argument("--sides", nargs="+", default=["ours", "trl"], choices=["ours", "trl"],
                            help="run only one side (no ratio; for models too slow to alternate here)")
         else:
-            p.add_argument("--minutes", type=float, default=3.0, help="RL wall-clock budget per side")
+            p.add_argument("--target", type=float, default=0.9, help="held-out greedy accuracy to reach")
+            p.add_argument("--eval-every", type=int, default=2, help="RL steps between held-out evaluations")
+            p.add_argument("--eval-size", type=int, default=100, help="held-out problems per evaluation")
+            p.add_argument("--max-steps", type=int, default=60, help="stop here if the target is not reached")
     a = ap.parse_args()
     {"step": cmd_step, "learn": cmd_learn}[a.cmd](a)
 

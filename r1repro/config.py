@@ -152,8 +152,9 @@ class SamplingConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
-    lr: float = num(1e-5, gt=0.0)
-    """Peak learning rate (AdamW)."""
+    lr: float = num(1e-5, ge=0.0)
+    """Peak learning rate (AdamW). 0 freezes the weights: a control run that samples and scores
+    exactly like training but never moves the policy."""
     weight_decay: float = num(0.0, ge=0.0)
     """AdamW weight decay."""
     beta1: float = num(0.9, ge=0.0, le=1.0)

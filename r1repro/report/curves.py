@@ -30,13 +30,15 @@ class Panel:
     title: str
     keys: tuple[str, ...]       # metric keys plotted as lines
     ylabel: str                 # quantity and unit
+    labels: tuple[str, ...] = ()  # legend entries for keys (default: the keys)
 
 
 RL_PANELS = (
     Panel("rl_reward", "Reward", ("reward/mean", "reward/correct", "reward/format"), "reward per sample"),
     Panel("rl_heldout", "Held-out accuracy during RL", ("eval/accuracy",), "fraction correct (greedy)"),
     Panel("rl_accuracy", "Training accuracy", ("acc/train",), "fraction correct"),
-    Panel("rl_work", "Shows its work", ("work/rate", "eval/work_rate"), "share of completions"),
+    Panel("rl_work", "Shows its work", ("work/rate", "eval/work_rate"), "share of completions",
+          ("RL samples", "held-out, greedy")),
     Panel("rl_format", "Format rate", ("format/rate",), "fraction well-formed"),
     Panel("rl_length", "Completion length", ("length/mean", "length/max"), "tokens"),
     Panel("rl_truncated", "Truncation rate", ("length/truncated",), "fraction truncated"),
@@ -109,10 +111,10 @@ def _palette_png(png: bytes, colors: int = 64) -> bytes:
 def _lines(panel: Panel, label: str, records: Sequence[dict], overlay: bool) -> list[Series]:
     """One line per logged key; overlaid runs get only the panel's first logged key, named by run."""
     lines = []
-    for key in panel.keys:
+    for i, key in enumerate(panel.keys):
         xs, ys = series(records, key)
         if xs:
-            lines.append((label if overlay else key, xs, ys))
+            lines.append((label if overlay else (panel.labels[i] if i < len(panel.labels) else key), xs, ys))
     return lines[:1] if overlay else lines
 
 

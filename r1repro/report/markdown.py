@@ -87,6 +87,10 @@ def run_markdown(run: RunData, charts: Sequence[Chart], tables: Sequence[Table],
              "Open `index.html` next to this file for the full report and the trace browser.\n"]
     if run.missing:
         parts.append("**Missing or incomplete:**\n\n" + "".join(f"- {cell(n)}\n" for n in run.missing))
+    headers, rows = S.headline(run)
+    line = S.rl_curve_line(run)
+    if rows or line:
+        parts.append("## Results\n\n" + (md_table(headers, rows) if rows else "") + (f"\n{cell(line)}\n" if line else ""))
     parts.append("## Summary\n\n" + md_table(["", ""], S.overview(run) + S.key_config(run)))
     stages = S.stage_rows(run)
     if stages:

@@ -33,8 +33,14 @@ def summary_html(run: RunData) -> str:
     card = card_html(run.card) if run.card else '<p class="sub">no data card (data/card.json)</p>'
     config = (f'<details><summary>resolved config (config.yaml)</summary><pre class="config">'
               f"{esc(run.config_text)}</pre></details>" if run.config_text else "")
-    return (notes_html(run.missing) + f'<div class="cols"><div>{left}</div><div>{right}</div></div>'
-            + "<h3>Data card</h3>" + card + config)
+    headers, rows = S.headline(run)
+    line = S.rl_curve_line(run)
+    results = ("<h3>Results</h3>" + (table(headers, rows) if rows else "")
+               + (f"<p>{esc(line)}</p>" if line else "")) if rows or line else ""
+    count = S.flatten(run.card).get("train.count")
+    what = f"Data card ({count} training problems)" if count is not None else "Data card"
+    return (notes_html(run.missing) + results + f'<div class="cols"><div>{left}</div><div>{right}</div></div>'
+            + f"<details><summary>{esc(what)}</summary>{card}</details>" + config)
 
 
 def evals_html(tables: Sequence[Table]) -> str:

@@ -415,6 +415,7 @@ def heldout_eval(ctx: RLContext, cfg: Recipe, problems: Sequence[Problem], path:
 
     Rank r grades problems r, r + world, ...; the counts are summed over ranks, so the numbers do
     not depend on the number of ranks."""
+    t0 = time.time()
     name = cfg.rl.eval_task or next(iter(cfg.eval.tasks))
     task = cfg.eval.tasks[name]
     template = TEMPLATES[task.template or cfg.data.template]
@@ -427,7 +428,8 @@ def heldout_eval(ctx: RLContext, cfg: Recipe, problems: Sequence[Problem], path:
     everyone = dist.gather_lists([{**r, "step": step, "task": name} for r in recs])
     if dist.is_main():
         atomic_write_jsonl(path, everyone)
-    return {"eval/accuracy": correct / n, "eval/work_rate": work / n, "eval/length": tokens / n}
+    return {"eval/accuracy": correct / n, "eval/work_rate": work / n, "eval/length": tokens / n,
+            "time/eval": time.time() - t0}
 
 
 # ----------------------------------------------------------------------------- the stage

@@ -80,7 +80,7 @@ def test_wrong_type_names_field(recipes):
 
 
 def test_out_of_range_names_field_and_range(recipes):
-    with pytest.raises(RecipeError, match=r"rl.optim.lr = -0.1 is out of range: must be > 0.0"):
+    with pytest.raises(RecipeError, match=r"rl.optim.lr = -0.1 is out of range: must be >= 0.0"):
         load_recipe(recipes / "child.yaml", ["rl.optim.lr=-0.1"])
     with pytest.raises(RecipeError, match=r"rl.sampling.top_p = 1.5 is out of range: must be > 0.0 and <= 1.0"):
         load_recipe(recipes / "child.yaml", ["rl.sampling.top_p=1.5"])
