@@ -24,7 +24,7 @@ from r1repro.config import Recipe, TaskConfig, to_dict
 from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES
 from r1repro.files import atomic_write_json, read_jsonl
-from r1repro.grading import check_batch
+from r1repro.grading import grade_batch
 from r1repro.metrics import summarize_eval
 from r1repro.models import load_model
 from r1repro.rewards import REWARDS
@@ -73,7 +73,7 @@ def _generate_and_grade(backend, template, tokenizer, problems: Sequence[Problem
                               top_p=1.0 if greedy else s.top_p, seed=seed)
     responses = [template.response_prefix + c.text for g in groups for c in g]
     golds = [p.gold for p in problems for _ in range(n)]
-    verdicts = check_batch(responses, golds, policy=task.grader)
+    verdicts = grade_batch(responses, golds, [p.meta for p in problems for _ in range(n)], policy=task.grader)
     fmt = format_ok(template, responses)
     return _records(problems, prompts, groups, responses, verdicts, fmt, greedy=greedy, language=task.language)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Sequence
 
 from r1repro.grading import sandbox
 from r1repro.grading.exact import Struct, is_text_answer, parse_number, parse_structure
@@ -47,19 +46,6 @@ def check(response: str, gold: str, *, policy: GraderPolicy | None = None) -> Ve
 def _with_time(v: Verdict, t0: float) -> Verdict:
     return Verdict(v.correct, v.reason, v.extracted, v.normalized_pred, v.normalized_gold,
                    v.method, (time.perf_counter() - t0) * 1000)
-
-
-def check_batch(responses: Sequence[str], golds: Sequence[str], *,
-                policy: GraderPolicy | None = None) -> list[Verdict]:
-    """check() for many pairs; answers that need sympy run in parallel on the worker pool."""
-    if len(responses) != len(golds):
-        raise ValueError(f"{len(responses)} responses but {len(golds)} golds")
-    if len(responses) < 2 or sandbox.WORKERS < 2:
-        return [check(r, g, policy=policy) for r, g in zip(responses, golds)]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(sandbox.WORKERS) as ex:
-        return list(ex.map(lambda rg: check(rg[0], rg[1], policy=policy), zip(responses, golds)))
 
 
 def _check(response: str, gold: str, policy: GraderPolicy) -> Verdict:

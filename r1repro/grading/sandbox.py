@@ -128,6 +128,14 @@ _POOLS: dict[tuple[int, bool], Pool] = {}
 _LOCK = threading.Lock()
 
 
+def workers() -> int:
+    """Worker processes per pool in this process: R1REPRO_GRADER_WORKERS, else WORKERS."""
+    try:
+        return max(1, int(os.environ.get("R1REPRO_GRADER_WORKERS", WORKERS)))
+    except ValueError:
+        return WORKERS
+
+
 def get_pool(with_mv: bool = False) -> Pool:
     """This process's pool (a forked child gets its own, never its parent's pipes)."""
     key = (os.getpid(), with_mv)
@@ -136,8 +144,7 @@ def get_pool(with_mv: bool = False) -> Pool:
         with _LOCK:
             pool = _POOLS.get(key)
             if pool is None:
-                n = int(os.environ.get("R1REPRO_GRADER_WORKERS", WORKERS))
-                pool = _POOLS[key] = Pool(n, with_mv)
+                pool = _POOLS[key] = Pool(workers(), with_mv)
     return pool
 
 
