@@ -12,13 +12,14 @@ Run the tests: `python -m pytest tests/unit/test_grading*.py -q`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import time
 
 from r1repro.grading import sandbox
 from r1repro.grading.exact import Struct, is_text_answer, parse_number, parse_structure
-from r1repro.grading.extract import extract_answer
+from r1repro.grading.extract import Extraction, extract_answer
 from r1repro.grading.guard import too_large
 from r1repro.grading.normalize import Normalized, normalize
 from r1repro.grading.policy import GraderPolicy
@@ -44,8 +45,7 @@ def check(response: str, gold: str, *, policy: GraderPolicy | None = None) -> Ve
 
 
 def _with_time(v: Verdict, t0: float) -> Verdict:
-    return Verdict(v.correct, v.reason, v.extracted, v.normalized_pred, v.normalized_gold,
-                   v.method, (time.perf_counter() - t0) * 1000)
+    return dataclasses.replace(v, elapsed_ms=(time.perf_counter() - t0) * 1000)
 
 
 def _check(response: str, gold: str, policy: GraderPolicy) -> Verdict:
@@ -53,7 +53,11 @@ def _check(response: str, gold: str, policy: GraderPolicy) -> Verdict:
         return Verdict(False, "no_answer", method="extract")
     ex = extract_answer(response, policy)
     if ex.reason != "ok":
-        return Verdict(False, ex.reason, ex.answer, method="extract")
+        return Verdict(False, ex.reason, ex.answer, method="extract", source=ex.source)
+    return dataclasses.replace(_check_extracted(ex, gold, policy), source=ex.source)
+
+
+def _check_extracted(ex: Extraction, gold: str, policy: GraderPolicy) -> Verdict:
     ng = normalize(str(gold))
     gold_struct = parse_structure(ng.text)
     answer = ex.answer

@@ -5,7 +5,9 @@ The LaTeX goes through a real LaTeX grammar (latex2sympy2_extended, ANTLR), neve
 sympify/parse_expr/eval, so model text cannot become Python code.
 
 Steps: parse both -> node-count guard -> structural equality -> numeric probe (fast reject)
--> simplify(a - b) == 0.
+-> simplify(a - b) == 0. Two inequalities are equal when they have the same strictness and their
+sides, moved to `e < 0` / `e <= 0`, give the same e (`-x \\ge 2` is `x \\le -2`; as for equations,
+`2x \\le -4` is not: it is not solved for x).
 """
 
 from __future__ import annotations
@@ -59,6 +61,26 @@ def _numeric_differs(d, rng: random.Random) -> bool | None:
     return False
 
 
+def _relation(r):
+    """(e, strict) with r equivalent to `e < 0` (strict) or `e <= 0`; None when r is not one."""
+    import sympy
+    if isinstance(r, (sympy.StrictLessThan, sympy.LessThan)):
+        return r.lhs - r.rhs, isinstance(r, sympy.StrictLessThan)
+    if isinstance(r, (sympy.StrictGreaterThan, sympy.GreaterThan)):
+        return r.rhs - r.lhs, isinstance(r, sympy.StrictGreaterThan)
+    return None
+
+
+def _compare_relations(p, g) -> dict:
+    import sympy
+    (ep, sp), (eg, sg) = _relation(p), _relation(g)
+    if sp != sg or ep.free_symbols != eg.free_symbols or not ep.free_symbols:
+        return {"reason": "mismatch", "detail": "relations differ in strictness or variables"}
+    if sympy.simplify(ep - eg) == 0:
+        return {"reason": "symbolic_equal", "detail": "the same relation"}
+    return {"reason": "mismatch", "detail": "relations differ"}
+
+
 def compare(pred: str, gold: str, *, factored: bool = True, approx: bool = False,
             rel_tol: float = 1e-4, max_nodes: int = 200) -> dict:
     """{"reason": ..., "detail": ...} for pred vs gold; reasons as in verdict.py."""
@@ -77,6 +99,8 @@ def compare(pred: str, gold: str, *, factored: bool = True, approx: bool = False
         return {"reason": "too_large", "detail": "nodes"}
     if p == g:
         return {"reason": "structural_equal", "detail": str(p)[:200]}
+    if _relation(p) is not None and _relation(g) is not None:
+        return _compare_relations(p, g) if factored else {"reason": "mismatch", "detail": "relations"}
     pe, p_eq = _as_expr(p)
     ge, g_eq = _as_expr(g)
     if p_eq != g_eq or not isinstance(pe, sympy.Expr) or not isinstance(ge, sympy.Expr):

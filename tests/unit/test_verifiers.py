@@ -120,3 +120,46 @@ def test_sft_heldout_accuracy_uses_the_problems_verifier(probe_verifier, monkeyp
     out = sft.heldout_eval(_Model(), None, TEMPLATES["qa"], [], graded, 0, max_new_tokens=8, chunk=8, policy=pol)
     assert out["acc/eval"] == 0.5  # probe says right; countdown says a bare 20 is not an expression
     assert [c[3] for c in probe_verifier] == [pol]  # the recipe's grader policy reaches the verifier
+
+
+class _ByPrompt:
+    """A backend whose completion depends on the prompt (a dict of question -> completion)."""
+
+    def __init__(self, texts):
+        self.texts = texts
+
+    def generate(self, prompts, *, n, **_):
+        from r1repro.rollout.base import Completion
+
+        out = []
+        for p in prompts:
+            text = next(t for q, t in self.texts.items() if q in p)
+            out.append([Completion((1,), (2,), text, "eos") for _ in range(n)])
+        return out
+
+
+def test_eval_reports_strict_and_flexible(tmp_path, monkeypatch):
+    # lm-eval's two GSM8K views from one grading pass: strict needs a marked answer, flexible also
+    # takes the last number of the last sentence; RL rewards stay strict (the grader's default)
+    import r1repro.evals.harness as harness
+    from r1repro.config import load_task
+    from r1repro.data.schema import Problem
+
+    texts = {"Q1": " x </think> <answer>18</answer>",       # marked and right: both views
+             "Q2": " x </think> She pays 18 dollars. Done",  # prose, right: flexible only
+             "Q3": " x </think> She pays 17 dollars.",       # prose, wrong: neither
+             "Q4": " x </think> no number at all"}           # nothing: neither
+    probs = [Problem(f"p{i}", "gsm8k", "test", f"Q{i}", "18") for i in range(1, 5)]
+    monkeypatch.setattr(harness, "backend_from_config", lambda *a, **k: _ByPrompt(texts))
+    task = load_task("gsm8k")
+    assert task.flexible and not task.grader.last_number_fallback
+    out = harness.evaluate(None, None, task, probs, tmp_path / "gsm8k", template_name="qa", meta={})
+    m = out["metrics"]
+    assert (m["accuracy"], m["accuracy/flexible"]) == (0.25, 0.5)
+    assert out["reasons"] == {"no_answer": 3, "exact": 1}  # the strict view's reasons
+    recs = {r["problem_id"]: r for r in harness.read_jsonl(tmp_path / "gsm8k" / "samples.jsonl")}
+    assert (recs["p2"]["correct"], recs["p2"]["correct_flexible"]) == (False, True)
+    assert (recs["p3"]["correct"], recs["p3"]["correct_flexible"]) == (False, False)
+    # a task without `flexible` reports the strict view only
+    out = harness.evaluate(None, None, load_task("math500"), probs, tmp_path / "m", template_name="qa", meta={})
+    assert out["metrics"]["accuracy"] == 0.25 and "accuracy/flexible" not in out["metrics"]
