@@ -66,7 +66,8 @@ def grade(response: str, gold: str, meta: Mapping | None = None,
 def grade_batch(responses: Sequence[str], golds: Sequence[str], metas: Sequence[Mapping] | None = None,
                 *, policy: GraderPolicy | None = None) -> list[Verdict]:
     """grade() for many responses, in order. Answers that need sympy run in parallel on the sandbox
-    workers (one thread per worker; the pure-Python paths hold the GIL either way)."""
+    workers (one thread per worker; the pure-Python paths hold the GIL either way). The first call
+    in a process waits for the workers to import sympy (sandbox.start)."""
     n = len(responses)
     if len(golds) != n or (metas is not None and len(metas) != n):
         raise ValueError(f"{n} responses, {len(golds)} golds, {None if metas is None else len(metas)} metas")
@@ -74,6 +75,8 @@ def grade_batch(responses: Sequence[str], golds: Sequence[str], metas: Sequence[
     for m in {verifier_name(m) for m in metas}:
         VERIFIERS[m]  # an unknown name fails before any work, listing the known ones
     policy = policy or GraderPolicy()
+    if n:
+        sandbox.start(with_mv=policy.backend == "math_verify")  # once per process, outside any budget
     threads = min(sandbox.workers(), n)
     if threads < 2:
         return [grade(r, g, m, policy) for r, g, m in zip(responses, golds, metas)]
