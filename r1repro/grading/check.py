@@ -1,8 +1,9 @@
 """check(response, gold) -> Verdict: extraction, normalisation, exact fast paths, sandboxed sympy.
 
 Why: this is the reward. It never raises on any string, explains every verdict with a reason,
-decides most answers in pure Python in microseconds, and sends only the remainder to a
-memory/CPU-capped worker process with a wall-clock budget.
+decides most answers in pure Python in microseconds (exact numbers and structures in exact.py,
+algebraic identities in identity.py), and sends only the remainder to a memory/CPU-capped worker
+process with a wall-clock budget.
 
     from r1repro.grading import check
     check("<think>...</think><answer>\\\\boxed{\\\\frac12}</answer>", "0.5").reason  # "numeric_equal"
@@ -17,7 +18,7 @@ import re
 import threading
 import time
 
-from r1repro.grading import sandbox
+from r1repro.grading import identity, sandbox
 from r1repro.grading.exact import Struct, is_text_answer, parse_number, parse_structure
 from r1repro.grading.extract import Extraction, extract_answer
 from r1repro.grading.guard import too_large
@@ -166,7 +167,7 @@ def _all_equal(pairs, p, g, policy):
         reasons.append(r)
         methods.append(m)
     worst = max(reasons, key=CORRECT_REASONS.index) if reasons else "exact"
-    return worst, ("symbolic" if "symbolic" in methods else "fast")
+    return worst, next((m for m in ("symbolic", "identity") if m in methods), "fast")
 
 
 def _match_unordered(pitems, gitems, p, g, policy):
@@ -225,6 +226,10 @@ def _compare_scalar(a: str, b: str, p: Normalized, g: Normalized, policy: Grader
         return "mismatch", "fast"  # a decimal for an exact irrational gold
     if (b == "\\infty") != (a == "\\infty") or (b == "-\\infty") != (a == "-\\infty"):
         return "mismatch", "fast"
+    if policy.accept_factored_forms:  # exact identity test in pure Python; None: outside its subset
+        same = identity.equal(a, b)
+        if same or (same is False and not policy.accept_decimal_approximations):
+            return ("symbolic_equal" if same else "mismatch"), "identity"
     kw = {"factored": policy.accept_factored_forms, "approx": policy.accept_decimal_approximations,
           "rel_tol": policy.approx_rel_tol, "max_nodes": policy.max_nodes}
     reply = sandbox.call({"op": "sym", "pred": a, "gold": b, "kw": kw}, policy.timeout_s)
