@@ -10,8 +10,9 @@ its scorer.
     grade("<answer>(6-2)*5</answer>", "20", {"verifier": "countdown", "numbers": [2, 5, 6]}).reason
     grade_batch(responses, golds, metas, policy=policy)   # threads overlap the sympy workers
 
-A verifier is `fn(response, gold, meta, policy) -> Verdict` and never raises on model output. An
-unknown verifier name is a data error, not a model error: it raises, listing the known names.
+A verifier is `fn(response, gold, meta, policy) -> Verdict` and never raises on model output (a
+`uses_sandbox = True` attribute makes grade_batch start the sympy workers first). An unknown
+verifier name is a data error, not a model error: it raises, listing the known names.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ DEFAULT_VERIFIER = "math"
 def verify_math(response: str, gold: str, meta: Mapping, policy: GraderPolicy) -> Verdict:
     """The final answer equals the gold (r1repro.grading.check; meta is not used)."""
     return check(response, gold, policy=policy)
+
+
+verify_math.uses_sandbox = True  # its symbolic step runs in the sandbox workers
 
 
 @VERIFIERS.register("countdown")
@@ -72,10 +76,9 @@ def grade_batch(responses: Sequence[str], golds: Sequence[str], metas: Sequence[
     if len(golds) != n or (metas is not None and len(metas) != n):
         raise ValueError(f"{n} responses, {len(golds)} golds, {None if metas is None else len(metas)} metas")
     metas = list(metas) if metas is not None else [{}] * n
-    for m in {verifier_name(m) for m in metas}:
-        VERIFIERS[m]  # an unknown name fails before any work, listing the known ones
+    fns = [VERIFIERS[m] for m in {verifier_name(m) for m in metas}]  # unknown names fail here
     policy = policy or GraderPolicy()
-    if n:
+    if any(getattr(fn, "uses_sandbox", False) for fn in fns):
         sandbox.start(with_mv=policy.backend == "math_verify")  # once per process, outside any budget
     threads = min(sandbox.workers(), n)
     if threads < 2:
