@@ -118,6 +118,9 @@ class Pool:
         self.live: set[_Worker] = set()
         self.cond = threading.Condition()
         self.starting = 0
+        self.started = 0  # workers that became ready (not counting spares)
+        self.first_ready = threading.Event()
+        """Set once n workers have become ready, or every first start has ended (failed)."""
         self.closed = False
         for _ in range(n):
             self._start(spare=False)
@@ -132,15 +135,23 @@ class Pool:
     def _warm(self, spare: bool, attempts: int = 3) -> None:
         try:
             for _ in range(attempts):
+                if self.closed:
+                    return
                 w = _Worker(self.with_mv)
                 with self.cond:
                     self.live.add(w)
+                if self.closed:  # closed while this one started: close() may not have seen it
+                    self._discard(w)
+                    return
                 if w.wait_ready(time.monotonic() + STARTUP_S) and not self.closed:
                     with self.cond:
                         if spare:
                             self.spares.append(w)
                         else:
                             self.idle.put(w)
+                            self.started += 1
+                            if self.started >= self.n:
+                                self.first_ready.set()
                         self.cond.notify_all()
                     return
                 self._discard(w)
@@ -149,6 +160,8 @@ class Pool:
         finally:
             with self.cond:
                 self.starting -= 1
+                if self.starting == 0:
+                    self.first_ready.set()  # whatever could start has started
                 self.cond.notify_all()
 
     def _discard(self, w: _Worker) -> None:
@@ -182,12 +195,12 @@ class Pool:
         self.idle.put(w)
         return reply
 
-    def wait_ready(self, timeout_s: float = STARTUP_S, *, spares: bool = True) -> bool:
-        """Wait until every worker (and, with spares=True, every spare) is ready and idle."""
-        want = self.n + (self.n_spares if spares else 0)
+    def wait_ready(self, timeout_s: float = STARTUP_S) -> bool:
+        """Wait until every worker and every spare is ready and idle."""
+        want = self.n + self.n_spares
         deadline = time.monotonic() + timeout_s
         with self.cond:
-            while self.idle.qsize() + (len(self.spares) if spares else 0) < want:
+            while self.idle.qsize() + len(self.spares) < want:
                 left = deadline - time.monotonic()
                 if left <= 0 or (self.starting == 0 and self.idle.qsize() + len(self.spares) < want
                                  and not self._busy()):
@@ -253,7 +266,7 @@ def start(with_mv: bool = False) -> None:
     key = (os.getpid(), with_mv)
     if key in _READY:
         return
-    get_pool(with_mv).wait_ready(STARTUP_S, spares=False)
+    get_pool(with_mv).first_ready.wait(STARTUP_S)  # not the idle count: other threads may be grading
     _READY.add(key)
 
 
