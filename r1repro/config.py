@@ -318,6 +318,11 @@ class TaskConfig:
     """Sampling for the k samples (greedy ignores temperature/top_p)."""
     grader: GraderPolicy = field(default_factory=lambda: GraderPolicy(timeout_s=5.0))
     """Grader policy, logged with the results."""
+    flexible: bool = False
+    """Also report lm-eval's "flexible-extract" view, `accuracy/flexible` and `pass@j/flexible`: a
+    response with no box, answer tag, `####` or answer phrase is graded on the last number of its
+    last sentence. The headline metrics stay as `grader` says (strict unless it sets
+    last_number_fallback)."""
     language: str = "latin"
     """Target script for the language-mixing metrics."""
     forced_prefix: str = ""

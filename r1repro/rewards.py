@@ -2,7 +2,9 @@
 
 Why: the RL loop calls one `Scorer` with a recipe's weights (`rewards: {correct: 1.0, format:
 0.1}`); each reward is a small batch function in the REWARDS registry, and the Scorer returns the
-weighted sum, every unweighted component, and the correctness verdicts for logging.
+weighted sum, every unweighted component, and the correctness verdicts for logging. Correctness
+comes from `r1repro.grading.grade_batch`, the one grading entry point that evaluation and SFT's
+held-out accuracy also use; each problem's meta names its verifier (math, countdown, ...).
 
     scorer = Scorer({"correct": 1.0, "format": 0.1})
     out = scorer(["<think>2+2=4</think> <answer>4</answer>"], ["4"])
@@ -18,8 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from r1repro.grading import GraderPolicy, Verdict, check
-from r1repro.grading.countdown import check_countdown
+from r1repro.grading import GraderPolicy, Verdict, grade_batch
 from r1repro.registry import Registry
 
 RewardFn = Callable[[Sequence[str], Sequence[str], Sequence[Mapping]], list[float]]
@@ -28,19 +29,6 @@ REWARDS: Registry[Callable[..., list[float]]] = Registry("reward")
 
 UNPARSEABLE_REASONS = ("no_answer", "empty_answer", "unparseable")
 """Verdict reasons that get `unparseable_value`; every other wrong verdict gets `wrong_value`."""
-
-
-def grade(response: str, gold: str, meta: Mapping | None, policy: GraderPolicy | None) -> Verdict:
-    """The correctness verdict of one completion (countdown when meta says so). Never raises."""
-    meta = meta or {}
-    if meta.get("verifier") == "countdown":
-        try:
-            target = int(str(gold).strip())
-            numbers = [int(n) for n in meta["numbers"]]
-        except (KeyError, TypeError, ValueError):
-            return Verdict(False, "unparseable", None, None, str(gold), "countdown: bad gold/meta")
-        return check_countdown(response, numbers, target, policy=policy)
-    return check(response, gold, policy=policy)
 
 
 def correctness_value(v: Verdict, *, correct_value: float = 1.0, wrong_value: float = 0.0,
@@ -54,9 +42,8 @@ def correctness_value(v: Verdict, *, correct_value: float = 1.0, wrong_value: fl
 def correctness_reward(responses, golds, metas, *, policy: GraderPolicy | None = None,
                        wrong_value: float = 0.0, unparseable_value: float = 0.0) -> list[float]:
     """1 for a correct final answer, else wrong_value or unparseable_value (see UNPARSEABLE_REASONS)."""
-    return [correctness_value(grade(r, g, m, policy), wrong_value=wrong_value,
-                              unparseable_value=unparseable_value)
-            for r, g, m in zip(responses, golds, metas)]
+    return [correctness_value(v, wrong_value=wrong_value, unparseable_value=unparseable_value)
+            for v in grade_batch(responses, golds, metas, policy=policy)]
 
 
 _FORMAT_RE = re.compile(r"\s*<think>(.*?)</think>\s*<answer>(.*?)</answer>\s*", re.DOTALL)
@@ -143,7 +130,7 @@ class Scorer:
         if len(golds) != n or (metas is not None and len(metas) != n):
             raise ValueError(f"{n} responses, {len(golds)} golds, {None if metas is None else len(metas)} metas")
         metas = list(metas) if metas is not None else [{}] * n
-        verdicts = self._grade(responses, golds, metas)
+        verdicts = grade_batch(responses, golds, metas, policy=self.policy)
         components: dict[str, list[float]] = {}
         if "correct" in self.weights:
             components["correct"] = [
@@ -153,18 +140,3 @@ class Scorer:
             components[name] = [float(x) for x in fn(responses, golds, metas)]
         rewards = [sum(self.weights[k] * components[k][i] for k in components) for i in range(n)]
         return ScoreResult(rewards, components, verdicts)
-
-    def _grade(self, responses, golds, metas) -> list[Verdict]:
-        if n_parallel(responses) > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(n_parallel(responses)) as ex:
-                return list(ex.map(lambda x: grade(*x, self.policy), zip(responses, golds, metas)))
-        return [grade(r, g, m, self.policy) for r, g, m in zip(responses, golds, metas)]
-
-
-def n_parallel(responses: Sequence[str]) -> int:
-    """Threads for grading: one per sandbox worker (sympy runs there, so threads overlap)."""
-    from r1repro.grading import sandbox
-
-    return min(sandbox.WORKERS, len(responses)) if len(responses) > 8 else 1

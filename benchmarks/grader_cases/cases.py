@@ -456,6 +456,87 @@ add("large_numbers", [
     (B("3^{100}"), "3^{100}", True, "power"),
 ])
 
+# --- issue #17: answer forms the checker used to miss (and their near misses) ---
+add("markdown_emphasis", [
+    ("So in total she has 15 + 9 = 24. The answer is **24**.", "24", True, "bold value"),
+    ("**Answer:** 24", "24", True, "bold label"),
+    ("**Final answer: $\\frac{5}{6}$**", "\\frac56", True, "whole line bold"),
+    ("The answer is _24_.", "24", True, "underscore italics"),
+    ("The answer is *24*.", "24", True, "italics"),
+    (R("**24**"), "24", True, "bold in answer tag"),
+    ("The answer is **25**.", "24", False, "wrong value"),
+    ("The answer is **-24**.", "24", False, "sign"),
+    ("The answer is **24** or **25**.", "24", False, "bold hedge"),
+    ("The answer is **24**.", "2.4", False, "decimal point moved"),
+])
+add("font_wrappers", [
+    (B("\\mathbf{\\frac{5}{6}}"), "\\frac56", True, "mathbf with nested braces"),
+    (B("\\boldsymbol{\\sqrt{7}}"), "\\sqrt7", True, "boldsymbol radical"),
+    (B("\\textbf{(3, -1)}"), "(3,-1)", True, "bold tuple"),
+    (B("{\\bf 42}"), "42", True, "bf switch"),
+    (B("\\mathbf{x^2 - 1}"), "x^2-1", True, "bold polynomial"),
+    (B("\\mathbf{43}"), "42", False, "wrong value"),
+    (B("\\boldsymbol{-\\sqrt{7}}"), "\\sqrt7", False, "sign"),
+    (B("\\textbf{(-1, 3)}"), "(3,-1)", False, "swapped"),
+    (B("\\mathbf{42, 43}"), "42", False, "extra value"),
+])
+add("units_after_symbols", [
+    (B("16\\pi \\text{ cm}^2"), "16\\pi", True, "cm^2 after pi"),
+    (B("\\frac{32\\pi}{3} \\text{ cubic units}"), "\\frac{32\\pi}{3}", True, "cubic units"),
+    (B("6\\sqrt{2} \\text{ inches}"), "6\\sqrt2", True, "after a radical"),
+    (B("25\\pi\\ \\text{ft}^2"), "25\\pi", True, "backslash space"),
+    (B("49\\pi \\text{ square meters}"), "49\\pi", True, "square meters"),
+    (B("16\\pi \\text{ cm}^2"), "15\\pi", False, "wrong value"),
+    (B("-16\\pi \\text{ cm}^2"), "16\\pi", False, "sign"),
+    (B("16 \\text{ cm}^2"), "16\\pi", False, "pi dropped"),
+    (B("16\\pi \\text{ cm}^2"), "16", False, "pi added"),
+])
+add("equation_solution_sets", [
+    (B("x = 3 \\text{ or } x = -3"), "3, -3", True, "or-joined equations"),
+    ("The answer is $x = 4$ and $x = -1$.", "4, -1", True, "prose and"),
+    (B("x = -1 \\text{ and } x = 4"), "4,-1", True, "other order"),
+    (B("x_1 = \\frac{1}{2},\\ x_2 = 2"), "\\frac12, 2", True, "subscripted"),
+    (B("t = 0 \\quad \\text{or} \\quad t = 6"), "0, 6", True, "quad or"),
+    (B("x = \\pm 3"), "3, -3", True, "pm"),
+    (B("x = 3 \\text{ or } x = 4"), "3, -3", False, "wrong value"),
+    (B("x = 3 \\text{ or } x = 3"), "3, -3", False, "sign lost"),
+    (B("x = 3, x = -3, x = 0"), "3, -3", False, "extra solution"),
+    (B("x = 3 \\text{ or } x = -3"), "3", False, "hedge for scalar gold"),
+])
+add("flipped_inequalities", [
+    (B("-5 \\ge x"), "x \\le -5", True, "value first"),
+    (B("7 > y"), "y < 7", True, "strict"),
+    (B("\\frac{2}{3} \\le k"), "k \\ge \\frac23", True, "fraction bound"),
+    (B("4 > x > -4"), "-4 < x < 4", True, "descending chain"),
+    (B("\\sqrt{2} < x"), "x > \\sqrt{2}", True, "radical bound"),
+    (B("-5 \\le x"), "x \\le -5", False, "direction reversed"),
+    (B("-5 > x"), "x \\le -5", False, "strictness"),
+    (B("5 \\ge x"), "x \\le -5", False, "sign"),
+    (B("4 \\ge x > -4"), "-4 < x < 4", False, "closed end"),
+])
+add("scale_words", [
+    ("The answer is 3 million.", "3000000", True, "million"),
+    ("#### 4.5 thousand", "4500", True, "decimal thousand"),
+    (B("2 \\text{ dozen}"), "24", True, "dozen"),
+    ("The answer is \\$2.5 billion.", "2500000000", True, "currency billion"),
+    (B("7 \\text{ hundred}"), "700", True, "hundred"),
+    ("The answer is 3 million.", "3", False, "scale is not a unit"),
+    ("#### 2 dozen", "2", False, "dozen is not a unit"),
+    ("#### 4.5 thousand", "45000", False, "wrong value"),
+    ("#### -4.5 thousand", "4500", False, "sign"),
+])
+add("final_answer_boxes", [
+    ("The side is \\boxed{4}, so the area is 16. The final answer is \\boxed{16}.", "16", True, "intermediate box"),
+    ("We get $\\boxed{a=3}$ and $\\boxed{b=5}$. Final Answer: $\\boxed{8}$", "8", True, "two intermediate"),
+    ("\\boxed{2}\n\n**Final Answer**\n\\boxed{7}", "7", True, "markdown heading"),
+    ("\\boxed{\\frac{1}{3}}; hence the final answer is $\\boxed{\\frac{2}{3}}$.", "\\frac23", True, "fractions"),
+    ("\\boxed{9}. The final answer is \\boxed{3} and \\boxed{-3}.", "3, -3", True, "set after the phrase"),
+    ("\\boxed{16}. The final answer is \\boxed{15}.", "16", False, "gold only in the working"),
+    ("The final answer is \\boxed{16}. Or \\boxed{15}.", "16", False, "hedge inside final segment"),
+    ("Final answer: \\boxed{16}. Final answer: \\boxed{15}.", "16", False, "two final answers"),
+    ("\\boxed{16} so the answer is \\boxed{15}", "15", False, "no final-answer phrase: hedge"),
+])
+
 
 def write_jsonl(path: str) -> None:
     import json

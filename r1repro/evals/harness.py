@@ -12,9 +12,11 @@ problems at a time, so an interrupted evaluation resumes without regenerating an
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from r1repro.config import Recipe, TaskConfig, to_dict
 from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES
 from r1repro.files import atomic_write_json, read_jsonl
-from r1repro.grading import check_batch
+from r1repro.grading import GraderPolicy, Verdict, grade_batch
 from r1repro.metrics import summarize_eval
 from r1repro.models import load_model
 from r1repro.rewards import REWARDS
@@ -44,23 +46,46 @@ def format_ok(template, responses: Sequence[str]) -> list[bool]:
     return [marker in r.split("</think>")[-1] for r in responses]
 
 
+def grading_policy(task: TaskConfig) -> GraderPolicy:
+    """The task's grader, with the last-number fallback on when the task also reports flexible metrics
+    (one grading pass gives both views: see strict_correct)."""
+    return dataclasses.replace(task.grader, last_number_fallback=True) if task.flexible else task.grader
+
+
+def strict_correct(v: Verdict, task: TaskConfig) -> tuple[bool, str]:
+    """(correct, reason) under the task's own grader: an answer found only by the flexible last-number
+    fallback is `no_answer` unless the task's grader itself turns that fallback on."""
+    if v.source == "last_number" and not task.grader.last_number_fallback:
+        return False, "no_answer"
+    return v.correct, v.reason
+
+
+def flexible_metrics(samples: Sequence[dict], k: int) -> dict[str, object]:
+    """accuracy and pass@j of the flexible view (`correct_flexible`), keys suffixed "/flexible"."""
+    view = [{**s, "correct": s.get("correct_flexible", s["correct"])} for s in samples]
+    m = summarize_eval(view, k)["metrics"]
+    return {f"{key}/flexible": v for key, v in m.items() if key == "accuracy" or re.fullmatch(r"pass@\d+", key)}
+
+
 def think_part(response: str) -> str:
     """The reasoning that language and reflection metrics measure: the text before </think>."""
     return response.split("</think>")[0]
 
 
-def _records(problems, prompts, groups, responses, verdicts, fmt, *, greedy: bool, language: str) -> list[dict]:
+def _records(problems, prompts, groups, responses, verdicts, fmt, task, *, greedy: bool) -> list[dict]:
     out, i = [], 0
     for p, prompt, group in zip(problems, prompts, groups):
         for j, c in enumerate(group):
             think = think_part(responses[i])
-            stats = language_stats(think, language)
+            stats = language_stats(think, task.language)
             v = verdicts[i]
+            correct, reason = strict_correct(v, task)
             out.append({"problem_id": p.id, "sample_idx": j, "greedy": greedy, "prompt": prompt,
-                        "completion": responses[i], "gold": p.gold, "extracted": v.extracted, "correct": v.correct,
-                        "reason": v.reason, "length": len(c.ids), "truncated": c.truncated,
+                        "completion": responses[i], "gold": p.gold, "extracted": v.extracted, "correct": correct,
+                        "reason": reason, "length": len(c.ids), "truncated": c.truncated,
                         "format_ok": bool(fmt[i]), "scripts": stats.counts, "mixed": stats.mixed,
-                        "reflections": count_reflections(think)})
+                        "reflections": count_reflections(think),
+                        **({"correct_flexible": v.correct} if task.flexible else {})})
             i += 1
     return out
 
@@ -75,9 +100,9 @@ def generate_and_grade(backend, template, tokenizer, problems: Sequence[Problem]
                               top_p=1.0 if greedy else s.top_p, seed=seed)
     responses = [template.response_prefix + task.forced_prefix + c.text for g in groups for c in g]
     golds = [p.gold for p in problems for _ in range(n)]
-    verdicts = check_batch(responses, golds, policy=task.grader)
+    verdicts = grade_batch(responses, golds, [p.meta for p in problems for _ in range(n)], policy=grading_policy(task))
     fmt = format_ok(template, responses)
-    return _records(problems, prompts, groups, responses, verdicts, fmt, greedy=greedy, language=task.language)
+    return _records(problems, prompts, groups, responses, verdicts, fmt, task, greedy=greedy)
 
 
 def evaluate(model, tokenizer, task: TaskConfig, problems: Sequence[Problem], out_dir: Path, *, template_name: str,
@@ -116,6 +141,8 @@ def evaluate(model, tokenizer, task: TaskConfig, problems: Sequence[Problem], ou
     summary = {**meta, "n": len({r["problem_id"] for r in samples}), "k": task.k, "template": template_name,
                "sampling": to_dict(task.sampling), "grader": to_dict(task.grader),
                **summarize_eval(samples, task.k, target=task.language, reasoning=think_part)}
+    if task.flexible:
+        summary["metrics"].update(flexible_metrics(samples, task.k))
     atomic_write_json(out_dir / "summary.json", summary)
     return summary
 

@@ -1,8 +1,9 @@
 """check(response, gold) -> Verdict: extraction, normalisation, exact fast paths, sandboxed sympy.
 
 Why: this is the reward. It never raises on any string, explains every verdict with a reason,
-decides most answers in pure Python in microseconds, and sends only the remainder to a
-memory/CPU-capped worker process with a wall-clock budget.
+decides most answers in pure Python in microseconds (exact numbers and structures in exact.py,
+algebraic identities in identity.py), and sends only the remainder to a memory/CPU-capped worker
+process with a wall-clock budget.
 
     from r1repro.grading import check
     check("<think>...</think><answer>\\\\boxed{\\\\frac12}</answer>", "0.5").reason  # "numeric_equal"
@@ -12,14 +13,14 @@ Run the tests: `python -m pytest tests/unit/test_grading*.py -q`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import time
-from collections.abc import Sequence
 
-from r1repro.grading import sandbox
+from r1repro.grading import identity, sandbox
 from r1repro.grading.exact import Struct, is_text_answer, parse_number, parse_structure
-from r1repro.grading.extract import extract_answer
+from r1repro.grading.extract import Extraction, extract_answer
 from r1repro.grading.guard import too_large
 from r1repro.grading.normalize import Normalized, normalize
 from r1repro.grading.policy import GraderPolicy
@@ -45,21 +46,7 @@ def check(response: str, gold: str, *, policy: GraderPolicy | None = None) -> Ve
 
 
 def _with_time(v: Verdict, t0: float) -> Verdict:
-    return Verdict(v.correct, v.reason, v.extracted, v.normalized_pred, v.normalized_gold,
-                   v.method, (time.perf_counter() - t0) * 1000)
-
-
-def check_batch(responses: Sequence[str], golds: Sequence[str], *,
-                policy: GraderPolicy | None = None) -> list[Verdict]:
-    """check() for many pairs; answers that need sympy run in parallel on the worker pool."""
-    if len(responses) != len(golds):
-        raise ValueError(f"{len(responses)} responses but {len(golds)} golds")
-    if len(responses) < 2 or sandbox.WORKERS < 2:
-        return [check(r, g, policy=policy) for r, g in zip(responses, golds)]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(sandbox.WORKERS) as ex:
-        return list(ex.map(lambda rg: check(rg[0], rg[1], policy=policy), zip(responses, golds)))
+    return dataclasses.replace(v, elapsed_ms=(time.perf_counter() - t0) * 1000)
 
 
 def _check(response: str, gold: str, policy: GraderPolicy) -> Verdict:
@@ -67,7 +54,11 @@ def _check(response: str, gold: str, policy: GraderPolicy) -> Verdict:
         return Verdict(False, "no_answer", method="extract")
     ex = extract_answer(response, policy)
     if ex.reason != "ok":
-        return Verdict(False, ex.reason, ex.answer, method="extract")
+        return Verdict(False, ex.reason, ex.answer, method="extract", source=ex.source)
+    return dataclasses.replace(_check_extracted(ex, gold, policy), source=ex.source)
+
+
+def _check_extracted(ex: Extraction, gold: str, policy: GraderPolicy) -> Verdict:
     ng = normalize(str(gold))
     gold_struct = parse_structure(ng.text)
     answer = ex.answer
@@ -176,7 +167,7 @@ def _all_equal(pairs, p, g, policy):
         reasons.append(r)
         methods.append(m)
     worst = max(reasons, key=CORRECT_REASONS.index) if reasons else "exact"
-    return worst, ("symbolic" if "symbolic" in methods else "fast")
+    return worst, next((m for m in ("symbolic", "identity") if m in methods), "fast")
 
 
 def _match_unordered(pitems, gitems, p, g, policy):
@@ -235,6 +226,10 @@ def _compare_scalar(a: str, b: str, p: Normalized, g: Normalized, policy: Grader
         return "mismatch", "fast"  # a decimal for an exact irrational gold
     if (b == "\\infty") != (a == "\\infty") or (b == "-\\infty") != (a == "-\\infty"):
         return "mismatch", "fast"
+    if policy.accept_factored_forms:  # exact identity test in pure Python; None: outside its subset
+        same = identity.equal(a, b)
+        if same or (same is False and not policy.accept_decimal_approximations):
+            return ("symbolic_equal" if same else "mismatch"), "identity"
     kw = {"factored": policy.accept_factored_forms, "approx": policy.accept_decimal_approximations,
           "rel_tol": policy.approx_rel_tol, "max_nodes": policy.max_nodes}
     reply = sandbox.call({"op": "sym", "pred": a, "gold": b, "kw": kw}, policy.timeout_s)

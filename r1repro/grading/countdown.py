@@ -8,6 +8,7 @@ fractions.Fraction (+ - * / and parentheses only), never eval'd, with a bounded 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections import Counter
@@ -105,13 +106,17 @@ def check_countdown(response: str, numbers: Sequence[int], target: int, *,
         v = _check(response, numbers, target, policy or GraderPolicy())
     except Exception as e:  # noqa: BLE001
         v = Verdict(False, "unparseable", None, method=f"internal error: {type(e).__name__}")
-    return Verdict(v.correct, v.reason, v.extracted, v.normalized_pred, v.normalized_gold,
-                   v.method, (time.perf_counter() - t0) * 1000)
+    return dataclasses.replace(v, elapsed_ms=(time.perf_counter() - t0) * 1000)
 
 
 def _check(response, numbers, target, policy) -> Verdict:
     gold = f"{target} from {sorted(int(n) for n in numbers)}"
     ex = extract_answer(response, policy)
+    v = _check_expression(ex, numbers, target, gold)
+    return dataclasses.replace(v, source=ex.source)
+
+
+def _check_expression(ex, numbers, target, gold: str) -> Verdict:
     if ex.reason != "ok":
         return Verdict(False, ex.reason, ex.answer, None, gold, "countdown")
     expr = ex.answer.strip().strip("$").strip()

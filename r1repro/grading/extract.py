@@ -7,10 +7,14 @@ hedge (two different boxed values) as a hedge.
 Order (first hit wins; see docs/grading.md):
   1. with <think>: only the text after the last </think> counts (no closing tag -> no_answer);
   2. the last <answer>...</answer> (a box inside it preferred);
-  3. the last \\boxed{...} / \\fbox{...} (brace matched, also `\\boxed 17`);
+  3. the last \\boxed{...} / \\fbox{...} (brace matched, also `\\boxed 17`); when a box is
+     introduced by "the final answer is", earlier boxes are working, not a hedge;
   4. the last `#### x` line;
-  5. the last "the answer is ..." / "Final Answer: ..." clause;
-  6. opt-in (policy.last_number_fallback): the last number of the last sentence.
+  5. the last "the answer is ..." / "Final Answer: ..." clause (several $..$ joined by and/or/commas
+     are one list);
+  6. opt-in (policy.last_number_fallback, lm-eval's "flexible extract"): the last number of the
+     last sentence.
+Markdown emphasis around an answer (`**12**`, `*12*`, `__12__`) is dropped.
 
     >>> extract_answer("<think>2+2</think> <answer>\\\\boxed{4}</answer>").answer
     '4'
@@ -43,13 +47,31 @@ _BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
 _ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 _HASH_RE = re.compile(r"####\s*([^\n]*)")
 _PHRASE_RE = re.compile(
-    r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|:|=)\s*:?\s*", re.IGNORECASE)
+    r"(?:final\s+answer|the\s+answer|answer)[*_]*\s*(?:is|:|=)\s*:?\s*", re.IGNORECASE)
+# "the final answer is" right before a box: the boxes before the first such phrase are working
+_FINAL_BOX_RE = re.compile(
+    r"final\s+answer[*_]*\s*(?:is|:|=)?\s*:?\s*(?:\$+|\\\(|\\\[|\*\*)?\s*(?=\\(?:boxed|fbox)(?![a-zA-Z]))",
+    re.IGNORECASE)
+# Markdown emphasis: **x**, *x*, __x__, _x_ as a span (never inside a word or a number: 9**9 is a
+# power, x_1 a subscript)
+_EMPHASIS_RES = [re.compile(r"(?<![\w*])\*\*\*?(?=\S)(.+?)(?<=\S)\*?\*\*(?![\w*])", re.DOTALL),
+                 re.compile(r"(?<![\w_])__(?=\S)(.+?)(?<=\S)__(?![\w_])", re.DOTALL),
+                 re.compile(r"(?<![\w*])\*(?=[^\s*])([^*]+?)(?<=[^\s*])\*(?![\w*])"),
+                 re.compile(r"(?<![\w_\\])_(?=[^\s_{])([^_]+?)(?<=[^\s_])_(?![\w_])")]
+# several inline math segments joined by words: "$x=2$ and $x=-2$", "$2$, $3$, and $5$"
+_MATH_SEG = r"\$+([^$]+)\$+"
+_MATH_LIST_RE = re.compile(_MATH_SEG + r"(?:\s*(?:,\s*(?:and|or)?|and|or)\s*" + _MATH_SEG + r")+", re.IGNORECASE)
 _NUMBER_RE = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?|-?\.\d+")
 
 
 def find_boxes(text: str) -> list[str | None]:
     """Contents of every \\boxed/\\fbox in text, in order; None for an unbalanced one."""
-    out: list[str | None] = []
+    return [c for _, c in box_spans(text)]
+
+
+def box_spans(text: str) -> list[tuple[int, str | None]]:
+    """(start, content) of every \\boxed/\\fbox in text, in order; None for an unbalanced one."""
+    out: list[tuple[int, str | None]] = []
     pairs = brace_pairs(text) if "\\boxed" in text or "\\fbox" in text else {}
     covered = -1  # end of the last box: a box nested inside it is part of its content
     for m in _BOX_RE.finditer(text):
@@ -60,18 +82,28 @@ def find_boxes(text: str) -> list[str | None]:
             i += 1
         if i < len(text) and text[i] == "{":
             end = pairs.get(i, -1)
-            out.append(None if end < 0 else text[i + 1:end - 1])
+            out.append((m.start(), None if end < 0 else text[i + 1:end - 1]))
             covered = end
         elif i > m.end():  # `\boxed 17`: one token, up to whitespace or `$`
             tok = re.match(r"[^\s$]+", text[i:])
-            out.append(tok.group(0) if tok else "")
+            out.append((m.start(), tok.group(0) if tok else ""))
         else:
-            out.append("")
+            out.append((m.start(), ""))
     return out
 
 
+def strip_emphasis(ans: str) -> str:
+    """Drop Markdown emphasis: `**12**` -> `12`, `*x*`, `__x__`, `_x_`, and a stray marker left at either
+    end by "**Answer:** 12"."""
+    for pat in _EMPHASIS_RES:
+        if "*" in ans or "_" in ans:
+            ans = pat.sub(r"\1", ans)
+    ans = re.sub(r"^\s*(?:\*+|_{2,})\s*|\s*(?:\*+|_{2,})\s*$", "", ans)
+    return ans.strip()
+
+
 def _strip_math(ans: str) -> str:
-    ans = ans.strip()
+    ans = strip_emphasis(ans.strip())
     for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
         if ans.startswith(left) and ans.endswith(right) and len(ans) >= len(left) + len(right):
             ans = ans[len(left):len(ans) - len(right)].strip()
@@ -79,9 +111,13 @@ def _strip_math(ans: str) -> str:
 
 
 def _from_boxes(text: str, source: str) -> Extraction | None:
-    boxes = find_boxes(text)
-    if not boxes:
+    spans = box_spans(text)
+    if not spans:
         return None
+    final = _FINAL_BOX_RE.search(text) if len(spans) > 1 else None
+    if final:  # boxes in the working before "the final answer is \boxed{..}" are not a hedge
+        spans = [sp for sp in spans if sp[0] >= final.end()] or spans
+    boxes = [c for _, c in spans]
     last = boxes[-1]
     if last is None:
         return Extraction(None, "unparseable", source)
@@ -105,12 +141,15 @@ def _phrase_answer(text: str) -> str | None:
     matches = list(_PHRASE_RE.finditer(text))
     if not matches:
         return None
-    rest = text[matches[-1].end():].split("\n", 1)[0].strip()
+    rest = strip_emphasis(text[matches[-1].end():].split("\n", 1)[0].strip())
+    several = _MATH_LIST_RE.match(rest)
+    if several:  # "$x=2$ and $x=-2$": one list (a scalar gold then sees a hedge)
+        return ", ".join(m.strip() for m in re.findall(_MATH_SEG, several.group(0)))
     math = re.match(r"\$+([^$]*)\$+", rest) or re.match(r"\\\((.*?)\\\)", rest)
     if math:
         return math.group(1).strip()
     rest = re.split(r"(?<!\d)\.(?!\d)|\.\s|\.$", rest, maxsplit=1)[0]
-    return rest.strip()
+    return strip_emphasis(rest)
 
 
 def _last_number(text: str) -> str | None:

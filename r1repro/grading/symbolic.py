@@ -1,11 +1,14 @@
 """Symbolic equivalence with sympy: runs only inside a sandbox worker (see sandbox.py).
 
 Why: answers like (x+1)^2 vs x^2+2x+1 or \\frac{\\sqrt{6}}{2} vs \\sqrt{\\frac32} need algebra.
-The LaTeX goes through a real LaTeX grammar (latex2sympy2_extended, ANTLR), never through
-sympify/parse_expr/eval, so model text cannot become Python code.
+The LaTeX goes through identity.py's small recursive-descent parser (when both answers are in its
+subset: ~1 ms instead of ~50-200 ms) or a real LaTeX grammar (latex2sympy2_extended, ANTLR), never
+through sympify/parse_expr/eval, so model text cannot become Python code.
 
 Steps: parse both -> node-count guard -> structural equality -> numeric probe (fast reject)
--> simplify(a - b) == 0.
+-> expand(rewrite(a - b, exp)) == 0 (cheap; trig and exponential identities) -> simplify(a - b) == 0. Two inequalities are equal when they have the same strictness and their
+sides, moved to `e < 0` / `e <= 0`, give the same e (`-x \\ge 2` is `x \\le -2`; as for equations,
+`2x \\le -4` is not: it is not solved for x).
 """
 
 from __future__ import annotations
@@ -14,6 +17,51 @@ import cmath
 import random
 
 _L2S = None
+
+
+def _to_sympy(node):
+    """identity.py's tree as a sympy expression (\\log is base 10, as latex2sympy reads it)."""
+    import sympy
+
+    kind = node[0]
+    if kind == "num":
+        return sympy.Rational(node[1].numerator, node[1].denominator)
+    if kind == "var":
+        return sympy.pi if node[1] == "\\pi" else sympy.Symbol(node[1].lstrip("\\"))
+    if kind == "const":
+        return sympy.E if node[1] == "e" else sympy.I
+    if kind == "fn":
+        arg = _to_sympy(node[2])
+        name = node[1]
+        if name == "log":
+            return sympy.log(arg, 10)
+        return sympy.log(arg) if name == "ln" else getattr(sympy, name)(arg)
+    if kind == "pow":
+        return _to_sympy(node[1]) ** sympy.Rational(node[2].numerator, node[2].denominator)
+    if kind == "powx":
+        return _to_sympy(node[1]) ** _to_sympy(node[2])
+    a = _to_sympy(node[1])
+    if kind == "neg":
+        return -a
+    if kind == "inv":
+        return 1 / a
+    if kind == "sqrt":
+        return sympy.sqrt(a)
+    b = _to_sympy(node[2])
+    return a + b if kind == "add" else a * b
+
+
+def _parse_pair(pred: str, gold: str):
+    """Both answers through identity.py's parser when both are in its subset (symbols then agree),
+    else both through latex2sympy."""
+    from r1repro.grading import identity
+
+    try:
+        if "=" not in pred + gold:
+            return _to_sympy(identity.parse(pred)[0]), _to_sympy(identity.parse(gold)[0])
+    except (identity.GiveUp, RecursionError, ValueError, ZeroDivisionError):
+        pass
+    return None
 
 
 def _parse(s: str):
@@ -59,24 +107,50 @@ def _numeric_differs(d, rng: random.Random) -> bool | None:
     return False
 
 
+def _relation(r):
+    """(e, strict) with r equivalent to `e < 0` (strict) or `e <= 0`; None when r is not one."""
+    import sympy
+    if isinstance(r, (sympy.StrictLessThan, sympy.LessThan)):
+        return r.lhs - r.rhs, isinstance(r, sympy.StrictLessThan)
+    if isinstance(r, (sympy.StrictGreaterThan, sympy.GreaterThan)):
+        return r.rhs - r.lhs, isinstance(r, sympy.StrictGreaterThan)
+    return None
+
+
+def _compare_relations(p, g) -> dict:
+    import sympy
+    (ep, sp), (eg, sg) = _relation(p), _relation(g)
+    if sp != sg or ep.free_symbols != eg.free_symbols or not ep.free_symbols:
+        return {"reason": "mismatch", "detail": "relations differ in strictness or variables"}
+    if sympy.simplify(ep - eg) == 0:
+        return {"reason": "symbolic_equal", "detail": "the same relation"}
+    return {"reason": "mismatch", "detail": "relations differ"}
+
+
 def compare(pred: str, gold: str, *, factored: bool = True, approx: bool = False,
             rel_tol: float = 1e-4, max_nodes: int = 200) -> dict:
     """{"reason": ..., "detail": ...} for pred vs gold; reasons as in verdict.py."""
     import sympy
-    try:
-        g = _parse(gold)
-    except Exception as e:  # noqa: BLE001 - a gold sympy cannot read: report, do not raise
-        return {"reason": "unparseable", "detail": f"gold: {type(e).__name__}"}
-    try:
-        p = _parse(pred)
-    except Exception as e:  # noqa: BLE001
-        return {"reason": "unparseable", "detail": f"pred: {type(e).__name__}"}
+    both = _parse_pair(pred, gold)
+    if both is not None:
+        p, g = both
+    else:
+        try:
+            g = _parse(gold)
+        except Exception as e:  # noqa: BLE001 - a gold sympy cannot read: report, do not raise
+            return {"reason": "unparseable", "detail": f"gold: {type(e).__name__}"}
+        try:
+            p = _parse(pred)
+        except Exception as e:  # noqa: BLE001
+            return {"reason": "unparseable", "detail": f"pred: {type(e).__name__}"}
     if not isinstance(p, sympy.Basic) or not isinstance(g, sympy.Basic):
         return {"reason": "unparseable", "detail": "not an expression"}
     if _nodes(p) > max_nodes:
         return {"reason": "too_large", "detail": "nodes"}
     if p == g:
         return {"reason": "structural_equal", "detail": str(p)[:200]}
+    if _relation(p) is not None and _relation(g) is not None:
+        return _compare_relations(p, g) if factored else {"reason": "mismatch", "detail": "relations"}
     pe, p_eq = _as_expr(p)
     ge, g_eq = _as_expr(g)
     if p_eq != g_eq or not isinstance(pe, sympy.Expr) or not isinstance(ge, sympy.Expr):
@@ -93,6 +167,11 @@ def compare(pred: str, gold: str, *, factored: bool = True, approx: bool = False
         if p_eq and _numeric_differs(pe + ge, random.Random(1)) is False:
             return {"reason": "symbolic_equal", "detail": "equation sides swapped"}
         return {"reason": "mismatch", "detail": "numeric probe"}
+    try:
+        if sympy.expand(d.rewrite(sympy.exp)) == 0:
+            return {"reason": "symbolic_equal", "detail": "expand(rewrite(a-b, exp))==0"}
+    except Exception:  # noqa: BLE001 - a rewrite sympy cannot do: simplify decides
+        pass
     if sympy.simplify(d) == 0:
         return {"reason": "symbolic_equal", "detail": "simplify(a-b)==0"}
     return {"reason": "mismatch", "detail": "simplify(a-b)!=0"}

@@ -30,9 +30,13 @@ class Verdict:
     normalized_gold: str | None = None
     """The gold after normalisation."""
     method: str = ""
-    """Which step decided: "extract", "fast", "symbolic", "math_verify", "countdown", "guard"."""
+    """Which step decided: "extract", "fast", "identity" (exact pure-Python identity test), "symbolic"
+    (sympy in the sandbox), "math_verify", "countdown", "guard"."""
     elapsed_ms: float = 0.0
     """Wall time of the whole check, in milliseconds."""
+    source: str = ""
+    """Where the answer was found: "answer_tag", "boxed", "hash", "phrase", "last_number" (the
+    flexible fallback), or "" when none was. Strict accuracy is `correct and source != "last_number"`."""
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 # (metric key, header, decimals, direction: +1 higher is better, -1 lower is better, 0 neutral)
 FIXED = (
     ("accuracy", "accuracy", 3, 1),
+    ("accuracy/flexible", "accuracy (flexible)", 3, 1),
     ("format/rate", "format rate", 3, 1),
     ("length/mean", "length (tokens)", 1, 0),
     ("length/truncated", "truncated", 3, -1),
@@ -54,10 +55,10 @@ def _k_sorted(keys, prefix: str) -> list[str]:
 
 def columns(summaries: list[dict]) -> list[tuple[str, str, int, int]]:
     keys = {k for s in summaries for k in (s.get("metrics") or {})}
-    cols = [c for c in FIXED[:1] if c[0] in keys]
+    cols = [c for c in FIXED[:2] if c[0] in keys]
     cols += [("pass@1", "pass@1 (95% CI)", 3, 1)] if "pass@1" in keys else []
     cols += [(k, k, 3, 1) for k in _k_sorted(keys, "pass") + _k_sorted(keys, "maj")]
-    return cols + [c for c in FIXED[1:] if c[0] in keys]
+    return cols + [c for c in FIXED[2:] if c[0] in keys]
 
 
 def _cell(metrics: dict, base: dict | None, key: str, decimals: int, direction: int) -> Cell:

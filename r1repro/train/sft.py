@@ -26,7 +26,7 @@ from r1repro.config import Recipe
 from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES, sft_target
 from r1repro.files import atomic_write_jsonl, read_jsonl
-from r1repro.grading import check_batch
+from r1repro.grading import GraderPolicy, grade_batch
 from r1repro.models import load_model, token_logprobs
 from r1repro.rollout import make_backend
 from r1repro.rundir import MetricsLogger, RunDir
@@ -53,17 +53,18 @@ def encode_pair(tokenizer, prompt: str, response: str, max_len: int) -> tuple[li
     return p[:max_len], r[: max(0, max_len - len(p))]
 
 
-def sft_examples(records: Sequence[dict], template, tokenizer) -> list[tuple[str, str, str | None]]:
-    """(prompt, response, gold) from Problem records with solutions, or from {prompt, response}
-    records (gold from their optional `gold` field, as rejection-sampled traces carry)."""
+def sft_examples(records: Sequence[dict], template, tokenizer) -> list[tuple[str, str, str | None, dict]]:
+    """(prompt, response, gold, meta) from Problem records with solutions, or from {prompt, response}
+    records (gold and meta from their optional fields, as rejection-sampled traces carry); the meta
+    names the verifier that grades held-out answers."""
     out = []
     for rec in records:
         if "prompt" in rec and "response" in rec:
-            out.append((rec["prompt"], rec["response"], rec.get("gold")))
+            out.append((rec["prompt"], rec["response"], rec.get("gold"), dict(rec.get("meta") or {})))
         else:
             p = Problem.from_dict(rec)
             if p.solution is not None:
-                out.append((template.prompt(p.question, tokenizer), sft_target(template, p), p.gold))
+                out.append((template.prompt(p.question, tokenizer), sft_target(template, p), p.gold, p.meta))
     return out
 
 
@@ -98,18 +99,19 @@ def sft_update(model, optimizer, scheduler, examples: Sequence[tuple[list[int], 
 
 @torch.no_grad()
 def heldout_eval(model, tokenizer, template, examples, prompts_golds, pad_id: int, *, max_new_tokens: int,
-                 chunk: int) -> dict[str, float]:
-    """Held-out NLL (token mean), and greedy accuracy with the project's grader on the (prompt, gold)
-    pairs whose gold is known."""
+                 chunk: int, policy: GraderPolicy | None = None) -> dict[str, float]:
+    """Held-out NLL (token mean), and greedy accuracy with the project's grading entry point on the
+    (prompt, gold, meta) triples whose gold is known."""
     model.eval()
     ntok = sum(len(r) for _, r in examples)
     loss = sum(nll_loss(model, [p], [r], pad_id, aggregation="token_mean", num_seqs=len(examples),
                         num_tokens=ntok, chunk=chunk).item() for p, r in examples)
-    graded = [(p, g) for p, g in prompts_golds if g is not None]
+    graded = [(p, g, m) for p, g, m in prompts_golds if g is not None]
     backend = make_backend("hf", model, tokenizer, stop=template.stop)
-    groups = backend.generate([p for p, _ in graded], n=1, max_new_tokens=max_new_tokens, temperature=0.0,
+    groups = backend.generate([p for p, _, _ in graded], n=1, max_new_tokens=max_new_tokens, temperature=0.0,
                               top_p=1.0, seed=0) if graded else []
-    verdicts = check_batch([template.response_prefix + g[0].text for g in groups], [g for _, g in graded])
+    verdicts = grade_batch([template.response_prefix + g[0].text for g in groups], [g for _, g, _ in graded],
+                           [m for _, _, m in graded], policy=policy)
     model.train()
     out = {"loss/eval": loss}
     if verdicts:
@@ -138,9 +140,9 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
         n_eval = min(sc.eval_size, len(triples) // 5) if sc.eval_every else 0
         train_part = triples[: min(sc.limit or len(triples), len(triples) - n_eval)]
         eval_part = triples[len(triples) - n_eval :]
-        examples = [encode_pair(tokenizer, p, r, sc.max_len) for p, r, _ in train_part]
-        eval_examples = [encode_pair(tokenizer, p, r, sc.max_len) for p, r, _ in eval_part]
-        eval_graded = [(p, g) for p, _, g in eval_part]  # (prompt, gold) for held-out accuracy
+        examples = [encode_pair(tokenizer, p, r, sc.max_len) for p, r, _, _ in train_part]
+        eval_examples = [encode_pair(tokenizer, p, r, sc.max_len) for p, r, _, _ in eval_part]
+        eval_graded = [(p, g, m) for p, _, g, m in eval_part]  # (prompt, gold, meta) for held-out accuracy
         # room for the longest held-out reference answer: a fixed budget (the RL one) would cut long
         # worked solutions short and report 0% for a model that writes them perfectly
         eval_tokens = max([len(r) for _, r in eval_examples], default=0) + 16
@@ -178,7 +180,8 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
                       "tokens_per_s": stats["tokens"] / dt, "time/step": dt}
             if sc.eval_every and eval_examples and (step % sc.eval_every == 0 or step == sc.steps):
                 record.update(heldout_eval(model, tokenizer, template, eval_examples, eval_graded, pad,
-                                           max_new_tokens=eval_tokens, chunk=cfg.rl.logprob_chunk))
+                                           max_new_tokens=eval_tokens, chunk=cfg.rl.logprob_chunk,
+                                           policy=cfg.grader))
             if step % sc.log_every == 0 or step == sc.steps or "loss/eval" in record:
                 metrics.log(record)
                 log.info("sft %s", json.dumps({k: round(v, 4) for k, v in record.items()}))

@@ -4,7 +4,9 @@ DeepSeek-R1 trained its final model on traces that an RL checkpoint got right (r
 sampling), then ran RL again with a language-consistency reward. Here the traces come from the
 RL stage's own logged samples (`rl/rollouts/step_*.jsonl`): keep the samples the grader marked
 correct, drop exact duplicates, prefer the latest steps (the most trained policy), keep at most
-`per_problem` per problem, and write {prompt, response} records the SFT stage trains on.
+`per_problem` per problem, and write {prompt, response} records the SFT stage trains on. Each
+record keeps its problem's gold and meta (from the run's prepared training data), so held-out
+accuracy grades it with the verifier the problem names.
 
     sft.traces_from: runs/quickstart     # in a recipe (recipes/r1-stage2.yaml)
 """
@@ -14,7 +16,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from r1repro.data.schema import read_jsonl
 from r1repro.data.templates import TEMPLATES
+from r1repro.rundir import RunDir, RunDirError
+
+
+def problem_metas(run_dir: str | Path) -> dict[str, dict]:
+    """problem id -> meta of the run's prepared training problems ({} when the run has none)."""
+    try:
+        path = RunDir.load(run_dir).output_path("prepare", "train")
+    except RunDirError:
+        return {}
+    return {p.id: p.meta for p in read_jsonl(path)} if path and path.exists() else {}
 
 
 def collect_traces(run_dir: str | Path, *, template: str, per_problem: int = 1, min_step: int = 0) -> list[dict]:
@@ -32,6 +45,7 @@ def collect_traces(run_dir: str | Path, *, template: str, per_problem: int = 1, 
                                 f"with rl.log_rollouts_every > 0?)")
     prefix = TEMPLATES[template].response_prefix
     kept: dict[str, set[str]] = {}  # problem id -> distinct responses kept
+    metas = problem_metas(run_dir)
     out = []
     for f in files:
         for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
@@ -48,7 +62,7 @@ def collect_traces(run_dir: str | Path, *, template: str, per_problem: int = 1, 
                 continue
             mine.add(response)
             out.append({"prompt": prompt, "response": response, "problem_id": pid, "step": step,
-                        "gold": r.get("gold")})
+                        "gold": r.get("gold"), "meta": metas.get(pid, {})})
     if not out:
         raise ValueError(f"{folder}: no correct samples (from step {min_step} on) to train on")
     return out

@@ -20,7 +20,7 @@ TINY = TinyModelConfig(hidden_size=32, layers=2, heads=2, intermediate_size=64, 
 def setup():
     template = TEMPLATES["qa"]
     problems = load_source(SourceSpec("arithmetic", "train", options={"n": 64, "max_steps": 2}), None).problems
-    pairs = [(p, r) for p, r, _ in sft_examples([p.to_dict() for p in problems], template, None)]
+    pairs = [(p, r) for p, r, *_ in sft_examples([p.to_dict() for p in problems], template, None)]
     tok = train_tokenizer([p + r for p, r in pairs], TINY.vocab_size)
     return template, problems, pairs, tok
 

@@ -38,3 +38,19 @@ def test_clear_errors(tmp_path):
     (tmp_path / "rl" / "rollouts" / "step_000002.jsonl").write_text('{"step": 2}\n')
     with pytest.raises(ValueError, match=r"step_000002.jsonl:1: not a rollout record"):
         collect_traces(tmp_path, template="qa")
+
+
+def test_traces_carry_the_problems_meta(tmp_path):
+    # a countdown trace must be graded by the countdown verifier in SFT's held-out accuracy, so its
+    # meta (the verifier and the numbers) comes from the run's prepared training data
+    from r1repro.data.schema import Problem, write_jsonl
+    from r1repro.rundir import RunDir
+
+    run = RunDir.open(tmp_path)
+    with run.stage("prepare") as st:
+        meta = {"verifier": "countdown", "numbers": [2, 5, 6]}
+        write_jsonl(tmp_path / "data" / "train.jsonl", [Problem("a", "countdown", "train", "q", "20", None, meta)])
+        st.output("train", tmp_path / "data" / "train.jsonl")
+    write_step(tmp_path, 1, [("a", " (6-2)*5 </think>", True), ("b", " b </think>", True)])
+    out = {r["problem_id"]: r["meta"] for r in collect_traces(tmp_path, template="qa")}
+    assert out == {"a": meta, "b": {}}  # b is not in the training data: no meta, the math verifier
