@@ -1,4 +1,4 @@
-"""File primitives every layer may use: atomic writes, torn-tolerant JSONL reading, sha256.
+"""File primitives every layer may use: atomic writes, the one JSONL reader, sha256.
 
 Every file the pipeline writes goes through write-to-temp-then-rename (a crash never leaves a
 half-written file where a good one was) and every stage input is recorded by sha256. This module
@@ -71,19 +71,55 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         raise
 
 
+class JSONLineError(ValueError):
+    """A line of a JSONL file that is not valid JSON (or not UTF-8): names the file, line and column."""
+
+    def __init__(self, path: str | Path, line: int, column: int | None, msg: str, *, torn: bool = False):
+        self.path, self.line, self.column, self.msg = str(path), line, column, msg
+        self.torn = torn
+        """The file's last line, without a newline: what a crash in the middle of an append leaves."""
+        where = f" at column {column}" if column is not None else ""
+        super().__init__(f"{self.path}:{line}: invalid JSON{where}: {msg}")
+
+
+def scan_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) for each non-blank line of a JSONL file: the one JSONL reader.
+
+    Lines end at "\n" only. JSON written with ensure_ascii=False keeps U+2028, U+2029 and U+0085
+    raw inside strings, and str.splitlines() (or a text-mode file, at a bare "\r") would cut such a
+    record in two. A line that cannot be read gives (line number, JSONLineError) instead of a value,
+    and each caller chooses: raise it, skip and count it, or tolerate a torn last line (`.torn`).
+    Columns count characters from 1 on the line itself; a UTF-8 byte order mark on line 1 is skipped.
+    """
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            torn = not raw.endswith(b"\n")
+            raw = raw.rstrip(b"\r\n")
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield lineno, JSONLineError(path, lineno, None, f"not UTF-8 (byte {e.start + 1})", torn=torn)
+                continue
+            if not text.strip():
+                continue
+            try:
+                yield lineno, json.loads(text)
+            except json.JSONDecodeError as e:
+                yield lineno, JSONLineError(path, lineno, e.pos + 1, e.msg, torn=torn)
+
+
 def read_jsonl(path: str | Path) -> list[dict]:
-    """Records of a JSONL file; a torn last line (a crash mid-append) is ignored."""
+    """Records of a JSONL file; a torn last line (a crash mid-append) is ignored, any other bad line
+    raises JSONLineError."""
     out = []
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    for i, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError as e:
-            if i == len(lines):
+    for _, value in scan_jsonl(path):
+        if isinstance(value, JSONLineError):
+            if value.torn:
                 break
-            raise ValueError(f"{path}:{i}: invalid JSON: {e}") from None
+            raise value
+        out.append(value)
     return out
 
 

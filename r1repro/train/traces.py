@@ -11,10 +11,10 @@ correct, drop exact duplicates, prefer the latest steps (the most trained policy
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from r1repro.data.templates import TEMPLATES
+from r1repro.files import JSONLineError, scan_jsonl
 
 
 def collect_traces(run_dir: str | Path, *, template: str, per_problem: int = 1, min_step: int = 0) -> list[dict]:
@@ -34,12 +34,13 @@ def collect_traces(run_dir: str | Path, *, template: str, per_problem: int = 1, 
     kept: dict[str, set[str]] = {}  # problem id -> distinct responses kept
     out = []
     for f in files:
-        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+        for n, r in scan_jsonl(f):
             try:
-                r = json.loads(line)
+                if isinstance(r, JSONLineError):
+                    raise r
                 step, pid, correct = r["step"], r["problem_id"], r["correct"]
                 prompt, response = r["prompt"], r["completion"]
-            except (json.JSONDecodeError, KeyError) as e:
+            except (JSONLineError, KeyError, TypeError) as e:
                 raise ValueError(f"{f}:{n}: not a rollout record ({e})") from None
             if prefix and prompt.endswith(prefix) and response.startswith(prefix):
                 response = response[len(prefix):]
