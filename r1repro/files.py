@@ -19,12 +19,30 @@ from pathlib import Path
 from typing import Any
 
 
+def umask() -> int:
+    """The process umask (read from /proc on Linux; elsewhere set and restored at once)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write to a temp file in the same directory, fsync, then rename over `path`."""
+    """Write to a temp file in the same directory, fsync, then rename over `path`.
+
+    mkstemp creates the temp file 0600; it gets the mode a plain open() would have given it
+    (0666 less the umask), so a run directory shared with a group stays readable by it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -52,11 +70,14 @@ def atomic_write_jsonl(path: str | Path, records: Any) -> Path:
 
 @contextlib.contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Yield a temp directory; on success it replaces `path` whole (for checkpoints)."""
+    """Yield a temp directory; on success it replaces `path` whole (for checkpoints).
+
+    The directory gets the mode mkdir() would have given it (0777 less the umask), not mkdtemp's 0700."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
+        os.chmod(tmp, 0o777 & ~umask())
         yield tmp
         if path.exists():
             old = path.with_name(f".{path.name}.old")

@@ -33,6 +33,34 @@ def test_atomic_dir_keeps_old_checkpoint_on_failure(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
 
 
+@pytest.fixture
+def umask():
+    """Set the process umask for one test (the value is the test's parameter), then restore it."""
+    import os
+
+    old = os.umask(0o022)
+    os.umask(old)
+    yield lambda mask: os.umask(mask)
+    os.umask(old)
+
+
+@pytest.mark.parametrize("mask, file_mode, dir_mode", [
+    (0o022, 0o644, 0o755),  # the usual umask: readable by the group and others
+    (0o027, 0o640, 0o750),  # a shared group, nothing for others
+    (0o077, 0o600, 0o700),  # private
+], ids=["022", "027", "077"])
+def test_atomic_writes_honour_the_umask(tmp_path, umask, mask, file_mode, dir_mode):
+    umask(mask)
+    atomic_write_text(tmp_path / "a.txt", "x")
+    with atomic_dir(tmp_path / "ckpt") as d:
+        (d / "w").write_text("w")
+    run = RunDir.open(tmp_path / "run", config_yaml="seed: 0\n")
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "a.txt", tmp_path / "ckpt",
+                                                         run.path / "config.yaml", run.path / "manifest.json")}
+    assert modes == {"a.txt": file_mode, "ckpt": dir_mode, "config.yaml": file_mode, "manifest.json": file_mode}
+    assert (tmp_path / "ckpt" / "w").stat().st_mode & 0o777 == file_mode  # written normally: the umask applies
+
+
 def test_refuses_existing_run_without_force_or_resume(tmp_path):
     path = tmp_path / "r"
     RunDir.open(path, config_yaml="a: 1\n", config_hash="h1")
