@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -90,6 +91,58 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp$")
+"""The names mkstemp/mkdtemp give the writes above: `.<target name>.<8 random characters>.tmp`."""
+OLD_NAME = re.compile(r"^\.(?P<target>.+)\.old$")
+"""atomic_dir's previous version of a folder, kept between its two renames."""
+
+
+def human_size(n: int) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def tree_size(path: Path) -> int:
+    if not path.is_dir():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def remove_interrupted_writes(root: str | Path) -> list[str]:
+    """Remove what writes killed midway left under `root`; one line per item, for the log.
+
+    A temp file or folder (TEMP_NAME) is deleted. A `.<name>.old` folder is put back as `<name>`
+    when that is missing (the kill fell between atomic_dir's two renames: it is the last complete
+    version), else deleted. Only for a directory no other process is writing to.
+    """
+    root = Path(root)
+    done: list[str] = []
+    for folder, dirs, files in os.walk(root):
+        here = Path(folder)
+        for name in sorted(dirs):
+            path, old = here / name, OLD_NAME.match(name)
+            rel = path.relative_to(root).as_posix()
+            if old and not (here / old["target"]).exists():
+                os.replace(path, here / old["target"])
+                done.append(f"restored {(here / old['target']).relative_to(root).as_posix()} from {rel}")
+            elif old or TEMP_NAME.match(name):
+                size = tree_size(path)
+                shutil.rmtree(path, ignore_errors=True)
+                done.append(f"removed {rel} ({human_size(size)})")
+            else:
+                continue
+            dirs.remove(name)  # nothing to look at inside
+        for name in sorted(files):
+            if TEMP_NAME.match(name):
+                path = here / name
+                size = path.stat().st_size
+                path.unlink(missing_ok=True)
+                done.append(f"removed {path.relative_to(root).as_posix()} ({human_size(size)})")
+    return done
 
 
 class JSONLineError(ValueError):

@@ -48,10 +48,10 @@ from r1repro.train.common import (
     build_optimizer,
     collate,
     collate_shared,
-    last_checkpoint,
     load_trainer_state,
     save_training_checkpoint,
     set_rng_state,
+    start_checkpoints,
     step_name,
 )
 from r1repro.train.sft import sft_update
@@ -286,7 +286,7 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
     with run.stage("rl") as st:
         problems = [Problem.from_dict(r) for r in read_jsonl(st.input("prepare", "train"))]
         start_from = init_path(cfg, run, st)
-        ckpt = last_checkpoint(st) if resume else None
+        ckpt = start_checkpoints(st, resume=resume, keep_last=rc.keep_last, meta={"template": cfg.data.template})
         model, tokenizer = load_model(str(ckpt or start_from), dtype=cfg.model.dtype, device=dist.device())
         ref = load_model(start_from, dtype=cfg.model.dtype, device=dist.device())[0].eval() if rc.kl_coef > 0 else None
         template = TEMPLATES[cfg.data.template]

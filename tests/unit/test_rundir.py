@@ -1,6 +1,7 @@
 """Run directory and file primitives: atomic writes, manifest, stages, refusal to overwrite, stale inputs."""
 
 import json
+import logging
 
 import pytest
 
@@ -138,3 +139,40 @@ def test_relative_run_dir_records_run_relative_outputs(tmp_path, monkeypatch):
                                                         "metrics": "sft/metrics.jsonl"}
     with run.stage("rl") as st:
         assert st.input("sft", "checkpoint") == (tmp_path / "runs/rel/sft/checkpoints/step_000001").resolve()
+
+
+def test_stage_start_removes_leftovers_of_interrupted_writes(tmp_path, caplog):
+    run = RunDir.open(tmp_path / "r")
+    leftovers = [run.path / ".manifest.json.k2j4_9xq.tmp",            # atomic_write_json, killed mid-write
+                 run.path / "data" / ".train.jsonl.a1b2c3d4.tmp",
+                 run.path / "rl" / "checkpoints" / ".step_000003.zq81x0ab.tmp"]  # atomic_dir, killed mid-save
+    for p in leftovers[:2]:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("half")
+    leftovers[2].mkdir(parents=True)
+    (leftovers[2] / "model.safetensors").write_bytes(b"\0" * 2_500_000)
+    kept = [run.path / ".notes", run.path / "data" / ".train.jsonl.tmp", run.path / "rl" / "x.tmp"]
+    for p in kept:  # hidden or .tmp, but not a name atomic writes make
+        p.write_text("mine")
+    with caplog.at_level(logging.INFO, logger="r1repro"), run.stage("rl"):
+        pass
+    assert not any(p.exists() for p in leftovers) and all(p.exists() for p in kept)
+    for p in leftovers:
+        assert p.relative_to(run.path).as_posix() in caplog.text
+    assert "2.5 MB" in caplog.text
+
+
+def test_stage_start_restores_a_checkpoint_caught_between_its_two_renames(tmp_path):
+    # atomic_dir over an existing folder: path -> .path.old, tmp -> path; a kill in between leaves
+    # the previous complete version in .old and none at path
+    run = RunDir.open(tmp_path / "r")
+    ck = run.path / "sft" / "checkpoints"
+    (ck / ".step_000004.old").mkdir(parents=True)
+    (ck / ".step_000004.old" / "trainer_state.pt").write_text("v1")
+    (ck / ".step_000004.ab12cd34.tmp").mkdir()
+    (ck / ".step_000002.old").mkdir()  # an .old next to its folder: the swap finished, only cleanup died
+    (ck / "step_000002").mkdir()
+    with run.stage("sft"):
+        pass
+    assert sorted(p.name for p in ck.iterdir()) == ["step_000002", "step_000004"]
+    assert (ck / "step_000004" / "trainer_state.pt").read_text() == "v1"
