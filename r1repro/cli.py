@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, help="samples per problem for pass@k/maj@k (overrides the task)")
     p.add_argument("--max-new-tokens", type=int, help="completion budget (overrides the task)")
     p.add_argument("--batch-size", type=int, help="sequences generated together (overrides sampling.batch_size)")
-    p.add_argument("--template", help="prompt template (default: the task's, else chat/boxed)")
+    p.add_argument("--template", help="prompt template (default: the task's, else the one the checkpoint was "
+                                      "trained with, from its meta.json, else chat/boxed)")
     p.add_argument("--data-dir", help="data directory (default: $R1REPRO_DATA or ../shared/data)")
     p.add_argument("--out", help="output directory (default: runs/eval/<model name>)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed")
@@ -118,8 +119,8 @@ def cmd_stage(args) -> None:
     if status == "done" and not args.force:
         raise RunDirError(f"stage {args.command!r} already finished in {run.path}; pass --force to redo it")
     if status in ("running", "failed") and not args.resume and not args.force:
-        log.info("stage %s was %s; starting it over (pass --resume to continue from its last checkpoint)",
-                 args.command, status)
+        log.info("stage %s was %s; starting it over, which deletes its checkpoints (pass --resume to continue "
+                 "from the last one)", args.command, status)
     run_stages(cfg, run, [args.command], resume=args.resume, redo=True)
 
 

@@ -40,7 +40,7 @@ def run_prepare(cfg: Recipe, run: RunDir, *, resume: bool = False) -> dict:
             template = TEMPLATES[cfg.data.template]
             train = read_jsonl(run.path / "data" / "train.jsonl")
             texts = [template.prompt(p.question) + sft_target(template, p) for p in train]
-            make_tiny(cfg.model.tiny, texts, run.path / "base", cfg.seed)
+            make_tiny(cfg.model.tiny, texts, run.path / "base", cfg.seed, meta={"template": cfg.data.template})
             st.output("base_model", "base")
     return card
 
