@@ -13,6 +13,7 @@ import logging
 import math
 import random
 import shutil
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,20 @@ def step_name(step: int) -> str:
     return f"step_{step:06d}"
 
 
+class StepSchedule(torch.optim.lr_scheduler.LambdaLR):
+    """LambdaLR indexed by the training step: it advances once a step, also when the step's update was
+    skipped (a non-finite loss or gradient; RAFT with no correct sample), so step N runs at the
+    learning rate the recipe's schedule gives step N.
+
+    torch warns when a scheduler steps before its optimizer ever has, taking it for calls in the wrong
+    order; a skipped first update is on purpose here, so that one warning is silenced."""
+
+    def step(self, *args, **kwargs) -> None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)` before")
+            super().step(*args, **kwargs)
+
+
 def build_optimizer(model, cfg: OptimConfig, total_steps: int):
     """AdamW with linear warmup, then constant / cosine / linear decay to min_lr_ratio * lr."""
     params = [p for p in model.parameters() if p.requires_grad]
@@ -46,7 +61,7 @@ def build_optimizer(model, cfg: OptimConfig, total_steps: int):
         shape = 0.5 * (1 + math.cos(math.pi * progress)) if cfg.schedule == "cosine" else 1 - progress
         return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * shape
 
-    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    return opt, StepSchedule(opt, factor)
 
 
 @dataclass
