@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from r1repro.config import STAGES, RecipeError, load_recipe, to_yaml
+from r1repro.data.schema import DataError
 from r1repro.rundir import RunDirError
 
 log = logging.getLogger("r1repro")
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                 "report": cmd_report, "config": cmd_config}
     try:
         handlers[args.command](args)
-    except (RecipeError, RunDirError, FileNotFoundError) as e:
+    except (RecipeError, RunDirError, DataError, FileNotFoundError) as e:
         print(f"r1repro: error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -37,6 +37,8 @@ class LoadResult:
     """License line(s) from the source folder's README.md, when there is one."""
     info: dict[str, Any] = field(default_factory=dict)
     """Filled by load_source for the data card: loader, split, options, counts before/after limit."""
+    rows: int | None = None
+    """Rows the source held, before parsing and filters (None: a generator, which reads none)."""
 
 
 LOADERS: Registry[Callable[..., LoadResult]] = Registry("data loader")
@@ -86,11 +88,13 @@ def hub_rows(name: str, config: str | None, split: str) -> tuple[Iterator[Row], 
 
 
 def parse_rows(rows: Iterable[Row], parse: Callable[[Any, int | None], Problem | None],
-               skip_bad: bool, bad: list[dict]) -> list[Problem]:
-    """Apply `parse(row, line)` to each row; a RowError becomes a DataError (raised, or recorded
-    in `bad` when skip_bad). `parse` may return None to drop a row on purpose (e.g. a filter)."""
-    out = []
+               skip_bad: bool, bad: list[dict]) -> tuple[list[Problem], int]:
+    """(problems, rows read): apply `parse(row, line)` to each row; a RowError becomes a DataError
+    (raised, or recorded in `bad` when skip_bad). `parse` may return None to drop a row on purpose
+    (e.g. a filter)."""
+    out, n = [], 0
     for label, line, row in rows:
+        n += 1
         try:
             if isinstance(row, DataError):
                 raise row
@@ -105,7 +109,7 @@ def parse_rows(rows: Iterable[Row], parse: Callable[[Any, int | None], Problem |
             continue
         if p is not None:
             out.append(p)
-    return out
+    return out, n
 
 
 def require_file(path: Path, loader: str) -> Path:

@@ -91,5 +91,5 @@ def load_source(spec: Any, data_dir: str | Path | None, *, skip_bad: bool = Fals
     if not getattr(fn, "synthetic", False):
         result.problems = subset(result.problems, limit, f"limit/{name}/{split}/{seed}")
     result.info = {"loader": name, "split": split, "limit": limit, "options": options, "seed": call.get("seed", seed),
-                   "loaded": loaded, "kept": len(result.problems), "bad": len(result.bad_rows)}
+                   "rows": result.rows, "loaded": loaded, "kept": len(result.problems), "bad": len(result.bad_rows)}
     return result
