@@ -15,8 +15,10 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+from r1repro.checks import check_recipe
 from r1repro.config import STAGES, RecipeError, load_recipe, to_yaml
 from r1repro.data.schema import DataError
 from r1repro.rundir import RunDirError
@@ -90,10 +92,23 @@ def _open(args, cfg, *, create_mode: str):
     return open_run(cfg, run_dir, resume=exists, strict_config=False)
 
 
+def load(args, stages: Sequence[str] | None = None):
+    """The recipe, with every name, option and (for `stages`) input path checked: before any file is
+    written (r1repro.checks); `stages` None: the recipe's own."""
+    origins: dict[str, str] = {}
+    cfg = load_recipe(args.recipe, args.overrides, origins=origins)
+    check_recipe(cfg, origins, stages=cfg.stages if stages is None else stages)
+    return cfg
+
+
 def cmd_run(args) -> None:
     from r1repro.pipeline import run_stages
 
-    cfg = load_recipe(args.recipe, args.overrides)
+    stages = args.stages.split(",") if args.stages else None
+    bad = [s for s in stages or () if s not in STAGES]
+    if bad:
+        raise RecipeError(f"--stages: unknown stage(s) {', '.join(bad)}; known: {', '.join(STAGES)}")
+    cfg = load(args, stages)
     if args.dry_run:
         import tempfile
 
@@ -102,10 +117,7 @@ def cmd_run(args) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             print(json.dumps(dry_run(cfg, tmp), indent=2))
         return
-    stages = args.stages.split(",") if args.stages else list(cfg.stages)
-    bad = [s for s in stages if s not in STAGES]
-    if bad:
-        raise RecipeError(f"--stages: unknown stage(s) {', '.join(bad)}; known: {', '.join(STAGES)}")
+    stages = stages or list(cfg.stages)
     run = _open(args, cfg, create_mode="run")
     run_stages(cfg, run, stages, resume=args.resume)
     log.info("run finished: %s", run.path)
@@ -114,7 +126,7 @@ def cmd_run(args) -> None:
 def cmd_stage(args) -> None:
     from r1repro.pipeline import run_stages
 
-    cfg = load_recipe(args.recipe, args.overrides)
+    cfg = load(args, [args.command])
     run = _open(args, cfg, create_mode="stage")
     status = run.status(args.command)
     if status == "done" and not args.force:
@@ -162,7 +174,7 @@ def cmd_config(args) -> None:
         return
     if not args.recipe:
         raise RecipeError("r1repro config needs a recipe (or --describe)")
-    print(to_yaml(load_recipe(args.recipe, args.overrides)), end="")
+    print(to_yaml(load(args, stages=())), end="")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
+from r1repro.checks import check_task
 from r1repro.config import TaskConfig, load_task
 from r1repro.data.loaders import load_source
 from r1repro.evals.harness import evaluate
@@ -34,7 +35,9 @@ def eval_checkpoint(model_path: str, task_name: str, *, limit: int | None = None
                     max_new_tokens: int | None = None, batch_size: int | None = None,
                     template: str | None = None, data_dir: str | None = None,
                     out: str | None = None, seed: int = 0, resume: bool = True) -> dict:
-    task = load_task(task_name)
+    origins: dict[str, str] = {}
+    task = load_task(task_name, origins=origins)
+    check_task(task_name, task, origins, template)  # names, before any data or model is loaded
     if k is not None:
         task = dataclasses.replace(task, k=k)
     if max_new_tokens is not None:

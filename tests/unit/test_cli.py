@@ -60,3 +60,22 @@ def test_prepare_of_an_empty_source_fails_with_a_message_not_a_traceback(tmp_pat
     assert "Traceback" not in err
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["stages"]["prepare"]["status"] == "failed"
+
+
+@pytest.mark.parametrize("command", ["run", "prepare", "sft", "rl", "eval", "config"])
+def test_every_command_checks_names_before_writing_anything(command, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(logging.getLogger("r1repro"), "handlers", [])
+    run_dir = tmp_path / "run"
+    extra = [] if command == "config" else ["--run-dir", str(run_dir)]
+    assert main([command, MICRO, "rl.advantage=grpoo", *extra]) == 2
+    err = capsys.readouterr().err
+    assert ("r1repro: error: command-line override 'rl.advantage=grpoo': rl.advantage = 'grpoo': unknown advantage "
+            "estimator 'grpoo'; did you mean 'grpo'") in err
+    assert not run_dir.exists()
+
+
+def test_eval_of_a_model_checks_the_template_before_loading_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(logging.getLogger("r1repro"), "handlers", [])
+    code = main(["eval", "--model", str(tmp_path / "no-model"), "--task", "gsm8k", "--template", "r1zero"])
+    assert code == 2
+    assert "--template = 'r1zero': unknown prompt template 'r1zero'; did you mean 'r1_zero'" in capsys.readouterr().err

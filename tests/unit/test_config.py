@@ -127,3 +127,9 @@ def test_every_field_is_documented():
     undocumented = [line for line in describe() if line.rstrip().endswith(":")]
     assert undocumented == []
     assert field_docs(Recipe)["seed"].startswith("Seed")
+
+
+def test_tiny_model_shape_is_checked_when_the_recipe_loads(tmp_path):
+    recipe = write(tmp_path / "r.yaml", "model: {tiny: {hidden_size: 30, heads: 4}}\n")
+    with pytest.raises(RecipeError, match=r"r.yaml: model.tiny: hidden_size 30 is not divisible by heads 4"):
+        load_recipe(recipe)
