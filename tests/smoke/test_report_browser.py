@@ -175,3 +175,32 @@ def test_screenshot_tool(browser, tmp_path):
     page = render_run(make_run(tmp_path, "shot", tasks=("gsm8k",)))["index.html"]
     out = screenshot(page, tmp_path / "img" / "eval.png", at="eval", height=900)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
+
+
+OVERFLOW = """
+var main = document.querySelector('main').getBoundingClientRect(), out = [];
+document.querySelectorAll(arguments[0]).forEach(function (t) {
+  var box = t.parentElement.getBoundingClientRect(), r = t.getBoundingClientRect();
+  if (r.right > Math.min(box.right, main.right) + 1) {
+    out.push(t.rows[0].innerText.slice(0, 40) + ': ' + Math.round(r.width) + ' px in ' + Math.round(box.width));
+  }
+});
+return {tables: out, page: document.documentElement.scrollWidth - document.documentElement.clientWidth};
+"""
+
+
+@pytest.mark.parametrize("width, tables", [
+    (1360, "#summary table, #eval table"),  # the page's full width: every table fits as it is
+    (1000, ".card table"),                  # narrower: the card still wraps; wide eval tables scroll in place
+])
+def test_data_card_and_tables_fit_the_page(browser, tmp_path, width, tables):
+    """The data card's long values (sha256s, paths, options, licenses) wrap inside the page's width,
+    and no table makes the page itself scroll sideways."""
+    page = render_run(make_run(tmp_path, "wide", tasks=("gsm8k", "math500")))["index.html"]
+    browser.set_window_size(width, 1700)
+    try:
+        browser.get(page.as_uri())
+        got = browser.execute_script(OVERFLOW, tables)
+    finally:
+        browser.set_window_size(1360, 1700)
+    assert got == {"tables": [], "page": 0}
