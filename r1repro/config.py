@@ -395,6 +395,8 @@ def _read_with_bases(path: Path, origins: dict, seen: tuple = (), key: str = "ba
     if parent is not None:
         if not isinstance(parent, str):
             raise RecipeError(f"{path}: `{key}:` must be a path to another YAML file")
+        if not (path.parent / parent).is_file():  # name the file that holds the `base:` line
+            raise RecipeError(f"{path}: `{key}: {parent}`: no such recipe file {(path.parent / parent).resolve()}")
         merged = _read_with_bases((path.parent / parent), origins, seen + (path,), key, prefix)
     return _merge(merged, data, origins, str(path), prefix)
 
