@@ -66,6 +66,10 @@ class TinyModelConfig:
     vocab_size: int = num(384, ge=300)
     """Size of the byte-level BPE vocabulary trained on the task's text (256 bytes + merges + specials)."""
 
+    def __post_init__(self) -> None:
+        if self.hidden_size % self.heads:  # else the prepare stage fails building the model
+            raise ValueError(f"hidden_size {self.hidden_size} is not divisible by heads {self.heads}")
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -421,7 +425,7 @@ def _record_leaves(v: Any, key: str, origins: dict, src: str) -> None:
             _record_leaves(v2, f"{key}.{k2}", origins, src)
 
 
-def _read_with_bases(path: Path, origins: dict, seen: tuple = (), key: str = "base") -> dict:
+def _read_with_bases(path: Path, origins: dict, seen: tuple = (), key: str = "base", prefix: str = "") -> dict:
     path = path.resolve()
     if path in seen:
         raise RecipeError(f"{path}: `{key}:` cycle through {' -> '.join(map(str, seen))}")
@@ -431,8 +435,10 @@ def _read_with_bases(path: Path, origins: dict, seen: tuple = (), key: str = "ba
     if parent is not None:
         if not isinstance(parent, str):
             raise RecipeError(f"{path}: `{key}:` must be a path to another YAML file")
-        merged = _read_with_bases((path.parent / parent), origins, seen + (path,), key)
-    return _merge(merged, data, origins, str(path))
+        if not (path.parent / parent).is_file():  # name the file that holds the `base:` line
+            raise RecipeError(f"{path}: `{key}: {parent}`: no such recipe file {(path.parent / parent).resolve()}")
+        merged = _read_with_bases((path.parent / parent), origins, seen + (path,), key, prefix)
+    return _merge(merged, data, origins, str(path), prefix)
 
 
 def apply_override(tree: dict, override: str, origins: dict) -> dict:
@@ -529,8 +535,12 @@ def _convert(value: Any, tp: Any, path: str, origins: dict) -> Any:
     raise RecipeError(f"{where}: unsupported field type {_type_name(tp)}")
 
 
-def _where(path: str, origins: Mapping[str, str]) -> str:
+def where(path: str, origins: Mapping[str, str]) -> str:
     """`file: key.path`, naming the file (or override) that set the key or its nearest parent."""
+    return _where(path, origins)
+
+
+def _where(path: str, origins: Mapping[str, str]) -> str:
     key = re.sub(r"\[\d+\]", "", path)
     while key and key not in origins:
         key = key.rpartition(".")[0]
@@ -566,19 +576,27 @@ def load_task(name_or_path: str, extra: Mapping | None = None, origins: dict | N
     path = Path(name_or_path)
     if not path.suffix:
         path = EVALS_DIR / f"{name_or_path}.yaml"
-    tree = _read_with_bases(path, origins, key="include") if path.exists() else {}
+    prefix = f"eval.tasks.{Path(name_or_path).stem}"
+    from_files: dict[str, str] = {}  # keys the task file (and its includes) set; the recipe's win
+    tree = _read_with_bases(path, from_files, key="include", prefix=prefix + ".") if path.exists() else {}
+    for k, src in from_files.items():
+        origins.setdefault(k, src)
     if not path.exists() and not extra:
         known = sorted(p.stem for p in EVALS_DIR.glob("*.yaml") if not p.stem.startswith("_"))
         close = difflib.get_close_matches(name_or_path, known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise RecipeError(f"unknown eval task {name_or_path!r} (no {path}){hint} known: {', '.join(known)}")
     tree = _merge(tree, dict(extra or {}), {}, "")
-    return build(TaskConfig, tree, origins, f"eval.tasks.{Path(name_or_path).stem}")
+    return build(TaskConfig, tree, origins, prefix)
 
 
-def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
-    """Read a recipe (following `base:`), apply dotted overrides, build and validate it."""
-    origins: dict[str, str] = {}
+def load_recipe(path: str | Path, overrides: Sequence[str] = (), *, origins: dict[str, str] | None = None) -> Recipe:
+    """Read a recipe (following `base:`), apply dotted overrides, build and validate it.
+
+    origins: filled with the file (or override) that set each dotted key, for later messages
+    (`where`). Names the code registers (loaders, templates, advantages, ...) are checked by
+    r1repro.checks, which imports the modules that register them."""
+    origins = origins if origins is not None else {}
     tree = _read_with_bases(Path(path), origins)
     for ov in overrides:
         tree = apply_override(tree, ov, origins)

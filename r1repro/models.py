@@ -93,11 +93,13 @@ def build_tiny_model(cfg: TinyModelConfig, tokenizer, seed: int) -> PreTrainedMo
     return model
 
 
-def make_tiny(cfg: TinyModelConfig, texts: Iterable[str], out_dir: str | Path, seed: int) -> Path:
-    """Train the tokenizer on `texts`, initialise the model, save both (atomically) to out_dir."""
+def make_tiny(cfg: TinyModelConfig, texts: Iterable[str], out_dir: str | Path, seed: int,
+              meta: dict | None = None) -> Path:
+    """Train the tokenizer on `texts`, initialise the model, save both (atomically) to out_dir;
+    `meta` adds to its meta.json (e.g. the prompt template the texts were written with)."""
     tokenizer = train_tokenizer(texts, cfg.vocab_size)
     model = build_tiny_model(cfg, tokenizer, seed)
-    save_checkpoint(model, tokenizer, out_dir, meta={"kind": "tiny", "seed": seed,
+    save_checkpoint(model, tokenizer, out_dir, meta={"kind": "tiny", "seed": seed, **(meta or {}),
                                                       "parameters": sum(p.numel() for p in model.parameters())})
     return Path(out_dir)
 

@@ -4,7 +4,9 @@ A run directory is the interface between stages (docs/run-directory.md). Each st
 `run.stage(name)`: it reads inputs through `stage.input(producer, key)` (which refuses a file whose
 sha256 no longer matches what its producer recorded), declares outputs, and the manifest entry is
 written last, when the stage ends. Every file goes through write-to-temp-then-rename, so a crash
-never leaves a half-written file where a good one was.
+never leaves a half-written file where a good one was; the temp files a crash leaves behind are
+removed when the next stage starts. A new attempt of a stage keeps the checkpoint list of the
+earlier one in its manifest entry, so a crash at any moment loses no checkpoint.
 
 Imports neither torch nor transformers. Only rank 0 writes (RANK env var), so the same code runs
 under torchrun.
@@ -27,7 +29,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from r1repro.files import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_jsonl, sha256_path
+from r1repro.files import (
+    atomic_write_json,
+    atomic_write_jsonl,
+    atomic_write_text,
+    read_jsonl,
+    remove_interrupted_writes,
+    sha256_path,
+)
 
 log = logging.getLogger("r1repro")
 MANIFEST = "manifest.json"
@@ -121,13 +130,20 @@ def hardware() -> dict[str, Any]:
 class Stage:
     """Bookkeeping for one stage while it runs; see RunDir.stage."""
 
+    CARRIED = ("checkpoints",)
+    """Fields of an earlier attempt's manifest entry that a new attempt keeps until it replaces them:
+    the checkpoints on disk stay known whenever the new attempt dies."""
+
     def __init__(self, run: RunDir, name: str):
         self.run, self.name = run, name
         self.inputs: dict[str, str] = {}
         self.outputs: dict[str, str] = {}
-        self.extra: dict[str, Any] = {}
         self.previous: dict[str, Any] = dict(run.manifest["stages"].get(name, {}))
-        """The manifest entry of an earlier attempt (e.g. its checkpoints, for --resume)."""
+        """The manifest entry of an earlier attempt (e.g. its status and error)."""
+        self.extra: dict[str, Any] = {k: self.previous[k] for k in self.CARRIED if k in self.previous}
+        """Fields recorded into this attempt's entry (Stage.record), starting with the CARRIED ones."""
+        self.checkpoint_meta: dict[str, Any] = {}
+        """Fields written into the meta.json of each checkpoint this stage saves (e.g. the template)."""
 
     def record(self, **fields: Any) -> None:
         """Add fields to this stage's manifest entry now (e.g. each checkpoint as it is saved)."""
@@ -236,8 +252,13 @@ class RunDir:
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[Stage]:
-        """Run a stage: its manifest entry says running, then done (with output hashes) or failed."""
+        """Run a stage: its manifest entry says running, then done (with output hashes) or failed.
+
+        On entry, what killed writes left anywhere in the run directory is removed (and logged)."""
         st = Stage(self, name)
+        if is_main_process():
+            for line in remove_interrupted_writes(self.path):
+                log.info("stage %s: leftover of an interrupted write: %s", name, line)
         started, t0 = now(), time.time()
         self.manifest["stages"][name] = {"status": "running", "started": started, "inputs": {}, "outputs": {}}
         self.manifest["stages"][name].update(st.extra)

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from r1repro.files import JSONLineError, scan_jsonl
+
 CHECKPOINTS = ("base", "sft", "rl")
 SELF = "report"  # the pipeline's stage that renders this report
 
@@ -48,17 +50,12 @@ class RunData:
 
 
 def read_jsonl(path: Path, missing: list[str]) -> list[dict]:
-    """Records of a JSONL file; unreadable lines are skipped and counted in `missing`."""
+    """Records of a JSONL file (files.scan_jsonl); unreadable lines are skipped and counted in `missing`."""
     out, bad = [], 0
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
+    for _, rec in scan_jsonl(path):
+        if isinstance(rec, JSONLineError):
             bad += 1
-            continue
-        if isinstance(rec, dict):
+        elif isinstance(rec, dict):
             out.append(rec)
     if bad:
         missing.append(f"{path.name}: skipped {bad} unreadable line(s)")

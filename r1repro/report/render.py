@@ -8,7 +8,6 @@ Reads only the run directory (load.py); every file is written atomically (temp f
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -41,10 +40,6 @@ def render_run(run_dir: str | Path, *, traces: int = 12, problems: Sequence[str]
 
 
 def write_files(out: Path, files: dict[str, bytes | str]) -> dict[str, Path]:
-    """Write each file atomically, mode 0644: a report is for sharing (mkstemp alone gives 0600)."""
-    paths = {}
-    for name, data in files.items():
-        path = atomic_write_bytes(out / name, data.encode("utf-8") if isinstance(data, str) else data)
-        os.chmod(path, 0o644)
-        paths[name] = path
-    return paths
+    """Write each file atomically (with the mode the umask gives, like every file of a run)."""
+    return {name: atomic_write_bytes(out / name, data.encode("utf-8") if isinstance(data, str) else data)
+            for name, data in files.items()}

@@ -56,11 +56,11 @@ from r1repro.train.common import (
     build_optimizer,
     collate,
     collate_shared,
-    last_checkpoint,
     load_trainer_state,
     save_training_checkpoint,
     scatter,
     set_rng_state,
+    start_checkpoints,
     step_name,
 )
 from r1repro.train.critic import Critic
@@ -298,7 +298,7 @@ def policy_step(ctx: RLContext, batch: Batch, mb: np.ndarray, old, ref, want_ent
     ok = dist.all_true(np.isfinite(total) and np.isfinite(grad_norm))
     if ok:
         ctx.optimizer.step()
-        ctx.scheduler.step()
+    ctx.scheduler.step()  # the schedule follows the step count, a skipped update included
     ctx.optimizer.zero_grad(set_to_none=True)
     acc.update({"loss/pg": [total], "grad/norm": [grad_norm], "skipped/nonfinite": [int(not ok)]})
     return acc
@@ -346,6 +346,7 @@ def raft_update(ctx: RLContext, batch: Batch, old, ref, *, seed: int) -> dict[st
     rc = ctx.rc
     keep = [c for c, v in zip(batch.completions, batch.score.verdicts) if v.correct]
     if not keep:
+        ctx.scheduler.step()
         return {"raft/kept": 0, "loss/pg": 0.0, "grad/norm": 0.0, "skipped/nonfinite": 0}
     stats = sft_update(ctx.model, ctx.optimizer, ctx.scheduler, [(list(c.prompt_ids), list(c.ids)) for c in keep],
                        ctx.pad_id, aggregation="token_mean", micro_batch=rc.micro_batch,
@@ -492,8 +493,8 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
     """The `rl` stage; returns the final checkpoint directory."""
     rc = cfg.rl
     with run.stage("rl") as st:
-        ckpt = last_checkpoint(st) if resume else None
         problems = [Problem.from_dict(r) for r in read_jsonl(st.input("prepare", "train"))]
+        ckpt = start_checkpoints(st, resume=resume, keep_last=rc.keep_last, meta={"template": cfg.data.template})
         ctx, state = setup(cfg, run, st, ckpt, problems)
         start, nonfinite_run = (state["step"], state.get("nonfinite_run", 0)) if state else (0, 0)
         if state is not None:

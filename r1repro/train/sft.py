@@ -34,10 +34,10 @@ from r1repro.train.common import (
     EpochSampler,
     build_optimizer,
     collate,
-    last_checkpoint,
     load_trainer_state,
     save_training_checkpoint,
     set_rng_state,
+    start_checkpoints,
 )
 from r1repro.train.traces import collect_traces
 
@@ -152,7 +152,7 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
         optimizer, scheduler = build_optimizer(model, sc.optim, sc.steps)
         sampler = EpochSampler(len(examples), cfg.seed)
         start = 0
-        ckpt = last_checkpoint(st) if resume else None
+        ckpt = start_checkpoints(st, resume=resume, keep_last=sc.keep_last, meta={"template": cfg.data.template})
         if ckpt is not None:
             model, _ = load_model(str(ckpt), dtype=cfg.model.dtype)
             model.train()

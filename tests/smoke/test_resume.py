@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,26 +14,39 @@ from conftest import MICRO, comparable, metrics, run_cli
 OVERRIDES = ["rl.steps=5", "rl.save_every=1", "rl.keep_last=2", "eval.enabled=false", "report.enabled=false"]
 
 
-def test_killed_rl_resumes_to_identical_metrics(tmp_path):
-    straight = tmp_path / "straight"
-    run_cli("run", str(MICRO), *OVERRIDES, "--run-dir", str(straight))
+def rl_entry(run_dir) -> dict:
+    try:
+        return json.loads((run_dir / "manifest.json").read_text())["stages"].get("rl", {})
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
 
-    killed = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "r1repro.cli", "run", str(MICRO), *OVERRIDES, "--run-dir", str(killed)]
+
+def kill_when(cmd: list[str], ready, timeout: float = 300) -> None:
+    """Start `cmd`, SIGKILL it as soon as ready() is true; fail if it finished first."""
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
+    deadline = time.time() + timeout
     while time.time() < deadline and proc.poll() is None:
-        try:
-            entry = json.loads((killed / "manifest.json").read_text())["stages"].get("rl", {})
-        except (FileNotFoundError, json.JSONDecodeError):
-            entry = {}
-        if any(c.endswith("step_000002") for c in entry.get("checkpoints", [])):
+        if ready():
             os.kill(proc.pid, signal.SIGKILL)
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     proc.wait()
     if proc.returncode == 0:
         pytest.fail("the run finished before it could be killed; make it longer")
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    """The uninterrupted run both kill tests compare against."""
+    path = tmp_path_factory.mktemp("straight") / "run"
+    run_cli("run", str(MICRO), *OVERRIDES, "--run-dir", str(path))
+    return path
+
+
+def test_killed_rl_resumes_to_identical_metrics(tmp_path, straight):
+    killed = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "r1repro.cli", "run", str(MICRO), *OVERRIDES, "--run-dir", str(killed)]
+    kill_when(cmd, lambda: any(c.endswith("step_000002") for c in rl_entry(killed).get("checkpoints", [])))
     state = json.loads((killed / "manifest.json").read_text())["stages"]["rl"]
     assert state["status"] == "running"  # SIGKILL leaves no chance to write 'failed'
 
@@ -46,6 +60,26 @@ def test_killed_rl_resumes_to_identical_metrics(tmp_path):
     manifest = json.loads((killed / "manifest.json").read_text())
     assert manifest["stages"]["rl"]["status"] == "done"
     assert manifest["stages"]["rl"]["checkpoints"] == ["rl/checkpoints/step_000004", "rl/checkpoints/step_000005"]
+    assert sorted(p.name for p in (killed / "rl" / "checkpoints").iterdir()) == ["step_000004", "step_000005"]
+
+
+def test_rl_killed_twice_never_redoes_checkpointed_steps(tmp_path, straight):
+    """Kill after step 2's checkpoint; resume and kill again before that attempt saves anything; resume."""
+    run = tmp_path / "twice"
+    cmd = [sys.executable, "-m", "r1repro.cli", "run", str(MICRO), *OVERRIDES, "--run-dir", str(run)]
+    kill_when(cmd, lambda: any(c.endswith("step_000002") for c in rl_entry(run).get("checkpoints", [])))
+    first = rl_entry(run)
+    step1 = (run / "rl" / "rollouts" / "step_000001.jsonl").stat().st_mtime_ns
+    # the resumed attempt enters the stage (a new start time) and dies before its first save
+    kill_when([*cmd, "--resume"], lambda: rl_entry(run).get("started", first["started"]) != first["started"])
+    second = rl_entry(run)
+    assert second["status"] == "running" and second["started"] != first["started"]
+    assert second.get("checkpoints") == first["checkpoints"]  # what the crash must not lose
+    run_cli("run", str(MICRO), *OVERRIDES, "--run-dir", str(run), "--resume")
+    last_attempt = (run / "log.txt").read_text().rsplit("stage rl: resuming", 1)[1]
+    assert re.search(r"resuming RL from \S+step_000002 \(step 2\)", last_attempt)
+    assert (run / "rl" / "rollouts" / "step_000001.jsonl").stat().st_mtime_ns == step1  # step 1 not redone
+    assert comparable(metrics(run / "rl" / "metrics.jsonl")) == comparable(metrics(straight / "rl" / "metrics.jsonl"))
 
 
 def test_sft_resumes_from_its_last_checkpoint(tmp_path):

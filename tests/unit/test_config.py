@@ -127,3 +127,17 @@ def test_every_field_is_documented():
     undocumented = [line for line in describe() if line.rstrip().endswith(":")]
     assert undocumented == []
     assert field_docs(Recipe)["seed"].startswith("Seed")
+
+
+def test_tiny_model_shape_is_checked_when_the_recipe_loads(tmp_path):
+    recipe = write(tmp_path / "r.yaml", "model: {tiny: {hidden_size: 30, heads: 4}}\n")
+    with pytest.raises(RecipeError, match=r"r.yaml: model.tiny: hidden_size 30 is not divisible by heads 4"):
+        load_recipe(recipe)
+
+
+def test_missing_base_names_the_recipe_holding_the_base_line(tmp_path):
+    child = write(tmp_path / "child.yaml", "base: ../nope/base.yaml\nseed: 1\n")
+    with pytest.raises(RecipeError) as e:
+        load_recipe(child)
+    assert str(e.value) == (f"{child}: `base: ../nope/base.yaml`: no such recipe file "
+                            f"{(tmp_path / '../nope/base.yaml').resolve()}")
