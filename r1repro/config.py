@@ -640,16 +640,19 @@ def field_docs(cls: type) -> dict[str, str]:
     return docs
 
 
-def describe(cls: type = Recipe, prefix: str = "") -> list[str]:
-    """One line per field, nested: `rl.optim.lr (float = 1e-05): Peak learning rate (AdamW).`"""
+def describe(cls: type = Recipe, prefix: str = "", defaults: Any = None) -> list[str]:
+    """One line per field, nested: `rl.optim.lr (float = 1e-05): Peak learning rate (AdamW).`
+
+    The values are those of `defaults` (an instance; by default `cls()`), so a nested config whose
+    parent field builds it with other values (sft.optim: lr 1e-3, cosine, warmup 10) shows those."""
+    defaults = cls() if defaults is None else defaults
     docs, lines = field_docs(cls), []
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
-        tp = hints[f.name]
+        tp, value = hints[f.name], getattr(defaults, f.name)
         if dataclasses.is_dataclass(tp):
             lines.append(f"{prefix}{f.name}: {docs.get(f.name, '')}")
-            lines += describe(tp, f"{prefix}{f.name}.")
+            lines += describe(tp, f"{prefix}{f.name}.", value)
             continue
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-        lines.append(f"{prefix}{f.name} ({_type_name(tp)} = {to_dict(default)!r}): {docs.get(f.name, '')}")
+        lines.append(f"{prefix}{f.name} ({_type_name(tp)} = {to_dict(value)!r}): {docs.get(f.name, '')}")
     return lines

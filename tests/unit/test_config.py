@@ -141,3 +141,24 @@ def test_missing_base_names_the_recipe_holding_the_base_line(tmp_path):
         load_recipe(child)
     assert str(e.value) == (f"{child}: `base: ../nope/base.yaml`: no such recipe file "
                             f"{(tmp_path / '../nope/base.yaml').resolve()}")
+
+
+def test_describe_shows_the_defaults_a_recipe_really_gets():
+    # sft.optim and rl.optim are built by their parent's default_factory, not OptimConfig's own defaults
+    lines = {line.split(" ", 1)[0]: line for line in describe() if line.split(" ", 1)[1].startswith("(")}
+    real, flat = Recipe(), {}
+
+    def walk(obj, prefix=""):
+        for f in dataclasses.fields(obj):
+            v = getattr(obj, f.name)
+            if dataclasses.is_dataclass(v):
+                walk(v, f"{prefix}{f.name}.")
+            else:
+                flat[f"{prefix}{f.name}"] = v
+
+    walk(real)
+    assert set(lines) == set(flat)
+    for key, value in flat.items():
+        assert f"= {to_dict(value)!r}): " in lines[key], key
+    assert "sft.optim.lr (float = 0.001)" in lines["sft.optim.lr"]
+    assert "sft.optim.schedule (Literal = 'cosine')" in lines["sft.optim.schedule"]
