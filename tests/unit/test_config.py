@@ -13,6 +13,7 @@ from r1repro.config import (
     field_docs,
     load_recipe,
     load_task,
+    to_dict,
     to_yaml,
 )
 
