@@ -247,6 +247,24 @@ def token_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                  with_entropy=with_entropy, prefix=prefix)
 
 
+def encode_prompt(tokenizer, prompt: str) -> list[int]:
+    """Prompt ids as every part of the package encodes them: with the tokenizer's special tokens,
+    unless the text already starts with the BOS token (a chat template writes it)."""
+    special = not (tokenizer.bos_token and prompt.startswith(tokenizer.bos_token))
+    return tokenizer(prompt, add_special_tokens=special)["input_ids"]
+
+
+def left_padded(prompts, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token id lists left-padded to the longest: ids (B, P) and attention mask (B, P)."""
+    width = max(map(len, prompts))
+    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)  # (B, P)
+    mask = torch.zeros_like(ids)
+    for r, p in enumerate(prompts):
+        ids[r, width - len(p):] = torch.tensor(list(p))
+        mask[r, width - len(p):] = 1
+    return ids, mask
+
+
 def distinct_left_padded(prompts, pad_id: int) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
     """Each distinct prompt once, left-padded: ids (U, P), mask (U, P), and the prompt row of every input.
 
@@ -254,12 +272,7 @@ def distinct_left_padded(prompts, pad_id: int) -> tuple[torch.Tensor, torch.Tens
     in training (token_logprobs(prefix=...))."""
     first: dict[tuple[int, ...], int] = {}
     rows = [first.setdefault(tuple(p), len(first)) for p in prompts]
-    width = max(map(len, first))
-    ids = torch.full((len(first), width), pad_id, dtype=torch.long)  # (U, P)
-    mask = torch.zeros_like(ids)
-    for u, p in enumerate(first):
-        ids[u, width - len(p):] = torch.tensor(p)
-        mask[u, width - len(p):] = 1
+    ids, mask = left_padded(list(first), pad_id)  # (U, P), (U, P)
     return ids, mask, rows
 
 

@@ -27,7 +27,7 @@ from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES, sft_target
 from r1repro.files import atomic_write_jsonl, read_jsonl
 from r1repro.grading import GraderPolicy, grade_batch
-from r1repro.models import load_model, token_logprobs
+from r1repro.models import encode_prompt, load_model, token_logprobs
 from r1repro.rollout import make_backend
 from r1repro.rundir import MetricsLogger, RunDir
 from r1repro.train.common import (
@@ -47,8 +47,7 @@ AVERAGE_TO_AGGREGATION = {"token": "token_mean", "sequence": "seq_mean_token_mea
 
 def encode_pair(tokenizer, prompt: str, response: str, max_len: int) -> tuple[list[int], list[int]]:
     """Prompt ids (as the rollout backend encodes them) and response ids ending in EOS, truncated."""
-    special = not (tokenizer.bos_token and prompt.startswith(tokenizer.bos_token))
-    p = tokenizer(prompt, add_special_tokens=special)["input_ids"]
+    p = encode_prompt(tokenizer, prompt)
     r = tokenizer(response, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     return p[:max_len], r[: max(0, max_len - len(p))]
 
