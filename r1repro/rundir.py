@@ -37,6 +37,7 @@ from r1repro.files import (
     remove_interrupted_writes,
     sha256_path,
 )
+from r1repro.ranks import is_main
 
 log = logging.getLogger("r1repro")
 MANIFEST = "manifest.json"
@@ -44,10 +45,6 @@ MANIFEST = "manifest.json"
 
 class RunDirError(RuntimeError):
     """The run directory refuses an action (exists, stale input, missing stage output)."""
-
-
-def is_main_process() -> bool:
-    return int(os.environ.get("RANK", "0")) == 0
 
 
 def now() -> str:
@@ -59,7 +56,7 @@ class MetricsLogger:
 
     def __init__(self, path: str | Path, *, resume_after_step: int | None = None):
         self.path = Path(path)
-        if is_main_process():
+        if is_main():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if resume_after_step is None:
                 atomic_write_text(self.path, "")
@@ -68,7 +65,7 @@ class MetricsLogger:
                 atomic_write_jsonl(self.path, keep)
 
     def log(self, record: Mapping[str, Any]) -> None:
-        if not is_main_process():
+        if not is_main():
             return
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(dict(record), default=float) + "\n")
@@ -216,13 +213,13 @@ class RunDir:
                     f"use --force to start over or a new run name"
                 )
             return cls(path, manifest)
-        if force and path.exists() and is_main_process():
+        if force and path.exists() and is_main():
             shutil.rmtree(path)
         manifest = {"schema": 1, "name": path.name, "created": now(), "config_hash": config_hash,
                     "git_sha": git_sha(), "seed": seed, "versions": versions(), "hardware": hardware(),
                     "stages": {}}
         run = cls(path, manifest)
-        if is_main_process():
+        if is_main():
             path.mkdir(parents=True, exist_ok=True)
             if config_yaml is not None:
                 atomic_write_text(path / "config.yaml", config_yaml)
@@ -238,7 +235,7 @@ class RunDir:
         return cls(path, json.loads((path / MANIFEST).read_text()))
 
     def save(self) -> None:
-        if is_main_process():
+        if is_main():
             atomic_write_json(self.path / MANIFEST, self.manifest)
 
     def status(self, stage: str) -> str | None:
@@ -256,7 +253,7 @@ class RunDir:
 
         On entry, what killed writes left anywhere in the run directory is removed (and logged)."""
         st = Stage(self, name)
-        if is_main_process():
+        if is_main():
             for line in remove_interrupted_writes(self.path):
                 log.info("stage %s: leftover of an interrupted write: %s", name, line)
         started, t0 = now(), time.time()
@@ -290,7 +287,7 @@ def setup_logging(run_dir: str | Path | None = None, level: int = logging.INFO) 
         h = logging.StreamHandler()
         h.setFormatter(fmt)
         root.addHandler(h)
-    if run_dir is not None and is_main_process():
+    if run_dir is not None and is_main():
         target = str(Path(run_dir, "log.txt").resolve())
         for h in [h for h in root.handlers if isinstance(h, logging.FileHandler)]:
             root.removeHandler(h)
