@@ -22,6 +22,7 @@ from typing import Any
 
 from r1repro.config import Recipe, RecipeError, TaskConfig, load_recipe, where
 from r1repro.registry import Registry, UnknownNameError
+from r1repro.rundir import RunPaths
 
 Problem = tuple[str, Any, str]
 """(dotted key, value, what is wrong with it)."""
@@ -98,7 +99,7 @@ def path_problems(cfg: Recipe, stages: Iterable[str]) -> list[Problem]:
     sft = "sft" in stages and cfg.sft.enabled
     if sft and cfg.sft.data and not cfg.sft.traces_from and not Path(cfg.sft.data).is_file():
         out.append(("sft.data", cfg.sft.data, "no such file"))
-    if sft and cfg.sft.traces_from and not (Path(cfg.sft.traces_from) / "rl" / "rollouts").is_dir():
+    if sft and cfg.sft.traces_from and not RunPaths(cfg.sft.traces_from).rollouts().is_dir():
         out.append(("sft.traces_from", cfg.sft.traces_from,
                     "no RL rollouts there (rl/rollouts/ is missing): run that recipe's rl stage first"))
     path = cfg.model.path

@@ -21,7 +21,7 @@ from pathlib import Path
 from r1repro.checks import check_recipe
 from r1repro.config import STAGES, RecipeError, load_recipe, to_yaml
 from r1repro.data.schema import DataError
-from r1repro.rundir import RunDirError
+from r1repro.rundir import RunDirError, RunPaths
 
 log = logging.getLogger("r1repro")
 
@@ -88,7 +88,7 @@ def _open(args, cfg, *, create_mode: str):
     if create_mode == "run":
         return open_run(cfg, run_dir, force=args.force, resume=args.resume)
     # a stage command opens the run if it exists (whatever the stage state), else creates it
-    exists = (run_dir / "manifest.json").exists()
+    exists = RunPaths(run_dir).manifest.exists()
     return open_run(cfg, run_dir, resume=exists, strict_config=False)
 
 

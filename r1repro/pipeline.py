@@ -26,21 +26,21 @@ def run_prepare(cfg: Recipe, run: RunDir, *, resume: bool = False) -> dict:
 
     with run.stage("prepare") as st:
         evals = {name: task.dataset for name, task in cfg.eval.tasks.items()}
-        card = prepare(cfg.data.train, evals, run.path / "data", data_dir=cfg.data.dir, seed=cfg.seed,
+        card = prepare(cfg.data.train, evals, run.paths.data, data_dir=cfg.data.dir, seed=cfg.seed,
                        dedupe=cfg.data.dedupe, decontaminate=cfg.data.decontaminate, ngram=cfg.data.ngram,
                        skip_bad=cfg.data.skip_bad, shuffle=cfg.data.shuffle)
-        st.output("train", "data/train.jsonl")
-        st.output("card", "data/card.json")
+        st.output("train", run.paths.train_data())
+        st.output("card", run.paths.card)
         for name in evals:
-            st.output(f"eval-{name}", f"data/eval-{name}.jsonl")
+            st.output(f"eval-{name}", run.paths.eval_data(name))
         st.inputs.update(card.get("inputs", {}))
         if cfg.model.path == "tiny":
             from r1repro.models import make_tiny
 
             template = TEMPLATES[cfg.data.template]
-            train = read_jsonl(run.path / "data" / "train.jsonl")
+            train = read_jsonl(run.paths.train_data())
             texts = [template.prompt(p.question) + sft_target(template, p) for p in train]
-            make_tiny(cfg.model.tiny, texts, run.path / "base", cfg.seed, meta={"template": cfg.data.template})
+            make_tiny(cfg.model.tiny, texts, run.paths.base, cfg.seed, meta={"template": cfg.data.template})
             st.output("base_model", "base")
     return card
 

@@ -43,6 +43,82 @@ log = logging.getLogger("r1repro")
 MANIFEST = "manifest.json"
 
 
+def step_name(step: int) -> str:
+    """Zero-padded step folder and file names: step_000120."""
+    return f"step_{step:06d}"
+
+
+class RunPaths:
+    """Where each file of a run directory lives (docs/run-directory.md): the one place in the package
+    that spells these names. `RunPaths(root).metrics("rl")` -> root/rl/metrics.jsonl."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / MANIFEST
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def card(self) -> Path:
+        return self.data / "card.json"
+
+    @property
+    def base(self) -> Path:
+        return self.root / "base"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report"
+
+    @property
+    def traces(self) -> Path:
+        """SFT's rejection-sampled traces (sft.traces_from)."""
+        return self.root / "sft" / "traces.jsonl"
+
+    def train_data(self) -> Path:
+        return self.data / "train.jsonl"
+
+    def eval_data(self, task: str) -> Path:
+        return self.data / f"eval-{task}.jsonl"
+
+    def metrics(self, stage: str) -> Path:
+        return self.root / stage / "metrics.jsonl"
+
+    def checkpoints(self, stage: str) -> Path:
+        return self.root / stage / "checkpoints"
+
+    def rollouts(self) -> Path:
+        return self.root / "rl" / "rollouts"
+
+    def rollout(self, step: int) -> Path:
+        return self.rollouts() / f"{step_name(step)}.jsonl"
+
+    def heldout(self) -> Path:
+        """Greedy held-out samples graded during RL (rl.eval_every)."""
+        return self.root / "rl" / "evals"
+
+    def heldout_at(self, step: int) -> Path:
+        return self.heldout() / f"{step_name(step)}.jsonl"
+
+    def eval_dir(self, checkpoint: str, task: str) -> Path:
+        return self.root / "eval" / checkpoint / task
+
+    def samples(self, checkpoint: str, task: str) -> Path:
+        return self.eval_dir(checkpoint, task) / "samples.jsonl"
+
+    def summary(self, checkpoint: str, task: str) -> Path:
+        return self.eval_dir(checkpoint, task) / "summary.json"
+
+
 class RunDirError(RuntimeError):
     """The run directory refuses an action (exists, stale input, missing stage output)."""
 
@@ -184,6 +260,7 @@ class RunDir:
     def __init__(self, path: Path, manifest: dict):
         # resolved, so that stage outputs (given absolute or run-relative) are recorded run-relative
         self.path, self.manifest = Path(path).resolve(), manifest
+        self.paths = RunPaths(self.path)
         self.config_hash: str | None = manifest.get("config_hash")
 
     @classmethod

@@ -172,7 +172,7 @@ def run_eval(cfg: Recipe, run: RunDir, *, resume: bool = False) -> dict:
             for name, task in cfg.eval.tasks.items():
                 problems = [Problem.from_dict(r) for r in read_jsonl(st.input("prepare", f"eval-{name}"))]
                 problems = problems[: cfg.eval.limit] if cfg.eval.limit else problems
-                out = run.path / "eval" / ckpt / name
+                out = run.paths.eval_dir(ckpt, name)
                 meta = {"task": name, "checkpoint": ckpt, "model": path}
                 results[f"{ckpt}/{name}"] = evaluate(model, tokenizer, task, problems, out, meta=meta, seed=cfg.seed,
                                                      template_name=task.template or cfg.data.template, resume=resume)

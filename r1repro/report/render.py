@@ -18,6 +18,7 @@ from r1repro.report.load import load_run
 from r1repro.report.markdown import run_markdown
 from r1repro.report.page import run_page
 from r1repro.report.traces import select_traces
+from r1repro.rundir import RunPaths
 
 
 def render_run(run_dir: str | Path, *, traces: int = 12, problems: Sequence[str] | None = None,
@@ -29,7 +30,7 @@ def render_run(run_dir: str | Path, *, traces: int = 12, problems: Sequence[str]
     top of both files instead of raising.
     """
     run = load_run(run_dir)
-    out = Path(out_dir) if out_dir is not None else run.path / "report"
+    out = Path(out_dir) if out_dir is not None else RunPaths(run.path).report
     charts, absent = run_charts(run)
     tables = run_tables(run.evals)
     chosen = select_traces(run, traces, problems) if traces > 0 or problems else []

@@ -24,13 +24,9 @@ import torch
 from r1repro import dist
 from r1repro.config import OptimConfig
 from r1repro.models import distinct_left_padded, save_checkpoint, unwrap
-from r1repro.rundir import Stage
+from r1repro.rundir import Stage, step_name
 
 log = logging.getLogger("r1repro.train")
-
-
-def step_name(step: int) -> str:
-    return f"step_{step:06d}"
 
 
 class StepSchedule(torch.optim.lr_scheduler.LambdaLR):
@@ -168,7 +164,7 @@ def set_rng_state(state: dict) -> None:
 
 def checkpoint_rel(st: Stage, step: int) -> str:
     """A checkpoint's path relative to the run: <stage>/checkpoints/step_000120."""
-    return f"{st.name}/checkpoints/{step_name(step)}"
+    return (st.run.paths.checkpoints(st.name) / step_name(step)).relative_to(st.run.path).as_posix()
 
 
 def step_of(rel: str) -> int:
@@ -221,7 +217,7 @@ def start_checkpoints(st: Stage, *, resume: bool, keep_last: int, meta: dict | N
     st.checkpoint_meta = dict(meta or {})
     listed = st.extra.get("checkpoints", [])
     keep = sorted((c for c in listed if complete(st, c)), key=step_of)[-keep_last:] if resume else []
-    folder = st.run.path / st.name / "checkpoints"
+    folder = st.run.paths.checkpoints(st.name)
     on_disk = sorted(p.name for p in folder.glob("step_*") if p.is_dir()) if folder.is_dir() else []
     gone = {c: ("a checkpoint of an earlier attempt (starting over)" if not resume else
                 f"beyond keep_last={keep_last}" if complete(st, c) else "incomplete")

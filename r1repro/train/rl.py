@@ -61,7 +61,6 @@ from r1repro.train.common import (
     scatter,
     set_rng_state,
     start_checkpoints,
-    step_name,
 )
 from r1repro.train.critic import Critic
 from r1repro.train.sft import sft_update
@@ -503,24 +502,23 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
         if rc.eval_every:
             name = rc.eval_task or next(iter(cfg.eval.tasks))
             heldout = [Problem.from_dict(r) for r in read_jsonl(st.input("prepare", f"eval-{name}"))][: rc.eval_size]
-        metrics = MetricsLogger(run.path / "rl" / "metrics.jsonl", resume_after_step=start if ckpt else None)
-        evals_dir = run.path / "rl" / "evals"
+        metrics = MetricsLogger(run.paths.metrics("rl"), resume_after_step=start if ckpt else None)
         log.info("RL: %s / %s / %s, %d steps x %d prompts x %d samples", rc.algorithm, rc.advantage, rc.loss,
                  rc.steps, rc.prompts_per_step, rc.group_size)
         if heldout and start == 0:
-            metrics.log({"step": 0, **heldout_eval(ctx, cfg, heldout, evals_dir / f"{step_name(0)}.jsonl", 0)})
+            metrics.log({"step": 0, **heldout_eval(ctx, cfg, heldout, run.paths.heldout_at(0), 0)})
         path = ckpt
         for step in tqdm(range(start + 1, rc.steps + 1), desc="rl", initial=start, total=rc.steps, leave=False):
             problems = dist.shard([ctx.problems[i] for i in ctx.sampler.take(rc.prompts_per_step)])
             batch, stats = rl_step(ctx, step, problems)
             if heldout and (step % rc.eval_every == 0 or step == rc.steps):
-                stats.update(heldout_eval(ctx, cfg, heldout, evals_dir / f"{step_name(step)}.jsonl", step))
+                stats.update(heldout_eval(ctx, cfg, heldout, run.paths.heldout_at(step), step))
             record = dist.mean_metrics({"step": step, **stats})
             metrics.log(record)
             log.info("rl %s", json.dumps({k: round(v, 4) for k, v in record.items() if k in (
                 "step", "reward/mean", "acc/train", "work/rate", "length/mean", "eval/accuracy", "time/step")}))
             if rc.log_rollouts_every and step % rc.log_rollouts_every == 0:
-                write_rollouts(run.path / "rl" / "rollouts" / f"{step_name(step)}.jsonl", step, batch, rc.group_size)
+                write_rollouts(run.paths.rollout(step), step, batch, rc.group_size)
             nonfinite_run = nonfinite_run + 1 if stats["skipped/nonfinite"] else 0
             if nonfinite_run >= rc.max_nonfinite:
                 raise RuntimeError(f"stopping: {nonfinite_run} consecutive RL steps had a non-finite loss or "
@@ -530,7 +528,7 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
         if path is None:  # zero steps: the starting weights are the result
             path = _save(ctx, st, 0, rc, 0)
         st.output("checkpoint", path)
-        st.output("metrics", run.path / "rl" / "metrics.jsonl")
+        st.output("metrics", run.paths.metrics("rl"))
     return path
 
 

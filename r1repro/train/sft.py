@@ -124,7 +124,7 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
     with run.stage("sft") as st:
         base = str(st.input("prepare", "base_model")) if run.output_path("prepare", "base_model") else cfg.model.path
         if sc.traces_from:  # R1's second stage: correct samples of a finished RL run
-            data_path = run.path / "sft" / "traces.jsonl"
+            data_path = run.paths.traces
             atomic_write_jsonl(data_path, collect_traces(sc.traces_from, template=cfg.data.template,
                                                          per_problem=sc.traces_per_problem))
             st.output("traces", data_path)
@@ -163,7 +163,7 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
             set_rng_state(state["rng"])
             start = state["step"]
             log.info("resuming SFT from %s (step %d)", ckpt, start)
-        metrics = MetricsLogger(run.path / "sft" / "metrics.jsonl", resume_after_step=start if ckpt else None)
+        metrics = MetricsLogger(run.paths.metrics("sft"), resume_after_step=start if ckpt else None)
         aggregation = AVERAGE_TO_AGGREGATION[sc.average]
         pad = tokenizer.pad_token_id
         log.info("SFT: %d examples (%d held out), %d steps of %d", len(examples), len(eval_examples), sc.steps,
@@ -189,5 +189,5 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
         if sc.steps == 0 or start == sc.steps:
             path = save_training_checkpoint(st, model, tokenizer, optimizer, scheduler, sampler, sc.steps, sc.keep_last)
         st.output("checkpoint", path)
-        st.output("metrics", run.path / "sft" / "metrics.jsonl")
+        st.output("metrics", run.paths.metrics("sft"))
     return path

@@ -18,7 +18,7 @@ from pathlib import Path
 from r1repro.data.schema import read_jsonl
 from r1repro.data.templates import TEMPLATES
 from r1repro.files import JSONLineError, scan_jsonl
-from r1repro.rundir import RunDir, RunDirError
+from r1repro.rundir import RunDir, RunDirError, RunPaths
 
 
 def problem_metas(run_dir: str | Path) -> dict[str, dict]:
@@ -38,7 +38,7 @@ def collect_traces(run_dir: str | Path, *, template: str, per_problem: int = 1, 
     response to the prompt). The RL run sampled its training split, so no trace is of an
     evaluation problem.
     """
-    folder = Path(run_dir) / "rl" / "rollouts"
+    folder = RunPaths(run_dir).rollouts()
     files = sorted(folder.glob("step_*.jsonl"), reverse=True)
     if not files:
         raise FileNotFoundError(f"{folder}: no RL rollouts to collect traces from (did the rl stage run, "
