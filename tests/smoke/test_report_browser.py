@@ -22,6 +22,7 @@ from r1repro.report import render_run
 from tests.fixtures.make_run import make_run
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+ROOT = Path(__file__).resolve().parents[2]
 APT = ["apt-get", "install", "-y", "--no-install-recommends", "chromium", "chromium-driver"]
 
 
@@ -170,7 +171,12 @@ def test_report_in_chromium(browser, tmp_path):
 
 
 def test_screenshot_tool(browser, tmp_path):
-    from r1repro.report.screenshot import screenshot
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("screenshot", ROOT / "scripts" / "screenshot.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    screenshot = module.screenshot
 
     page = render_run(make_run(tmp_path, "shot", tasks=("gsm8k",)))["index.html"]
     out = screenshot(page, tmp_path / "img" / "eval.png", at="eval", height=900)
