@@ -2,7 +2,8 @@
 
 Why: the embedded default trains a tiny model in minutes on a CPU; it needs problems whose gold is
 right by construction, whose difficulty is a knob, and that never run out. Problem i of a stream
-depends only on (task, split, seed, i, knobs): `random.Random(f"arithmetic/{split}/{seed}/{i}")`.
+depends only on (task, split, seed, i, knobs): `random.Random(f"arithmetic/{split}/{seed}/{i}")`;
+its id, `arithmetic/<split>/s<seed>/<knobs tag>/<i>`, names the knobs too, so streams never share ids.
 So the same seed gives the same problems, asking for more extends the list without changing its
 prefix, and train/test come from disjoint seed streams (prepare's contamination check still drops
 any question that happens to collide).
@@ -16,6 +17,8 @@ any question that happens to collide).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from pathlib import Path
 
@@ -91,6 +94,12 @@ def bare_question(start: int, chain: list[tuple[str, int, int]]) -> str:
     return f"What is {expr}?"
 
 
+def stream_tag(**knobs: object) -> str:
+    """Six hex digits naming a generator's knobs: part of every problem id, so two streams with
+    different knobs (three-step and four-step chains, say) never share an id."""
+    return hashlib.sha1(json.dumps(knobs, sort_keys=True, default=str).encode()).hexdigest()[:6]
+
+
 def arithmetic_problem(i: int, split: str, seed: int, *, steps: int, ops: str, max_value: int,
                        max_operand: int, style: str, show_work: float = 1.0) -> Problem:
     """Problem i of the (split, seed) stream; `steps` is drawn per problem when given as (lo, hi).
@@ -109,7 +118,8 @@ def arithmetic_problem(i: int, split: str, seed: int, *, steps: int, ops: str, m
         solution = step_solution(start, chain)
     shown = show_work >= 1.0 or rng.random() < show_work
     meta = {"generator": "arithmetic", "steps": n_steps, "style": style, **({} if shown else {"shows_work": False})}
-    return Problem(f"arithmetic/{split}/s{seed}/{i:06d}", "arithmetic", split, question, str(chain[-1][2]),
+    tag = stream_tag(steps=steps, ops=ops, max_value=max_value, max_operand=max_operand, style=style)
+    return Problem(f"arithmetic/{split}/s{seed}/{tag}/{i:06d}", "arithmetic", split, question, str(chain[-1][2]),
                    solution if shown else "", meta)
 
 
@@ -247,7 +257,8 @@ def load_countdown(split: str, data_dir: Path | None = None, *, skip_bad: bool =
         rng = random.Random(f"countdown/{split}/{seed}/{i}")
         numbers, target, expr, steps = countdown_numbers(rng, rng.randint(lo, hi), max_number, max_target)
         question = f"Make {target} using the numbers {', '.join(map(str, numbers))}, each exactly once, with + - * /."
-        problems.append(Problem(f"countdown/{split}/s{seed}/{i:06d}", "countdown", split, question, str(target),
+        tag = stream_tag(count=(lo, hi), max_number=max_number, max_target=max_target)
+        problems.append(Problem(f"countdown/{split}/s{seed}/{tag}/{i:06d}", "countdown", split, question, str(target),
                                 " ".join(steps), {"generator": "countdown", "verifier": "countdown",
                                                  "numbers": numbers, "answer": expr}))
     return LoadResult(problems)

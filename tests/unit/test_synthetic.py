@@ -17,7 +17,7 @@ STEP = re.compile(r"(\d+) ([-+*/]) (\d+) = (\d+)\.")
 
 def test_arithmetic_first_problem_by_hand():
     p = load_arithmetic("train", n=1, seed=0).problems[0]
-    assert (p.id, p.gold, p.solution) == ("arithmetic/train/s0/000000", "6", "3 - 2 = 1. 1 * 6 = 6.")
+    assert (p.id, p.gold, p.solution) == ("arithmetic/train/s0/8da93b/000000", "6", "3 - 2 = 1. 1 * 6 = 6.")
     assert p.question == "Sam has 3 cards. He gives away 2. Then the number of cards is multiplied by 6. " \
                          "How many cards does Sam have now?"
 
@@ -162,3 +162,12 @@ def test_distinct_skips_repeated_questions_and_stays_prefix_stable():
     assert load_arithmetic("test", n=50, distinct=True, **opts).problems == d[:50]
     with pytest.raises(ValueError, match="distinct problems"):
         load_arithmetic("test", n=50, steps=1, ops="+", max_value=3, max_operand=2, style="bare", distinct=True)
+
+
+def test_streams_with_other_knobs_never_share_ids():
+    # the quickstart evaluates three-step and four-step chains: same split, seed and index
+    three = load_arithmetic("test", n=3, steps=3, style="labelled").problems
+    four = load_arithmetic("test", n=3, steps=4, style="labelled").problems
+    assert not {p.id for p in three} & {p.id for p in four}
+    assert [p.id.rsplit("/", 1)[1] for p in three] == ["000000", "000001", "000002"]
+    assert load_arithmetic("test", n=3, steps=3, style="labelled", show_work=0.5).problems[0].id == three[0].id
