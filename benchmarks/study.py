@@ -37,13 +37,28 @@ def cli(*args: str) -> None:
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def warm_start(base_recipe: Path, seed: int, overrides: list[str]) -> Path:
-    """prepare + sft once per seed; variants copy this run directory."""
+def sft_done(run: Path) -> bool:
+    return (run / "manifest.json").exists() and json.loads((run / "manifest.json").read_text())["stages"].get(
+        "sft", {}).get("status") == "done"
+
+
+def warm_start(base_recipe: Path, seed: int, overrides: list[str], warm_from: str | None = None) -> Path:
+    """prepare + sft once per seed; variants copy this run directory. warm_from ("runs/x-s{seed}"):
+    take prepare + sft from that finished run instead (same data and SFT settings, e.g. the quickstart
+    benchmark's runs: the study's base recipe only changes rl, eval and report)."""
     warm = RUNS / f"_warm-s{seed}"
-    if not (warm / "manifest.json").exists() or json.loads((warm / "manifest.json").read_text())["stages"].get(
-            "sft", {}).get("status") != "done":
-        cli("run", str(base_recipe), f"seed={seed}", *overrides, "--stages", "prepare,sft", "--run-dir", str(warm),
-            "--force")
+    if sft_done(warm):
+        return warm
+    src = ROOT / warm_from.format(seed=seed) if warm_from else None
+    if src is not None and sft_done(src):
+        shutil.rmtree(warm, ignore_errors=True)
+        shutil.copytree(src, warm, ignore=shutil.ignore_patterns("rl", "eval", "report"))
+        manifest = json.loads((warm / "manifest.json").read_text())
+        manifest["stages"] = {k: v for k, v in manifest["stages"].items() if k in ("prepare", "sft")}
+        (warm / "manifest.json").write_text(json.dumps(manifest))
+        return warm
+    cli("run", str(base_recipe), f"seed={seed}", *overrides, "--stages", "prepare,sft", "--run-dir", str(warm),
+        "--force")
     return warm
 
 
@@ -105,6 +120,7 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true",
                     help="keep variants already finished in runs/study/ (run with the same overrides) instead of redoing them")
     ap.add_argument("--name", default="study", help="runs/<name>/ and benchmarks/results/<name>.json")
+    ap.add_argument("--warm-from", help="reuse prepare + sft of these finished runs, e.g. runs/bench-quickstart-s{seed}")
     ap.add_argument("overrides", nargs="*", help="dotted overrides applied to every variant")
     args = ap.parse_intermixed_args()  # overrides may come before or after the options
     global RUNS
@@ -117,7 +133,7 @@ def main() -> None:
         variants = [p for p in variants if p.stem in args.only]
     rows = []
     for seed in args.seeds:
-        warm = warm_start(folder / "_base.yaml", seed, args.overrides)
+        warm = warm_start(folder / "_base.yaml", seed, args.overrides, args.warm_from)
         for recipe in variants:
             row = run_variant(recipe, warm, seed, args.overrides, reuse=args.reuse)
             rows.append(row)
