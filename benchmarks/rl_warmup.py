@@ -31,7 +31,7 @@ def run(base: Path, out: Path, lr: float, warmup: int, steps: int, eval_size: in
     for stage in ("rl", "eval", "report"):
         manifest["stages"].pop(stage, None)
     (out / "manifest.json").write_text(json.dumps(manifest))
-    overrides = [f"rl.optim.lr={lr}", f"rl.optim.warmup_steps={warmup}", "rl.optim.schedule=constant",
+    overrides = ["rl.enabled=true", f"rl.optim.lr={lr}", f"rl.optim.warmup_steps={warmup}", "rl.optim.schedule=constant",
                  f"rl.steps={steps}", "rl.eval_every=1", f"rl.eval_size={eval_size}", "rl.save_every=0",
                  "rl.log_rollouts_every=0"]
     subprocess.run([sys.executable, "-m", "r1repro.cli", "rl", str(out / "config.yaml"), *overrides,
