@@ -35,7 +35,7 @@ def child(variant: str, model_name: str, batch: int, length: int, threads: int, 
           micro_batch: int, mmap_mib: float) -> dict:
     import torch
 
-    from r1repro.models import load_model, set_mmap_threshold, token_logprobs
+    from r1repro.models import enable_checkpointing, load_model, set_mmap_threshold, token_logprobs
 
     torch.set_num_threads(threads)
     if mmap_mib:  # what the pipeline does (model.mmap_threshold_mib); 0 keeps glibc's growing threshold
@@ -43,7 +43,7 @@ def child(variant: str, model_name: str, batch: int, length: int, threads: int, 
     model, _ = load_model(model_name)
     model.train()
     if variant.endswith("+gc"):
-        model.gradient_checkpointing_enable()
+        enable_checkpointing(model)
     g = torch.Generator().manual_seed(0)
     ids = torch.randint(0, model.config.vocab_size, (batch, length), generator=g)
     attn = torch.ones_like(ids)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -203,6 +205,11 @@ class PolicyLogProbs(torch.nn.Module):
                                 temperature=temperature, with_entropy=with_entropy)
 
 
+def enable_checkpointing(model) -> None:
+    """Activation (gradient) checkpointing under either transformers name ('activation_' since 5.x)."""
+    (getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable)()
+
+
 def set_mmap_threshold(mib: float) -> bool:
     """Serve allocations of >= `mib` MiB with their own mmap (glibc's M_MMAP_THRESHOLD); False elsewhere.
 
@@ -265,6 +272,17 @@ def left_padded(prompts, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     return ids, mask
 
 
+@functools.lru_cache(maxsize=None)
+def _cache_kw_of(cls: type) -> str:
+    return "cache" if "cache" in inspect.signature(cls.forward).parameters else "past_key_values"
+
+
+def cache_kw(module) -> str:
+    """The keyword a model's forward takes its KV cache by: 'cache' in recent transformers (which warn
+    on 'past_key_values'), 'past_key_values' in older ones. module(..., **{cache_kw(module): cache})."""
+    return _cache_kw_of(type(module))
+
+
 def distinct_left_padded(prompts, pad_id: int) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
     """Each distinct prompt once, left-padded: ids (U, P), mask (U, P), and the prompt row of every input.
 
@@ -282,14 +300,14 @@ def _prefix_shared_logprobs(hf, prompt_ids: torch.Tensor, prompt_mask: torch.Ten
     decoder = hf.get_decoder()
     cache = transformers.DynamicCache(config=hf.config)
     pos = (prompt_mask.cumsum(-1) - 1).clamp(min=0)  # (U, P): left padding, positions from 0
-    out = decoder(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=pos, past_key_values=cache,
-                  use_cache=True)
+    kw = cache_kw(decoder)
+    out = decoder(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=pos, **{kw: cache}, use_cache=True)
     last = out.last_hidden_state[:, -1]  # (U, H): predicts each completion's first token
     cache.batch_select_indices(rows)  # (U, ...) -> (R, ...), differentiable: gradients sum over a prompt's rows
     full_mask = torch.cat([prompt_mask[rows], mask], dim=1)  # (R, P + C)
     steps = torch.arange(ids.shape[1], device=ids.device)
     out = decoder(input_ids=ids, attention_mask=full_mask, position_ids=pos[rows, -1:] + 1 + steps,
-                  past_key_values=cache, use_cache=True)
+                  **{kw: cache}, use_cache=True)
     hidden = torch.cat([last[rows, None], out.last_hidden_state[:, :-1]], dim=1)  # (R, C, H): predicts ids[:, j]
     sel = mask.bool()
     lp, ent = chunked_token_logprobs(hidden[sel].unsqueeze(0), hf.get_output_embeddings().weight,

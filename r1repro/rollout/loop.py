@@ -20,7 +20,7 @@ import torch
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
-from r1repro.models import distinct_left_padded
+from r1repro.models import cache_kw, distinct_left_padded
 
 NUCLEUS_CANDIDATES = 64  # top-p looks at the 64 likeliest tokens first; exact whenever they hold > top_p
 
@@ -141,7 +141,7 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
     positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (U, P)
     cache = growing_cache(model, width + max_new_tokens)
     gen = torch.Generator(device=device).manual_seed(seed)
-    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache, use_cache=True,
+    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, **{cache_kw(model): cache}, use_cache=True,
                 logits_to_keep=1)
     logits = out.logits[:, -1]  # (U, V)
     if len(ids) < len(prompt_ids):
@@ -172,7 +172,7 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
             mask, nxt, next_pos = mask[sel], nxt[sel], next_pos[sel]
             alive = [alive[j] for j in keep]
         mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)  # (R, P + step + 1)
-        out = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=next_pos, past_key_values=cache,
+        out = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=next_pos, **{cache_kw(model): cache},
                     use_cache=True)
         logits = out.logits[:, -1]
         next_pos = next_pos + 1

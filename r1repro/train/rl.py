@@ -45,7 +45,7 @@ from r1repro.data.templates import TEMPLATES, Template
 from r1repro.evals.harness import generate_and_grade
 from r1repro.files import atomic_write_jsonl, read_jsonl
 from r1repro.metrics import language_metrics, reflection_rate, work_rate
-from r1repro.models import PolicyLogProbs, load_model, token_logprobs, unwrap
+from r1repro.models import PolicyLogProbs, enable_checkpointing, load_model, token_logprobs, unwrap
 from r1repro.registry import Registry
 from r1repro.rewards import REWARDS, Scorer
 from r1repro.rollout import Completion, backend_from_config
@@ -459,7 +459,7 @@ def setup(cfg: Recipe, run: RunDir, st, ckpt: Path | None, problems: list[Proble
     model, tokenizer = load_model(str(ckpt or start_from), dtype=cfg.model.dtype, device=dist.device())
     ref = load_model(start_from, dtype=cfg.model.dtype, device=dist.device())[0].eval() if rc.kl_coef > 0 else None
     if cfg.model.gradient_checkpointing:
-        model.gradient_checkpointing_enable()
+        enable_checkpointing(model)
     template = TEMPLATES[cfg.data.template]
     state = load_trainer_state(ckpt) if ckpt is not None else None
     # every training forward goes through PolicyLogProbs (inside DDP/FSDP2 under torchrun); the

@@ -27,7 +27,7 @@ from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES, sft_target
 from r1repro.files import atomic_write_jsonl, read_jsonl
 from r1repro.grading import GraderPolicy, grade_batch
-from r1repro.models import encode_prompt, load_model, token_logprobs
+from r1repro.models import enable_checkpointing, encode_prompt, load_model, token_logprobs
 from r1repro.rollout import make_backend
 from r1repro.rundir import MetricsLogger, RunDir
 from r1repro.train.common import (
@@ -146,7 +146,7 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
         # worked solutions short and report 0% for a model that writes them perfectly
         eval_tokens = max([len(r) for _, r in eval_examples], default=0) + 16
         if cfg.model.gradient_checkpointing:
-            model.gradient_checkpointing_enable()
+            enable_checkpointing(model)
         model.train()
         optimizer, scheduler = build_optimizer(model, sc.optim, sc.steps)
         sampler = EpochSampler(len(examples), cfg.seed)

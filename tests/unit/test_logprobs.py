@@ -152,12 +152,12 @@ def test_shared_prompt_forward_matches_the_concatenated_path():
 def test_prompt_sharing_is_off_under_gradient_checkpointing():
     # HF turns the KV cache off in training under gradient checkpointing: the prompt cannot be shared
     from r1repro.config import RLConfig, TinyModelConfig
-    from r1repro.models import build_tiny_model, train_tokenizer
+    from r1repro.models import build_tiny_model, enable_checkpointing, train_tokenizer
     from r1repro.train.rl import _shares_prompt
 
     tok = train_tokenizer(["Q: 1 + 2 = 3", "Q: 4 + 5 = 9"], 300)
     model = build_tiny_model(TinyModelConfig(hidden_size=32, layers=1, heads=2, intermediate_size=64,
                                              vocab_size=300), tok, seed=0)
     assert _shares_prompt(model, RLConfig()) and not _shares_prompt(model, RLConfig(share_prompt=False))
-    model.gradient_checkpointing_enable()
+    enable_checkpointing(model)
     assert not _shares_prompt(model, RLConfig())
