@@ -19,6 +19,7 @@ from pathlib import Path
 
 from r1repro.config import STAGES, RecipeError, load_recipe, to_yaml
 from r1repro.rundir import RunDirError
+from r1repro.trackers import check as check_trackers
 
 log = logging.getLogger("r1repro")
 
@@ -92,6 +93,7 @@ def cmd_run(args) -> None:
     from r1repro.pipeline import run_stages
 
     cfg = load_recipe(args.recipe, args.overrides)
+    check_trackers(cfg.report_to)
     if args.dry_run:
         import tempfile
 
@@ -113,6 +115,7 @@ def cmd_stage(args) -> None:
     from r1repro.pipeline import run_stages
 
     cfg = load_recipe(args.recipe, args.overrides)
+    check_trackers(cfg.report_to)
     run = _open(args, cfg, create_mode="stage")
     status = run.status(args.command)
     if status == "done" and not args.force:

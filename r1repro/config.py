@@ -35,6 +35,8 @@ from r1repro.grading.policy import GraderPolicy
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVALS_DIR = REPO_ROOT / "evals"
 STAGES = ("prepare", "sft", "rl", "eval", "report")
+CHECKPOINTS = ("base", "sft", "rl")
+"""The models of a run that eval.checkpoints names, in training order."""
 WARMUP_RL = 10
 """Default RL warmup steps (measured: docs/rl-defaults.md)."""
 
@@ -376,7 +378,7 @@ class EvalConfig:
     """Run the eval stage."""
     tasks: dict[str, TaskConfig] = field(default_factory=dict)
     """Tasks by name; each entry is deep-merged over evals/<name>.yaml when that file exists."""
-    checkpoints: tuple[Literal["base", "sft", "rl"], ...] = ("sft", "rl")
+    checkpoints: tuple[Literal[CHECKPOINTS], ...] = ("sft", "rl")
     """Which of the run's models to evaluate."""
     limit: int | None = num(None, gt=0)
     """Evaluate only the first N problems of each task."""

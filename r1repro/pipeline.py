@@ -105,9 +105,10 @@ def run_stages(cfg: Recipe, run: RunDir, stages: Sequence[str], *, resume: bool 
     """
     import torch
 
-    from r1repro import dist
+    from r1repro import dist, trackers
     from r1repro.models import set_mmap_threshold
 
+    trackers.check(cfg.report_to)  # an unknown name or a missing package fails before the first stage
     if cfg.model.threads:
         torch.set_num_threads(cfg.model.threads)
     if cfg.model.mmap_threshold_mib:
@@ -155,6 +156,9 @@ def dry_run(cfg: Recipe, out_dir: str | Path) -> dict:
               "rewards": [REWARDS[name] for name in rc.rewards]}
     for task in cfg.eval.tasks.values():
         TEMPLATES[task.template or cfg.data.template]
+    from r1repro.trackers import check
+
+    check(cfg.report_to)
     evals = {name: task.dataset for name, task in cfg.eval.tasks.items()}
     card = prepare(cfg.data.train, evals, Path(out_dir), data_dir=cfg.data.dir, seed=cfg.seed, dedupe=cfg.data.dedupe,
                    decontaminate=cfg.data.decontaminate, ngram=cfg.data.ngram, skip_bad=cfg.data.skip_bad,

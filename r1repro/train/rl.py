@@ -50,8 +50,9 @@ from r1repro.models import PolicyLogProbs, load_model, token_logprobs, unwrap
 from r1repro.registry import Registry
 from r1repro.rewards import REWARDS, Scorer, ScoreResult
 from r1repro.rollout import Completion, backend_from_config
-from r1repro.rundir import MetricsLogger, RunDir
+from r1repro.rundir import RunDir
 from r1repro.text import count_worked_steps
+from r1repro.trackers import open_metrics
 from r1repro.train.common import (
     EpochSampler,
     build_optimizer,
@@ -579,7 +580,7 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
         if rc.eval_every:
             name = rc.eval_task or next(iter(cfg.eval.tasks))
             heldout = [Problem.from_dict(r) for r in read_jsonl(st.input("prepare", f"eval-{name}"))][: rc.eval_size]
-        metrics = MetricsLogger(run.path / "rl" / "metrics.jsonl", resume_after_step=start if ckpt else None)
+        metrics = open_metrics(cfg, st, run.path / "rl" / "metrics.jsonl", resume_after_step=start if ckpt else None)
         evals_dir = run.path / "rl" / "evals"
         log.info("RL: %s / %s / %s, %d steps x %d prompts x %d samples", rc.algorithm, rc.advantage, rc.loss,
                  rc.steps, rc.prompts_per_step, rc.group_size)
@@ -605,6 +606,7 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
                 path = _save(ctx, st, step, rc, nonfinite_run)
         if path is None:  # zero steps: the starting weights are the result
             path = _save(ctx, st, 0, rc, 0)
+        metrics.close()
         st.output("checkpoint", path)
         st.output("metrics", run.path / "rl" / "metrics.jsonl")
     return path

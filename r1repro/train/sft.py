@@ -29,7 +29,8 @@ from r1repro.files import atomic_write_jsonl, read_jsonl
 from r1repro.grading import GraderPolicy, grade_batch
 from r1repro.models import load_model, token_logprobs
 from r1repro.rollout import make_backend
-from r1repro.rundir import MetricsLogger, RunDir
+from r1repro.rundir import RunDir
+from r1repro.trackers import open_metrics
 from r1repro.train.common import (
     EpochSampler,
     build_optimizer,
@@ -164,7 +165,7 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
             set_rng_state(state["rng"])
             start = state["step"]
             log.info("resuming SFT from %s (step %d)", ckpt, start)
-        metrics = MetricsLogger(run.path / "sft" / "metrics.jsonl", resume_after_step=start if ckpt else None)
+        metrics = open_metrics(cfg, st, run.path / "sft" / "metrics.jsonl", resume_after_step=start if ckpt else None)
         aggregation = AVERAGE_TO_AGGREGATION[sc.average]
         pad = tokenizer.pad_token_id
         log.info("SFT: %d examples (%d held out), %d steps of %d", len(examples), len(eval_examples), sc.steps,
@@ -189,6 +190,7 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
                 path = save_training_checkpoint(st, model, tokenizer, optimizer, scheduler, sampler, step, sc.keep_last)
         if sc.steps == 0 or start == sc.steps:
             path = save_training_checkpoint(st, model, tokenizer, optimizer, scheduler, sampler, sc.steps, sc.keep_last)
+        metrics.close()
         st.output("checkpoint", path)
         st.output("metrics", run.path / "sft" / "metrics.jsonl")
     return path

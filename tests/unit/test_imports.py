@@ -9,6 +9,7 @@ CASES = [
     ("r1repro.config", ("torch", "transformers")),
     ("r1repro.files", ("torch", "transformers", "r1repro.rundir", "r1repro.data")),
     ("r1repro.rundir", ("torch", "transformers")),
+    ("r1repro.trackers", ("torch", "transformers", "wandb", "tensorboard")),
     ("r1repro.data.schema", ("torch", "transformers", "r1repro.rundir")),
     ("r1repro.registry", ("torch", "transformers")),
     ("r1repro.grading", ("transformers", "vllm", "torch")),
