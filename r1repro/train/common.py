@@ -1,7 +1,8 @@
 """Pieces both trainers share: optimizer + schedule, batches of token sequences, checkpoints, resume.
 
 A checkpoint directory (`<stage>/checkpoints/step_000120/`) holds the HF model and tokenizer
-(save_pretrained), `trainer_state.pt` (optimizer, scheduler, RNG states, sampler position, step)
+(save_pretrained; with model.lora the adapter in `adapter/`, and the merged model only in the
+stage's final checkpoint), `trainer_state.pt` (optimizer, scheduler, RNG states, sampler position, step)
 and `meta.json`. It is written atomically and recorded in the manifest as it is saved, so
 `--resume` finds the last complete one through the manifest, never by listing folders.
 """
@@ -151,8 +152,10 @@ def set_rng_state(state: dict) -> None:
 
 
 def save_training_checkpoint(st: Stage, model, tokenizer, optimizer, scheduler, sampler: EpochSampler | None,
-                             step: int, keep_last: int, extra: dict | None = None) -> Path:
-    """Write <stage>/checkpoints/step_N atomically, record it in the manifest, prune old ones."""
+                             step: int, keep_last: int, extra: dict | None = None, final: bool = True) -> Path:
+    """Write <stage>/checkpoints/step_N atomically, record it in the manifest, prune old ones.
+
+    With LoRA adapters the checkpoint holds the adapter; the stage's `final` one also the merged model."""
     rel = f"{st.name}/checkpoints/{step_name(step)}"
     # under torchrun every rank calls this (FSDP2 gathers weights and optimizer state); rank 0 writes
     state = {"optimizer": dist.optimizer_state(model, optimizer), "scheduler": scheduler.state_dict(),
@@ -161,7 +164,7 @@ def save_training_checkpoint(st: Stage, model, tokenizer, optimizer, scheduler, 
     ckpts = [c for c in st.extra.get("checkpoints", []) if c != rel] + [rel]
     if dist.is_main():
         save_checkpoint(unwrap(model), tokenizer, st.run.path / rel, meta={"stage": st.name, "step": step},
-                        extra_files={"trainer_state.pt": state}, state_dict=weights)
+                        extra_files={"trainer_state.pt": state}, state_dict=weights, merged=final)
         for old in ckpts[:-keep_last]:
             shutil.rmtree(st.run.path / old, ignore_errors=True)
     st.record(checkpoints=ckpts[-keep_last:])

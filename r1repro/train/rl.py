@@ -46,7 +46,7 @@ from r1repro.data.templates import TEMPLATES, Template
 from r1repro.evals.harness import generate_and_grade
 from r1repro.files import atomic_write_jsonl, read_jsonl
 from r1repro.metrics import language_metrics, reflection_rate, work_rate
-from r1repro.models import PolicyLogProbs, load_model, token_logprobs, unwrap
+from r1repro.models import PolicyLogProbs, adapters_disabled, load_model, load_policy, token_logprobs, unwrap
 from r1repro.registry import Registry
 from r1repro.rewards import REWARDS, Scorer, ScoreResult
 from r1repro.rollout import Completion, backend_from_config
@@ -123,7 +123,7 @@ class RLContext:
     problems: list[Problem] = field(default_factory=list)
     sampler: EpochSampler | None = None
     seed: int = 0
-    ref: torch.nn.Module | None = None  # frozen reference model for the KL penalty
+    ref: torch.nn.Module | None = None  # frozen reference model for the KL penalty (LoRA: the policy itself)
     critic: Critic | None = None  # value model (rl.algorithm: ppo)
     gen_model: torch.nn.Module | None = None  # what the HF backend samples from (unsharded)
 
@@ -225,8 +225,10 @@ def old_and_ref_logprobs(ctx: RLContext, completions: Sequence[Completion]):
     rc = ctx.rc
     reuse = rc.algorithm == "ppo" or (rc.algorithm == "pg" and rc.epochs * rc.minibatches > 1)
     old = sequence_logprobs(ctx.model, completions, ctx.pad_id, rc, rc.micro_batch) if reuse else None
-    ref = sequence_logprobs(ctx.ref, completions, ctx.pad_id, rc, rc.micro_batch) if ctx.ref is not None else None
-    return old, ref
+    if ctx.ref is None:
+        return old, None
+    with adapters_disabled(ctx.ref):  # LoRA: the reference is the policy's base weights
+        return old, sequence_logprobs(ctx.ref, completions, ctx.pad_id, rc, rc.micro_batch)
 
 
 def estimate(ctx: RLContext, batch: Batch, old, ref):
@@ -533,11 +535,13 @@ def setup(cfg: Recipe, run: RunDir, st, ckpt: Path | None, problems: list[Proble
     if rc.algorithm in ("raft", "ppo") and dist.world_size() > 1:
         raise RuntimeError(f"rl.algorithm={rc.algorithm} runs on one process only: raft's ranks keep different "
                            f"numbers of correct samples, and ppo's value model is not wrapped for DDP/FSDP")
+    if cfg.model.lora is not None and cfg.dist.strategy == "fsdp" and dist.world_size() > 1:
+        raise RuntimeError("model.lora trains with dist.strategy: ddp (or one process), not fsdp")
     start_from = init_path(cfg, run, st)
-    model, tokenizer = load_model(str(ckpt or start_from), dtype=cfg.model.dtype, device=dist.device())
-    ref = load_model(start_from, dtype=cfg.model.dtype, device=dist.device())[0].eval() if rc.kl_coef > 0 else None
-    if cfg.model.gradient_checkpointing:
-        model.gradient_checkpointing_enable()
+    model, tokenizer = load_policy(start_from, ckpt, cfg.model, seed=cfg.seed, device=dist.device())
+    ref = None
+    if rc.kl_coef > 0:  # with LoRA the reference is the policy with its adapters disabled: no second copy
+        ref = model if cfg.model.lora else load_model(start_from, dtype=cfg.model.dtype, device=dist.device())[0].eval()
     template = TEMPLATES[cfg.data.template]
     state = load_trainer_state(ckpt) if ckpt is not None else None
     # every training forward goes through PolicyLogProbs (inside DDP/FSDP2 under torchrun); the
@@ -615,4 +619,4 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
 def _save(ctx: RLContext, st, step: int, rc: RLConfig, nonfinite_run: int) -> Path:
     extra = {"nonfinite_run": nonfinite_run, **({"critic": ctx.critic.state_dict()} if ctx.critic else {})}
     return save_training_checkpoint(st, ctx.model, ctx.tokenizer, ctx.optimizer, ctx.scheduler, ctx.sampler, step,
-                                    rc.keep_last, extra=extra)
+                                    rc.keep_last, extra=extra, final=step == rc.steps)

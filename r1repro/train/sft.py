@@ -27,7 +27,7 @@ from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES, sft_target
 from r1repro.files import atomic_write_jsonl, read_jsonl
 from r1repro.grading import GraderPolicy, grade_batch
-from r1repro.models import load_model, token_logprobs
+from r1repro.models import load_policy, token_logprobs
 from r1repro.rollout import make_backend
 from r1repro.rundir import RunDir
 from r1repro.trackers import open_metrics
@@ -133,7 +133,7 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
         else:
             data_path = Path(sc.data) if sc.data else st.input("prepare", "train")
         records = read_jsonl(data_path)
-        model, tokenizer = load_model(base, dtype=cfg.model.dtype)
+        model, tokenizer = load_policy(base, None, cfg.model, seed=cfg.seed)
         template = TEMPLATES[cfg.data.template]
         triples = sft_examples(records, template, tokenizer)
         if not triples:
@@ -147,15 +147,13 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
         # room for the longest held-out reference answer: a fixed budget (the RL one) would cut long
         # worked solutions short and report 0% for a model that writes them perfectly
         eval_tokens = max([len(r) for _, r in eval_examples], default=0) + 16
-        if cfg.model.gradient_checkpointing:
-            model.gradient_checkpointing_enable()
         model.train()
         optimizer, scheduler = build_optimizer(model, sc.optim, sc.steps)
         sampler = EpochSampler(len(examples), cfg.seed)
         start = 0
         ckpt = last_checkpoint(st) if resume else None
         if ckpt is not None:
-            model, _ = load_model(str(ckpt), dtype=cfg.model.dtype)
+            model, _ = load_policy(base, ckpt, cfg.model, seed=cfg.seed)
             model.train()
             optimizer, scheduler = build_optimizer(model, sc.optim, sc.steps)
             state = load_trainer_state(ckpt)
@@ -187,7 +185,8 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
                 metrics.log(record)
                 log.info("sft %s", json.dumps({k: round(v, 4) for k, v in record.items()}))
             if (sc.save_every and step % sc.save_every == 0) or step == sc.steps:
-                path = save_training_checkpoint(st, model, tokenizer, optimizer, scheduler, sampler, step, sc.keep_last)
+                path = save_training_checkpoint(st, model, tokenizer, optimizer, scheduler, sampler, step, sc.keep_last,
+                                                final=step == sc.steps)
         if sc.steps == 0 or start == sc.steps:
             path = save_training_checkpoint(st, model, tokenizer, optimizer, scheduler, sampler, sc.steps, sc.keep_last)
         metrics.close()

@@ -1,5 +1,6 @@
 """Kill a run mid-RL with SIGKILL, resume it, and get the same metrics as an uninterrupted run."""
 
+import importlib.util
 import json
 import os
 import signal
@@ -10,10 +11,17 @@ import time
 import pytest
 from conftest import MICRO, comparable, metrics, run_cli
 
-OVERRIDES = ["rl.steps=5", "rl.save_every=1", "rl.keep_last=2", "eval.enabled=false", "report.enabled=false"]
+BASE = ["rl.steps=5", "rl.save_every=1", "rl.keep_last=2", "eval.enabled=false", "report.enabled=false"]
+# LoRA: adapters that move every step (constant reward, no baseline) and a KL to the adapters-off base
+LORA = ["model.lora={r: 4, alpha: 8}", "rl.advantage=none", "rl.wrong_value=1", "rl.unparseable_value=1",
+        "rl.optim.lr=1e-2", "rl.kl_coef=0.1"]
+HAVE_PEFT = importlib.util.find_spec("peft") is not None
 
 
-def test_killed_rl_resumes_to_identical_metrics(tmp_path):
+@pytest.mark.parametrize("extra", [[], pytest.param(LORA, id="lora", marks=pytest.mark.skipif(
+    not HAVE_PEFT, reason="model.lora needs the lora extra (peft)"))], ids=["full", "lora"])
+def test_killed_rl_resumes_to_identical_metrics(tmp_path, extra):
+    OVERRIDES = BASE + extra
     straight = tmp_path / "straight"
     run_cli("run", str(MICRO), *OVERRIDES, "--run-dir", str(straight))
 
