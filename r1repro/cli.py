@@ -19,7 +19,6 @@ from pathlib import Path
 
 from r1repro.config import STAGES, RecipeError, load_recipe, to_yaml
 from r1repro.rundir import RunDirError
-from r1repro.trackers import check as check_trackers
 
 log = logging.getLogger("r1repro")
 
@@ -90,10 +89,10 @@ def _open(args, cfg, *, create_mode: str):
 
 
 def cmd_run(args) -> None:
-    from r1repro.pipeline import run_stages
+    from r1repro.pipeline import check_extras, run_stages
 
     cfg = load_recipe(args.recipe, args.overrides)
-    check_trackers(cfg.report_to)
+    check_extras(cfg)
     if args.dry_run:
         import tempfile
 
@@ -112,10 +111,10 @@ def cmd_run(args) -> None:
 
 
 def cmd_stage(args) -> None:
-    from r1repro.pipeline import run_stages
+    from r1repro.pipeline import check_extras, run_stages
 
     cfg = load_recipe(args.recipe, args.overrides)
-    check_trackers(cfg.report_to)
+    check_extras(cfg)
     run = _open(args, cfg, create_mode="stage")
     status = run.status(args.command)
     if status == "done" and not args.force:

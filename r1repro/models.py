@@ -310,7 +310,7 @@ def set_mmap_threshold(mib: float) -> bool:
 
 
 def unwrap(model):
-    """The HF model inside DDP/FSDP wrappers and PolicyLogProbs."""
+    """The HF model (or the peft model around it, with model.lora) inside DDP/FSDP wrappers and PolicyLogProbs."""
     model = getattr(model, "module", model)  # DDP
     return model.model if isinstance(model, PolicyLogProbs) else model
 

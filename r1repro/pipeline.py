@@ -75,6 +75,19 @@ def stage_fn(name: str):
     raise ValueError(f"unknown stage {name!r}")
 
 
+def check_extras(cfg: Recipe) -> None:
+    """The optional packages the recipe needs are installed (report_to's trackers, peft for model.lora);
+    a RecipeError naming the extra to install otherwise."""
+    import importlib.util
+
+    from r1repro.config import RecipeError
+    from r1repro.trackers import check
+
+    check(cfg.report_to)
+    if cfg.model.lora is not None and importlib.util.find_spec("peft") is None:
+        raise RecipeError("model.lora needs peft: pip install 'r1repro[lora]'")
+
+
 def enabled(cfg: Recipe, stage: str) -> bool:
     return {"sft": cfg.sft.enabled, "rl": cfg.rl.enabled, "eval": cfg.eval.enabled,
             "report": cfg.report.enabled}.get(stage, True)
@@ -105,10 +118,10 @@ def run_stages(cfg: Recipe, run: RunDir, stages: Sequence[str], *, resume: bool 
     """
     import torch
 
-    from r1repro import dist, trackers
+    from r1repro import dist
     from r1repro.models import set_mmap_threshold
 
-    trackers.check(cfg.report_to)  # an unknown name or a missing package fails before the first stage
+    check_extras(cfg)  # an unknown tracker or a missing optional package fails before the first stage
     if cfg.model.threads:
         torch.set_num_threads(cfg.model.threads)
     if cfg.model.mmap_threshold_mib:
@@ -156,9 +169,7 @@ def dry_run(cfg: Recipe, out_dir: str | Path) -> dict:
               "rewards": [REWARDS[name] for name in rc.rewards]}
     for task in cfg.eval.tasks.values():
         TEMPLATES[task.template or cfg.data.template]
-    from r1repro.trackers import check
-
-    check(cfg.report_to)
+    check_extras(cfg)
     evals = {name: task.dataset for name, task in cfg.eval.tasks.items()}
     card = prepare(cfg.data.train, evals, Path(out_dir), data_dir=cfg.data.dir, seed=cfg.seed, dedupe=cfg.data.dedupe,
                    decontaminate=cfg.data.decontaminate, ngram=cfg.data.ngram, skip_bad=cfg.data.skip_bad,

@@ -11,7 +11,8 @@ Each sequence is one action of a contextual bandit: grad E[R] = E[A * grad log p
 the sequence's tokens by the aggregation (token_mean, seq_mean_token_mean, seq_sum_constant).
 
 One step is `rl_step`, and reads as the algorithm:
-    completions = sample(policy, prompts, k); rewards = score(completions)
+    completions = sample(policy, prompts, k); rewards = score(completions)   # `draw`: with DAPO's
+                                              # dynamic sampling, more prompts until groups differ
     advantages = estimate(rewards)            # ADVANTAGES[rl.advantage], or GAE with the critic
     stats = UPDATES[rl.algorithm](...)        # mu epochs x minibatches of objective() + step()
 `run_rl` builds what the step needs (`setup`) and does the bookkeeping around it: held-out
@@ -155,7 +156,11 @@ def score(scorer, template, problems: Sequence[Problem], completions: Sequence[C
 
 
 def rl_step(ctx: RLContext, step: int, problems: Sequence[Problem]) -> tuple[Batch, dict[str, float]]:
-    """One RL step on this rank's `problems`: sample -> score -> estimate advantages -> update."""
+    """One RL step on this rank's `problems`: sample -> score -> estimate advantages -> update.
+
+    DAPO's batch hygiene (r1repro.algos.dapo), each off by default: `draw` drops the groups without
+    signal and draws more prompts (rl.dynamic_sampling); `rollout` adds the soft overlong penalty to
+    the rewards (rl.overlong_buffer); `objective` masks truncated completions (rl.mask_truncated)."""
     rc, t0 = ctx.rc, time.time()
     batch, drawn = draw(ctx, step, problems)  # sample + score (+ dynamic sampling's further draws)
     t2 = time.time()
