@@ -329,7 +329,7 @@ class RLConfig:
     max_draws: int = num(4, gt=0)
     """With dynamic_sampling: draws of prompts per step at most, the first included (verl:
     max_num_gen_batches). A batch still short after them is filled up with dropped groups, so every
-    step trains on prompts_per_step groups; how many were filled is logged as dynamic/filled."""
+    step trains on prompts_per_step groups; the share that was filling is logged as dynamic/filled."""
     mask_truncated: bool = False
     """Leave completions that hit sampling.max_new_tokens out of the loss (their tokens get no gradient and
     do not count in the token normaliser; TRL: mask_truncated_completions, DAPO: overlong filtering)."""

@@ -220,8 +220,9 @@ def draw(ctx: RLContext, step: int, problems: Sequence[Problem]) -> tuple[Batch,
     drawn_tokens = sum(len(c.ids) for b in batches for c in b.completions)
     return Batch.concat(batches).groups(keep, rc.group_size), {
         "time/generate": t_gen, "time/score": t_score, "tokens_per_s": drawn_tokens / max(t_gen, 1e-9),
-        "dynamic/draws": len(batches), "dynamic/prompts": len(informative),
-        "dynamic/all_same": 1.0 - float(np.mean(informative)), "dynamic/filled": filled}
+        # global numbers (every rank makes the same draws): dist.mean_metrics averages ranks' equal values
+        "dynamic/draws": len(batches), "dynamic/prompts": len(informative) * dist.world_size(),
+        "dynamic/all_same": 1.0 - float(np.mean(informative)), "dynamic/filled": filled / quota}
 
 
 def old_and_ref_logprobs(ctx: RLContext, completions: Sequence[Completion]):

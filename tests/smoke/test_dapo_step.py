@@ -71,7 +71,7 @@ def test_dynamic_sampling_stops_at_max_draws_and_fills_the_batch():
     batch, stats = rl_step(ctx, 1, [problem(2), problem(3)])
     # drawn: 2, 3 | 4, 6 -> one informative group (3); the first dropped one (2) fills the batch
     assert [p.gold for p in batch.problems] == ["2", "3"]
-    assert stats["dynamic/draws"] == 2 and stats["dynamic/filled"] == 1 and stats["dynamic/all_same"] == 0.75
+    assert stats["dynamic/draws"] == 2 and stats["dynamic/filled"] == 0.5 and stats["dynamic/all_same"] == 0.75
 
 
 def test_dynamic_sampling_needs_no_second_draw_when_every_group_is_informative():
