@@ -81,13 +81,13 @@ def test_eval_resumes_without_regenerating(setup, tmp_path, monkeypatch):
     (out / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in keep))
 
     generated = []
-    real = harness._generate_and_grade
+    real = harness.generate_and_grade
 
     def counting(backend, template, tokenizer, chunk, task, **kw):
         generated.extend(p.id for p in chunk)
         return real(backend, template, tokenizer, chunk, task, **kw)
 
-    monkeypatch.setattr(harness, "_generate_and_grade", counting)
+    monkeypatch.setattr(harness, "generate_and_grade", counting)
     second = harness.evaluate(model, tok, task, eval_problems, out, template_name="qa", meta=meta)
     assert eval_problems[0].id not in generated  # the graded problem was not regenerated
     assert sorted(set(generated)) == sorted(p.id for p in eval_problems[1:])

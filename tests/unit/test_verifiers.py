@@ -90,12 +90,12 @@ def test_eval_harness_uses_the_problems_verifier(probe_verifier):
     from r1repro.config import TaskConfig
     from r1repro.data.schema import Problem
     from r1repro.data.templates import TEMPLATES
-    from r1repro.evals.harness import _generate_and_grade
+    from r1repro.evals.harness import generate_and_grade
 
     probs = [Problem("p1", "countdown", "test", "q", "20", None, {"verifier": "probe", "numbers": [1]}),
              Problem("p2", "countdown", "test", "q", "20", None, CD)]
     task = TaskConfig()
-    recs = _generate_and_grade(_FakeBackend(" x </think> <answer>20</answer>"), TEMPLATES["qa"], None, probs,
+    recs = generate_and_grade(_FakeBackend(" x </think> <answer>20</answer>"), TEMPLATES["qa"], None, probs,
                                task, n=2, greedy=False, seed=0)
     assert len(probe_verifier) == 2 and probe_verifier[0][3] == task.grader  # p1 twice, the task's policy
     # p2 is a Countdown problem: a bare target number is not an expression over its numbers
