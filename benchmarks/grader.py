@@ -33,7 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from r1repro.grading import (  # noqa: E402  (after the sys.path insert)
+from r1repro.files import read_jsonl  # noqa: E402  (after the sys.path insert)
+from r1repro.grading import (  # noqa: E402
     GraderPolicy,
     check,
     check_batch,
@@ -160,8 +161,7 @@ def summarise(rows, key):
 
 
 def gsm8k_pairs():
-    golds = [json.loads(x)["answer"].split("#### ")[-1].replace(",", "")
-             for x in (DATA / "gsm8k/test.jsonl").read_text().splitlines()]
+    golds = [r["answer"].split("#### ")[-1].replace(",", "") for r in read_jsonl(DATA / "gsm8k/test.jsonl")]
     pairs = []
     for g in golds:
         pairs.append((f"<think>Add them up.</think> <answer>\\boxed{{{g}}}</answer>", g))
@@ -171,7 +171,7 @@ def gsm8k_pairs():
 
 
 def math_pairs():
-    golds = [json.loads(x)["answer"] for x in (DATA / "math/test500.jsonl").read_text().splitlines()]
+    golds = [r["answer"] for r in read_jsonl(DATA / "math/test500.jsonl")]
     rng = random.Random(0)
     pairs = []
     for g in golds:

@@ -62,10 +62,12 @@ def row_of(run: Path, seed: int, wall: float) -> dict:
     return row
 
 
-def run_seed(recipe: str, seed: int, overrides: list[str]) -> dict:
+def run_seed(recipe: str, seed: int, overrides: list[str], resume: bool = False) -> dict:
+    """One seed's full run; with resume, an interrupted run continues (a finished one is only read)."""
     run = ROOT / "runs" / f"bench-quickstart-s{seed}"
     t0 = time.time()
-    cli("run", recipe, f"seed={seed}", *overrides, "--run-dir", str(run), "--force")
+    again = resume and (run / "manifest.json").exists()
+    cli("run", recipe, f"seed={seed}", *overrides, "--run-dir", str(run), "--resume" if again else "--force")
     return row_of(run, seed, time.time() - t0)
 
 
@@ -112,6 +114,8 @@ def main() -> None:
     ap.add_argument("--recipe", default="recipes/quickstart.yaml")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--no-control", action="store_true", help="skip the frozen-policy control")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue interrupted seed runs (same recipe and overrides) instead of starting over")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "quickstart.json"))
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_intermixed_args()
@@ -119,7 +123,7 @@ def main() -> None:
     print(f"machine: {cpu_line(info)}; load {info['loadavg'][0]:.1f}", flush=True)
     rows = []
     for seed in args.seeds:
-        rows.append(run_seed(args.recipe, seed, args.overrides))
+        rows.append(run_seed(args.recipe, seed, args.overrides, args.resume))
         print(f"seed {seed}: SFT {pct(rows[-1]['sft']['acc'])} -> RL {pct(rows[-1]['rl']['acc'])} "
               f"({rows[-1]['wall_s']:.0f} s)", flush=True)
     control = None if args.no_control else run_control(args.recipe, args.seeds[0], args.overrides)

@@ -23,6 +23,7 @@ import json
 import statistics
 from pathlib import Path
 
+from r1repro.files import read_jsonl
 from r1repro.grading import GraderPolicy, check_batch
 from r1repro.grading.extract import extract_answer
 
@@ -35,7 +36,7 @@ def own_source(template: str) -> str:
 
 def eval_entry(out_dir: Path, wall_s: float | None) -> dict:
     summary = json.loads((out_dir / "summary.json").read_text())
-    samples = [json.loads(line) for line in (out_dir / "samples.jsonl").read_text().splitlines() if line.strip()]
+    samples = read_jsonl(out_dir / "samples.jsonl")
     sources = collections.Counter(extract_answer(s["completion"]).source or "none" for s in samples)
     tokens = sum(s["length"] for s in samples)
     greedy = [s for s in samples if s["greedy"]]
@@ -58,10 +59,10 @@ def eval_entry(out_dir: Path, wall_s: float | None) -> dict:
 
 
 def rl_entry(run_dir: Path) -> dict:
-    steps = [json.loads(line) for line in (run_dir / "rl" / "metrics.jsonl").read_text().splitlines() if line]
+    steps = read_jsonl(run_dir / "rl" / "metrics.jsonl")
     reasons = {}
     for f in sorted((run_dir / "rl" / "rollouts").glob("step_*.jsonl")):
-        recs = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+        recs = read_jsonl(f)
         reasons[f.stem] = dict(collections.Counter(r["reason"] for r in recs).most_common())
     keys = ("time/generate", "time/score", "time/train", "time/step", "tokens_per_s", "length/mean")
     mean = {k: statistics.mean(s[k] for s in steps) for k in keys if steps and k in steps[0]}

@@ -15,10 +15,13 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+from r1repro.checks import check_recipe
 from r1repro.config import STAGES, RecipeError, load_recipe, to_yaml
-from r1repro.rundir import RunDirError
+from r1repro.data.schema import DataError
+from r1repro.rundir import RunDirError, RunPaths
 
 log = logging.getLogger("r1repro")
 
@@ -60,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, help="samples per problem for pass@k/maj@k (overrides the task)")
     p.add_argument("--max-new-tokens", type=int, help="completion budget (overrides the task)")
     p.add_argument("--batch-size", type=int, help="sequences generated together (overrides sampling.batch_size)")
-    p.add_argument("--template", help="prompt template (default: the task's, else chat/boxed)")
+    p.add_argument("--template", help="prompt template (default: the task's, else the one the checkpoint was "
+                                      "trained with, from its meta.json, else chat/boxed)")
     p.add_argument("--data-dir", help="data directory (default: $R1REPRO_DATA or ../shared/data)")
     p.add_argument("--out", help="output directory (default: runs/eval/<model name>)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed")
@@ -84,15 +88,27 @@ def _open(args, cfg, *, create_mode: str):
     if create_mode == "run":
         return open_run(cfg, run_dir, force=args.force, resume=args.resume)
     # a stage command opens the run if it exists (whatever the stage state), else creates it
-    exists = (run_dir / "manifest.json").exists()
+    exists = RunPaths(run_dir).manifest.exists()
     return open_run(cfg, run_dir, resume=exists, strict_config=False)
 
 
-def cmd_run(args) -> None:
-    from r1repro.pipeline import check_extras, run_stages
+def load(args, stages: Sequence[str] | None = None):
+    """The recipe, with every name, option and (for `stages`) input path checked: before any file is
+    written (r1repro.checks); `stages` None: the recipe's own."""
+    origins: dict[str, str] = {}
+    cfg = load_recipe(args.recipe, args.overrides, origins=origins)
+    check_recipe(cfg, origins, stages=cfg.stages if stages is None else stages)
+    return cfg
 
-    cfg = load_recipe(args.recipe, args.overrides)
-    check_extras(cfg)
+
+def cmd_run(args) -> None:
+    from r1repro.pipeline import run_stages
+
+    stages = args.stages.split(",") if args.stages else None
+    bad = [s for s in stages or () if s not in STAGES]
+    if bad:
+        raise RecipeError(f"--stages: unknown stage(s) {', '.join(bad)}; known: {', '.join(STAGES)}")
+    cfg = load(args, stages)
     if args.dry_run:
         import tempfile
 
@@ -101,27 +117,23 @@ def cmd_run(args) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             print(json.dumps(dry_run(cfg, tmp), indent=2))
         return
-    stages = args.stages.split(",") if args.stages else list(cfg.stages)
-    bad = [s for s in stages if s not in STAGES]
-    if bad:
-        raise RecipeError(f"--stages: unknown stage(s) {', '.join(bad)}; known: {', '.join(STAGES)}")
+    stages = stages or list(cfg.stages)
     run = _open(args, cfg, create_mode="run")
     run_stages(cfg, run, stages, resume=args.resume)
     log.info("run finished: %s", run.path)
 
 
 def cmd_stage(args) -> None:
-    from r1repro.pipeline import check_extras, run_stages
+    from r1repro.pipeline import run_stages
 
-    cfg = load_recipe(args.recipe, args.overrides)
-    check_extras(cfg)
+    cfg = load(args, [args.command])
     run = _open(args, cfg, create_mode="stage")
     status = run.status(args.command)
     if status == "done" and not args.force:
         raise RunDirError(f"stage {args.command!r} already finished in {run.path}; pass --force to redo it")
     if status in ("running", "failed") and not args.resume and not args.force:
-        log.info("stage %s was %s; starting it over (pass --resume to continue from its last checkpoint)",
-                 args.command, status)
+        log.info("stage %s was %s; starting it over, which deletes its checkpoints (pass --resume to continue "
+                 "from the last one)", args.command, status)
     run_stages(cfg, run, [args.command], resume=args.resume, redo=True)
 
 
@@ -162,7 +174,7 @@ def cmd_config(args) -> None:
         return
     if not args.recipe:
         raise RecipeError("r1repro config needs a recipe (or --describe)")
-    print(to_yaml(load_recipe(args.recipe, args.overrides)), end="")
+    print(to_yaml(load(args, stages=())), end="")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                 "report": cmd_report, "config": cmd_config}
     try:
         handlers[args.command](args)
-    except (RecipeError, RunDirError, FileNotFoundError) as e:
+    except (RecipeError, RunDirError, DataError, FileNotFoundError) as e:
         print(f"r1repro: error: {e}", file=sys.stderr)
         return 2
     return 0

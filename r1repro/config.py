@@ -30,8 +30,6 @@ from typing import Any, Literal
 
 import yaml
 
-from r1repro.grading.policy import GraderPolicy
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVALS_DIR = REPO_ROOT / "evals"
 STAGES = ("prepare", "sft", "rl", "eval", "report")
@@ -52,6 +50,55 @@ def num(default: Any, *, gt: float | None = None, ge: float | None = None, le: f
 
 # ----------------------------------------------------------------------------- configs
 @dataclass(frozen=True)
+class GraderPolicy:
+    backend: str = "r1repro"
+    """Which checker decides: "r1repro" (this package) or "math_verify" (HF math-verify, run in the
+    same sandbox; its own extraction is used)."""
+    timeout_s: float = 2.0
+    """Wall-clock budget for the symbolic step of one check; after it the worker is killed and
+    respawned and the verdict is `timeout`. Use 2 s for RL rewards, 5 s for evaluation."""
+    last_number_fallback: bool = False
+    """GSM8K-style extraction: when there is no box, no <answer>, no `####` and no "the answer is",
+    take the last number of the last sentence. Off by default (it rewards unformatted output)."""
+    require_think_close: bool = True
+    """A response that opens <think> and never closes it has no answer (`no_answer`)."""
+    reject_multiple_boxed: bool = True
+    """Different values in several boxes of the final answer segment are a hedge: `multiple_answers`."""
+    accept_factored_forms: bool = True
+    """Factored and expanded polynomials are equal ((x+1)^2 == x^2+2x+1). When False only forms that
+    are structurally equal after parsing count."""
+    accept_unreduced_fractions: bool = True
+    """An unreduced fraction (2/4 for 1/2, 14/2 for 7) is accepted."""
+    percent_optional: bool = True
+    """A missing or extra `%` is ignored (50 for 50\\%, and 50\\% for 50)."""
+    degree_optional: bool = True
+    """A missing or extra degree sign is ignored (30 for 30^\\circ)."""
+    base_subscript_optional: bool = True
+    """For a gold in a base (413_5) the same digits without a subscript (413) are accepted; a
+    different base (413_6) never is."""
+    accept_inequality_for_interval: bool = False
+    """An inequality (x < 3) is accepted for an interval gold ((-\\infty, 3))."""
+    accept_unsimplified_arithmetic: bool = False
+    """Unfinished arithmetic (3+4 for 7, 2\\cdot 5 for 10) is accepted."""
+    accept_decimal_approximations: bool = False
+    """A decimal approximation (0.333, 1.414) of an exact non-terminating gold (1/3, \\sqrt{2}) is
+    accepted when within `approx_rel_tol`."""
+    approx_rel_tol: float = 1e-4
+    """Relative tolerance used only when `accept_decimal_approximations` is True."""
+    max_answer_chars: int = 400
+    """An extracted answer longer than this is `too_large` (it is not a final answer)."""
+    max_nodes: int = 200
+    """An answer with more tokens than this is `too_large` before any symbolic work."""
+    max_digits: int = 10_000
+    """Power towers and factorials whose value would exceed this many digits are `too_large`."""
+    cache_size: int = 100_000
+    """Verdicts cached per process by (policy, gold, normalised prediction); 0 disables."""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class TinyModelConfig:
     arch: Literal["llama", "qwen2"] = "llama"
     """Architecture of the embedded model (a transformers class, so HF tools load it)."""
@@ -67,6 +114,10 @@ class TinyModelConfig:
     """Context length."""
     vocab_size: int = num(384, ge=300)
     """Size of the byte-level BPE vocabulary trained on the task's text (256 bytes + merges + specials)."""
+
+    def __post_init__(self) -> None:
+        if self.hidden_size % self.heads:  # else the prepare stage fails building the model
+            raise ValueError(f"hidden_size {self.hidden_size} is not divisible by heads {self.heads}")
 
 
 @dataclass(frozen=True)
@@ -467,7 +518,7 @@ def _record_leaves(v: Any, key: str, origins: dict, src: str) -> None:
             _record_leaves(v2, f"{key}.{k2}", origins, src)
 
 
-def _read_with_bases(path: Path, origins: dict, seen: tuple = (), key: str = "base") -> dict:
+def _read_with_bases(path: Path, origins: dict, seen: tuple = (), key: str = "base", prefix: str = "") -> dict:
     path = path.resolve()
     if path in seen:
         raise RecipeError(f"{path}: `{key}:` cycle through {' -> '.join(map(str, seen))}")
@@ -477,8 +528,10 @@ def _read_with_bases(path: Path, origins: dict, seen: tuple = (), key: str = "ba
     if parent is not None:
         if not isinstance(parent, str):
             raise RecipeError(f"{path}: `{key}:` must be a path to another YAML file")
-        merged = _read_with_bases((path.parent / parent), origins, seen + (path,), key)
-    return _merge(merged, data, origins, str(path))
+        if not (path.parent / parent).is_file():  # name the file that holds the `base:` line
+            raise RecipeError(f"{path}: `{key}: {parent}`: no such recipe file {(path.parent / parent).resolve()}")
+        merged = _read_with_bases((path.parent / parent), origins, seen + (path,), key, prefix)
+    return _merge(merged, data, origins, str(path), prefix)
 
 
 def apply_override(tree: dict, override: str, origins: dict) -> dict:
@@ -575,8 +628,12 @@ def _convert(value: Any, tp: Any, path: str, origins: dict) -> Any:
     raise RecipeError(f"{where}: unsupported field type {_type_name(tp)}")
 
 
-def _where(path: str, origins: Mapping[str, str]) -> str:
+def where(path: str, origins: Mapping[str, str]) -> str:
     """`file: key.path`, naming the file (or override) that set the key or its nearest parent."""
+    return _where(path, origins)
+
+
+def _where(path: str, origins: Mapping[str, str]) -> str:
     key = re.sub(r"\[\d+\]", "", path)
     while key and key not in origins:
         key = key.rpartition(".")[0]
@@ -612,19 +669,27 @@ def load_task(name_or_path: str, extra: Mapping | None = None, origins: dict | N
     path = Path(name_or_path)
     if not path.suffix:
         path = EVALS_DIR / f"{name_or_path}.yaml"
-    tree = _read_with_bases(path, origins, key="include") if path.exists() else {}
+    prefix = f"eval.tasks.{Path(name_or_path).stem}"
+    from_files: dict[str, str] = {}  # keys the task file (and its includes) set; the recipe's win
+    tree = _read_with_bases(path, from_files, key="include", prefix=prefix + ".") if path.exists() else {}
+    for k, src in from_files.items():
+        origins.setdefault(k, src)
     if not path.exists() and not extra:
         known = sorted(p.stem for p in EVALS_DIR.glob("*.yaml") if not p.stem.startswith("_"))
         close = difflib.get_close_matches(name_or_path, known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise RecipeError(f"unknown eval task {name_or_path!r} (no {path}){hint} known: {', '.join(known)}")
     tree = _merge(tree, dict(extra or {}), {}, "")
-    return build(TaskConfig, tree, origins, f"eval.tasks.{Path(name_or_path).stem}")
+    return build(TaskConfig, tree, origins, prefix)
 
 
-def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
-    """Read a recipe (following `base:`), apply dotted overrides, build and validate it."""
-    origins: dict[str, str] = {}
+def load_recipe(path: str | Path, overrides: Sequence[str] = (), *, origins: dict[str, str] | None = None) -> Recipe:
+    """Read a recipe (following `base:`), apply dotted overrides, build and validate it.
+
+    origins: filled with the file (or override) that set each dotted key, for later messages
+    (`where`). Names the code registers (loaders, templates, advantages, ...) are checked by
+    r1repro.checks, which imports the modules that register them."""
+    origins = origins if origins is not None else {}
     tree = _read_with_bases(Path(path), origins)
     for ov in overrides:
         tree = apply_override(tree, ov, origins)
@@ -668,18 +733,22 @@ def field_docs(cls: type) -> dict[str, str]:
     return docs
 
 
-def describe(cls: type = Recipe, prefix: str = "") -> list[str]:
-    """One line per field, nested: `rl.optim.lr (float = 1e-05): Peak learning rate (AdamW).`"""
+def describe(cls: type = Recipe, prefix: str = "", defaults: Any = None) -> list[str]:
+    """One line per field, nested: `rl.optim.lr (float = 1e-05): Peak learning rate (AdamW).`
+
+    The values are those of `defaults` (an instance; by default `cls()`), so a nested config whose
+    parent field builds it with other values (sft.optim: lr 1e-3, cosine, warmup 10) shows those."""
+    defaults = cls() if defaults is None else defaults
     docs, lines = field_docs(cls), []
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
-        tp = hints[f.name]
-        inner = [a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)]  # `X | None` of a dataclass X
+        tp, value = hints[f.name], getattr(defaults, f.name)
+        args = typing.get_args(tp)
+        inner = [a for a in args if dataclasses.is_dataclass(a)] if type(None) in args else []  # `X | None`
         if dataclasses.is_dataclass(tp) or inner:
-            optional = " (optional, default None)" if inner else ""
-            lines.append(f"{prefix}{f.name}{optional}: {docs.get(f.name, '')}")
-            lines += describe(inner[0] if inner else tp, f"{prefix}{f.name}.")
+            kind = f" ({inner[0].__name__} | None = {to_dict(value)!r})" if inner else ""
+            lines.append(f"{prefix}{f.name}{kind}: {docs.get(f.name, '')}")
+            lines += describe(inner[0] if inner else tp, f"{prefix}{f.name}.", value)  # an optional one: its defaults
             continue
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-        lines.append(f"{prefix}{f.name} ({_type_name(tp)} = {to_dict(default)!r}): {docs.get(f.name, '')}")
+        lines.append(f"{prefix}{f.name} ({_type_name(tp)} = {to_dict(value)!r}): {docs.get(f.name, '')}")
     return lines

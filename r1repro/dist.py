@@ -33,19 +33,9 @@ from typing import TypeVar
 import torch
 import torch.distributed as tdist
 
+from r1repro.ranks import is_main, rank, world_size  # noqa: F401 (re-exported: dist.rank() etc.)
+
 T = TypeVar("T")
-
-
-def world_size() -> int:
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def rank() -> int:
-    return int(os.environ.get("RANK", "0"))
-
-
-def is_main() -> bool:
-    return rank() == 0
 
 
 def active() -> bool:

@@ -99,11 +99,13 @@ def build_tiny_model(cfg: TinyModelConfig, tokenizer, seed: int) -> PreTrainedMo
     return model
 
 
-def make_tiny(cfg: TinyModelConfig, texts: Iterable[str], out_dir: str | Path, seed: int) -> Path:
-    """Train the tokenizer on `texts`, initialise the model, save both (atomically) to out_dir."""
+def make_tiny(cfg: TinyModelConfig, texts: Iterable[str], out_dir: str | Path, seed: int,
+              meta: dict | None = None) -> Path:
+    """Train the tokenizer on `texts`, initialise the model, save both (atomically) to out_dir;
+    `meta` adds to its meta.json (e.g. the prompt template the texts were written with)."""
     tokenizer = train_tokenizer(texts, cfg.vocab_size)
     model = build_tiny_model(cfg, tokenizer, seed)
-    save_checkpoint(model, tokenizer, out_dir, meta={"kind": "tiny", "seed": seed,
+    save_checkpoint(model, tokenizer, out_dir, meta={"kind": "tiny", "seed": seed, **(meta or {}),
                                                       "parameters": sum(p.numel() for p in model.parameters())})
     return Path(out_dir)
 
@@ -338,6 +340,24 @@ def token_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                  with_entropy=with_entropy, prefix=prefix)
 
 
+def encode_prompt(tokenizer, prompt: str) -> list[int]:
+    """Prompt ids as every part of the package encodes them: with the tokenizer's special tokens,
+    unless the text already starts with the BOS token (a chat template writes it)."""
+    special = not (tokenizer.bos_token and prompt.startswith(tokenizer.bos_token))
+    return tokenizer(prompt, add_special_tokens=special)["input_ids"]
+
+
+def left_padded(prompts, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token id lists left-padded to the longest: ids (B, P) and attention mask (B, P)."""
+    width = max(map(len, prompts))
+    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)  # (B, P)
+    mask = torch.zeros_like(ids)
+    for r, p in enumerate(prompts):
+        ids[r, width - len(p):] = torch.tensor(list(p))
+        mask[r, width - len(p):] = 1
+    return ids, mask
+
+
 def distinct_left_padded(prompts, pad_id: int) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
     """Each distinct prompt once, left-padded: ids (U, P), mask (U, P), and the prompt row of every input.
 
@@ -345,12 +365,7 @@ def distinct_left_padded(prompts, pad_id: int) -> tuple[torch.Tensor, torch.Tens
     in training (token_logprobs(prefix=...))."""
     first: dict[tuple[int, ...], int] = {}
     rows = [first.setdefault(tuple(p), len(first)) for p in prompts]
-    width = max(map(len, first))
-    ids = torch.full((len(first), width), pad_id, dtype=torch.long)  # (U, P)
-    mask = torch.zeros_like(ids)
-    for u, p in enumerate(first):
-        ids[u, width - len(p):] = torch.tensor(p)
-        mask[u, width - len(p):] = 1
+    ids, mask = left_padded(list(first), pad_id)  # (U, P), (U, P)
     return ids, mask, rows
 
 

@@ -26,21 +26,21 @@ def run_prepare(cfg: Recipe, run: RunDir, *, resume: bool = False) -> dict:
 
     with run.stage("prepare") as st:
         evals = {name: task.dataset for name, task in cfg.eval.tasks.items()}
-        card = prepare(cfg.data.train, evals, run.path / "data", data_dir=cfg.data.dir, seed=cfg.seed,
+        card = prepare(cfg.data.train, evals, run.paths.data, data_dir=cfg.data.dir, seed=cfg.seed,
                        dedupe=cfg.data.dedupe, decontaminate=cfg.data.decontaminate, ngram=cfg.data.ngram,
                        skip_bad=cfg.data.skip_bad, shuffle=cfg.data.shuffle)
-        st.output("train", "data/train.jsonl")
-        st.output("card", "data/card.json")
+        st.output("train", run.paths.train_data())
+        st.output("card", run.paths.card)
         for name in evals:
-            st.output(f"eval-{name}", f"data/eval-{name}.jsonl")
+            st.output(f"eval-{name}", run.paths.eval_data(name))
         st.inputs.update(card.get("inputs", {}))
         if cfg.model.path == "tiny":
             from r1repro.models import make_tiny
 
             template = TEMPLATES[cfg.data.template]
-            train = read_jsonl(run.path / "data" / "train.jsonl")
+            train = read_jsonl(run.paths.train_data())
             texts = [template.prompt(p.question) + sft_target(template, p) for p in train]
-            make_tiny(cfg.model.tiny, texts, run.path / "base", cfg.seed)
+            make_tiny(cfg.model.tiny, texts, run.paths.base, cfg.seed, meta={"template": cfg.data.template})
             st.output("base_model", "base")
     return card
 
@@ -75,19 +75,6 @@ def stage_fn(name: str):
     raise ValueError(f"unknown stage {name!r}")
 
 
-def check_extras(cfg: Recipe) -> None:
-    """The optional packages the recipe needs are installed (report_to's trackers, peft for model.lora);
-    a RecipeError naming the extra to install otherwise."""
-    import importlib.util
-
-    from r1repro.config import RecipeError
-    from r1repro.trackers import check
-
-    check(cfg.report_to)
-    if cfg.model.lora is not None and importlib.util.find_spec("peft") is None:
-        raise RecipeError("model.lora needs peft: pip install 'r1repro[lora]'")
-
-
 def enabled(cfg: Recipe, stage: str) -> bool:
     return {"sft": cfg.sft.enabled, "rl": cfg.rl.enabled, "eval": cfg.eval.enabled,
             "report": cfg.report.enabled}.get(stage, True)
@@ -96,7 +83,9 @@ def enabled(cfg: Recipe, stage: str) -> bool:
 def open_run(cfg: Recipe, run_dir: str | Path | None = None, *, force: bool = False, resume: bool = False,
              strict_config: bool = True) -> RunDir:
     from r1repro import dist
+    from r1repro.checks import check_recipe
 
+    check_recipe(cfg)  # a bad name fails here, before the run directory exists (the CLI checked already)
     path = Path(run_dir) if run_dir else Path(cfg.runs_dir) / cfg.name
     dist.init()  # under torchrun rank 0 creates (or checks) the run; the others read it afterwards
     run = dist.main_first(lambda: RunDir.open(path, config_yaml=to_yaml(cfg), config_hash=config_hash(cfg),
@@ -121,7 +110,6 @@ def run_stages(cfg: Recipe, run: RunDir, stages: Sequence[str], *, resume: bool 
     from r1repro import dist
     from r1repro.models import set_mmap_threshold
 
-    check_extras(cfg)  # an unknown tracker or a missing optional package fails before the first stage
     if cfg.model.threads:
         torch.set_num_threads(cfg.model.threads)
     if cfg.model.mmap_threshold_mib:
@@ -149,27 +137,22 @@ def run_stages(cfg: Recipe, run: RunDir, stages: Sequence[str], *, resume: bool 
 def dry_run(cfg: Recipe, out_dir: str | Path) -> dict:
     """Resolve and build everything a run needs except the model weights, and check it fits together.
 
-    Builds the data (prepare into out_dir), the prompt template, the grader and rewards (a gold
-    answer written in the template's format must score the full correctness reward), and the
-    trainer's named pieces (advantage, loss, aggregation, KL estimator); loads no weights and
-    imports neither transformers nor vllm.
+    Checks every name, option and input path (r1repro.checks), then builds the data (prepare into
+    out_dir), the prompt template, the grader and rewards (a gold answer written in the template's
+    format must score the full correctness reward); loads no weights and imports neither
+    transformers nor vllm.
     """
-    from r1repro.algos.advantages import ADVANTAGES
-    from r1repro.algos.kl import KL_ESTIMATORS
-    from r1repro.algos.losses import AGGREGATIONS, POLICY_LOSSES
+    from r1repro.checks import check_recipe
     from r1repro.data.prepare import prepare
     from r1repro.data.schema import read_jsonl
     from r1repro.data.templates import TEMPLATES, sft_target
-    from r1repro.rewards import REWARDS, Scorer
+    from r1repro.rewards import Scorer
 
     rc = cfg.rl
+    check_recipe(cfg, stages=cfg.stages)  # every registered name and loader option (the CLI did it already)
     template = TEMPLATES[cfg.data.template]
-    pieces = {"advantage": ADVANTAGES[rc.advantage], "loss": POLICY_LOSSES[rc.loss],
-              "aggregation": AGGREGATIONS[rc.aggregation], "kl": KL_ESTIMATORS[rc.kl_estimator],
-              "rewards": [REWARDS[name] for name in rc.rewards]}
-    for task in cfg.eval.tasks.values():
-        TEMPLATES[task.template or cfg.data.template]
-    check_extras(cfg)
+    pieces = {"advantage": rc.advantage, "loss": rc.loss, "aggregation": rc.aggregation, "kl": rc.kl_estimator,
+              "rewards": sorted(rc.rewards)}
     evals = {name: task.dataset for name, task in cfg.eval.tasks.items()}
     card = prepare(cfg.data.train, evals, Path(out_dir), data_dir=cfg.data.dir, seed=cfg.seed, dedupe=cfg.data.dedupe,
                    decontaminate=cfg.data.decontaminate, ngram=cfg.data.ngram, skip_bad=cfg.data.skip_bad,

@@ -4,7 +4,9 @@ A run directory is the interface between stages (docs/run-directory.md). Each st
 `run.stage(name)`: it reads inputs through `stage.input(producer, key)` (which refuses a file whose
 sha256 no longer matches what its producer recorded), declares outputs, and the manifest entry is
 written last, when the stage ends. Every file goes through write-to-temp-then-rename, so a crash
-never leaves a half-written file where a good one was.
+never leaves a half-written file where a good one was; the temp files a crash leaves behind are
+removed when the next stage starts. A new attempt of a stage keeps the checkpoint list of the
+earlier one in its manifest entry, so a crash at any moment loses no checkpoint.
 
 Imports neither torch nor transformers. Only rank 0 writes (RANK env var), so the same code runs
 under torchrun.
@@ -27,18 +29,107 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from r1repro.files import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_jsonl, sha256_path
+from r1repro.files import (
+    atomic_write_json,
+    atomic_write_jsonl,
+    atomic_write_text,
+    read_jsonl,
+    remove_interrupted_writes,
+    sha256_path,
+)
+from r1repro.ranks import is_main
 
 log = logging.getLogger("r1repro")
 MANIFEST = "manifest.json"
 
 
+def step_name(step: int) -> str:
+    """Zero-padded step folder and file names: step_000120."""
+    return f"step_{step:06d}"
+
+
+class RunPaths:
+    """Where each file of a run directory lives (docs/run-directory.md): the one place in the package
+    that spells these names. `RunPaths(root).metrics("rl")` -> root/rl/metrics.jsonl."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / MANIFEST
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def card(self) -> Path:
+        return self.data / "card.json"
+
+    @property
+    def base(self) -> Path:
+        return self.root / "base"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report"
+
+    @property
+    def traces(self) -> Path:
+        """SFT's rejection-sampled traces (sft.traces_from)."""
+        return self.root / "sft" / "traces.jsonl"
+
+    def train_data(self) -> Path:
+        return self.data / "train.jsonl"
+
+    def eval_data(self, task: str) -> Path:
+        return self.data / f"eval-{task}.jsonl"
+
+    def metrics(self, stage: str) -> Path:
+        return self.root / stage / "metrics.jsonl"
+
+    def checkpoints(self, stage: str) -> Path:
+        return self.root / stage / "checkpoints"
+
+    def rollouts(self) -> Path:
+        return self.root / "rl" / "rollouts"
+
+    def rollout(self, step: int) -> Path:
+        return self.rollouts() / f"{step_name(step)}.jsonl"
+
+    def heldout(self) -> Path:
+        """Greedy held-out samples graded during RL (rl.eval_every)."""
+        return self.root / "rl" / "evals"
+
+    def heldout_at(self, step: int) -> Path:
+        return self.heldout() / f"{step_name(step)}.jsonl"
+
+    def eval_dir(self, checkpoint: str, task: str) -> Path:
+        return self.root / "eval" / checkpoint / task
+
+    def samples(self, checkpoint: str, task: str) -> Path:
+        return self.eval_dir(checkpoint, task) / "samples.jsonl"
+
+    def summary(self, checkpoint: str, task: str) -> Path:
+        return self.eval_dir(checkpoint, task) / "summary.json"
+
+    def tensorboard(self, stage: str) -> Path:
+        """report_to: tensorboard: the stage's event files."""
+        return self.root / "tb" / stage
+
+    @property
+    def wandb(self) -> Path:
+        """report_to: wandb: W&B's own files (it names this folder `wandb/` under the dir it is given)."""
+        return self.root / "wandb"
+
+
 class RunDirError(RuntimeError):
     """The run directory refuses an action (exists, stale input, missing stage output)."""
-
-
-def is_main_process() -> bool:
-    return int(os.environ.get("RANK", "0")) == 0
 
 
 def now() -> str:
@@ -52,7 +143,7 @@ class MetricsLogger:
     def __init__(self, path: str | Path, *, resume_after_step: int | None = None, trackers: Sequence[Any] = ()):
         self.path = Path(path)
         self.trackers = list(trackers)
-        if is_main_process():
+        if is_main():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if resume_after_step is None:
                 atomic_write_text(self.path, "")
@@ -61,7 +152,7 @@ class MetricsLogger:
                 atomic_write_jsonl(self.path, keep)
 
     def log(self, record: Mapping[str, Any]) -> None:
-        if not is_main_process():
+        if not is_main():
             return
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(dict(record), default=float) + "\n")
@@ -131,13 +222,20 @@ def hardware() -> dict[str, Any]:
 class Stage:
     """Bookkeeping for one stage while it runs; see RunDir.stage."""
 
+    CARRIED = ("checkpoints",)
+    """Fields of an earlier attempt's manifest entry that a new attempt keeps until it replaces them:
+    the checkpoints on disk stay known whenever the new attempt dies."""
+
     def __init__(self, run: RunDir, name: str):
         self.run, self.name = run, name
         self.inputs: dict[str, str] = {}
         self.outputs: dict[str, str] = {}
-        self.extra: dict[str, Any] = {}
         self.previous: dict[str, Any] = dict(run.manifest["stages"].get(name, {}))
-        """The manifest entry of an earlier attempt (e.g. its checkpoints, for --resume)."""
+        """The manifest entry of an earlier attempt (e.g. its status and error)."""
+        self.extra: dict[str, Any] = {k: self.previous[k] for k in self.CARRIED if k in self.previous}
+        """Fields recorded into this attempt's entry (Stage.record), starting with the CARRIED ones."""
+        self.checkpoint_meta: dict[str, Any] = {}
+        """Fields written into the meta.json of each checkpoint this stage saves (e.g. the template)."""
 
     def record(self, **fields: Any) -> None:
         """Add fields to this stage's manifest entry now (e.g. each checkpoint as it is saved)."""
@@ -181,6 +279,7 @@ class RunDir:
     def __init__(self, path: Path, manifest: dict):
         # resolved, so that stage outputs (given absolute or run-relative) are recorded run-relative
         self.path, self.manifest = Path(path).resolve(), manifest
+        self.paths = RunPaths(self.path)
         self.config_hash: str | None = manifest.get("config_hash")
 
     @classmethod
@@ -210,13 +309,13 @@ class RunDir:
                     f"use --force to start over or a new run name"
                 )
             return cls(path, manifest)
-        if force and path.exists() and is_main_process():
+        if force and path.exists() and is_main():
             shutil.rmtree(path)
         manifest = {"schema": 1, "name": path.name, "created": now(), "config_hash": config_hash,
                     "git_sha": git_sha(), "seed": seed, "versions": versions(), "hardware": hardware(),
                     "stages": {}}
         run = cls(path, manifest)
-        if is_main_process():
+        if is_main():
             path.mkdir(parents=True, exist_ok=True)
             if config_yaml is not None:
                 atomic_write_text(path / "config.yaml", config_yaml)
@@ -232,7 +331,7 @@ class RunDir:
         return cls(path, json.loads((path / MANIFEST).read_text()))
 
     def save(self) -> None:
-        if is_main_process():
+        if is_main():
             atomic_write_json(self.path / MANIFEST, self.manifest)
 
     def status(self, stage: str) -> str | None:
@@ -246,8 +345,13 @@ class RunDir:
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[Stage]:
-        """Run a stage: its manifest entry says running, then done (with output hashes) or failed."""
+        """Run a stage: its manifest entry says running, then done (with output hashes) or failed.
+
+        On entry, what killed writes left anywhere in the run directory is removed (and logged)."""
         st = Stage(self, name)
+        if is_main():
+            for line in remove_interrupted_writes(self.path):
+                log.info("stage %s: leftover of an interrupted write: %s", name, line)
         started, t0 = now(), time.time()
         self.manifest["stages"][name] = {"status": "running", "started": started, "inputs": {}, "outputs": {}}
         self.manifest["stages"][name].update(st.extra)
@@ -279,7 +383,7 @@ def setup_logging(run_dir: str | Path | None = None, level: int = logging.INFO) 
         h = logging.StreamHandler()
         h.setFormatter(fmt)
         root.addHandler(h)
-    if run_dir is not None and is_main_process():
+    if run_dir is not None and is_main():
         target = str(Path(run_dir, "log.txt").resolve())
         for h in [h for h in root.handlers if isinstance(h, logging.FileHandler)]:
             root.removeHandler(h)

@@ -18,13 +18,12 @@ Resume: a stage resumed from a checkpoint continues the same tracker runs. Tenso
 steps after the checkpoint (SummaryWriter's purge_step), so the event files hold what metrics.jsonl
 holds; W&B reuses the run id the stage recorded in the manifest (`tracker_id`). Only rank 0 logs.
 
-Why a registry: `report_to` names are checked against TRACKERS when a run starts (`check`), before
-any stage runs, with the package each backend needs.
+Why a registry: `report_to` names are checked against TRACKERS before anything is written
+(r1repro.checks), with the package each tracker needs (PACKAGES).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import re
@@ -34,9 +33,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from r1repro.config import Recipe, RecipeError, to_dict, to_yaml
-from r1repro.registry import Registry, UnknownNameError
-from r1repro.rundir import MetricsLogger, Stage, is_main_process
+from r1repro.config import Recipe, to_dict, to_yaml
+from r1repro.ranks import is_main
+from r1repro.registry import Registry
+from r1repro.rundir import MetricsLogger, RunPaths, Stage
 
 
 class Tracker(Protocol):
@@ -86,7 +86,7 @@ class TensorBoardTracker:
         from torch.utils.tensorboard import SummaryWriter
         from torch.utils.tensorboard.summary import hparams
 
-        logdir = Path(run_dir) / "tb" / stage
+        logdir = RunPaths(run_dir).tensorboard(stage)
         if resume_after_step is None:  # a fresh start of the stage: an earlier attempt's events go
             shutil.rmtree(logdir, ignore_errors=True)
         # purge_step: on resume, TensorBoard hides what an earlier attempt logged from that step on
@@ -123,7 +123,7 @@ class WandbTracker:
         import wandb
 
         self.run = wandb.init(project=os.environ.get("WANDB_PROJECT", "r1repro"), name=f"{run_name}-{stage}",
-                              group=run_name, job_type=stage, id=run_id, resume="allow", dir=str(run_dir),
+                              group=run_name, job_type=stage, id=run_id, resume="allow", dir=str(run_dir),  # -> wandb/
                               mode=wandb_mode(), config=to_dict(config), reinit="create_new",
                               settings=wandb.Settings(console="off", silent=True, save_code=False))
 
@@ -133,20 +133,6 @@ class WandbTracker:
 
     def close(self) -> None:
         self.run.finish()
-
-
-def check(names) -> None:
-    """Every report_to name is registered and its package importable; a RecipeError otherwise (the CLI
-    prints it), raised before any stage runs."""
-    for name in names:
-        if name not in TRACKERS:
-            try:
-                TRACKERS[name]
-            except UnknownNameError as e:  # its message lists close matches
-                raise RecipeError(f"report_to: {e}") from None
-        module, extra = PACKAGES[name]
-        if importlib.util.find_spec(module) is None:
-            raise RecipeError(f"report_to: {name} needs the {module} package: pip install 'r1repro[{extra}]'")
 
 
 def tracker_id(run_name: str, stage: str) -> str:
@@ -165,7 +151,7 @@ def open_metrics(cfg: Recipe, st: Stage, path: str | Path, *, resume_after_step:
         run_id = st.previous.get("tracker_id") if resume_after_step is not None else None
         run_id = run_id or tracker_id(st.run.path.name, st.name)
         st.record(tracker_id=run_id)
-        if is_main_process():
+        if is_main():
             trackers = [TRACKERS[name](st.run.path, st.name, run_name=st.run.path.name, run_id=run_id, config=cfg,
                                        resume_after_step=resume_after_step) for name in cfg.report_to]
     return MetricsLogger(path, resume_after_step=resume_after_step, trackers=trackers)

@@ -39,22 +39,38 @@ def brace_pairs(text: str) -> dict[int, int]:
     return pairs
 
 
-def last_boxed(text: str) -> str | None:
-    """Content of the last `\\boxed{...}` / `\\fbox{...}` (or `\\boxed 5`), braces matched; else None."""
-    matches = list(_BOX_RE.finditer(text))
-    pairs = brace_pairs(text) if matches else {}
-    for m in reversed(matches):
+def box_spans(text: str) -> list[tuple[int, str | None]]:
+    """(start, content) of every \\boxed/\\fbox in text, in order; None for an unbalanced one.
+
+    A box inside another box is part of its content. `\\boxed 17` (no braces) is one token, up to
+    whitespace or `$`. The one box parser of the package: gold answers (last_boxed) and model
+    answers (r1repro.grading.extract) both read boxes through it."""
+    out: list[tuple[int, str | None]] = []
+    pairs = brace_pairs(text) if "\\boxed" in text or "\\fbox" in text else {}
+    covered = -1  # end of the last box: a box nested inside it is part of its content
+    for m in _BOX_RE.finditer(text):
+        if m.start() < covered:
+            continue
         i = m.end()
         while i < len(text) and text[i] == " ":
             i += 1
         if i < len(text) and text[i] == "{":
             end = pairs.get(i, -1)
-            if end != -1:
-                return text[i + 1 : end - 1].strip()
-        elif i > m.end():  # `\boxed 5$`: the token up to `$` or whitespace, as in the MATH release
-            token = re.match(r"[^\s$]+", text[i:])
-            if token:
-                return token.group(0).rstrip(".")
+            out.append((m.start(), None if end < 0 else text[i + 1:end - 1]))
+            covered = end
+        elif i > m.end():  # `\boxed 17`: one token, up to whitespace or `$`
+            tok = re.match(r"[^\s$]+", text[i:])
+            out.append((m.start(), tok.group(0) if tok else ""))
+        else:
+            out.append((m.start(), ""))
+    return out
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last balanced `\\boxed{...}` / `\\fbox{...}` (or `\\boxed 5`), stripped; else None."""
+    for _, content in reversed(box_spans(text)):
+        if content is not None:
+            return content.strip()
     return None
 
 

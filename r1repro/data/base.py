@@ -11,7 +11,6 @@ here once so loaders stay a screen long.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from r1repro.data.schema import DataError, Problem
-from r1repro.files import sha256_file
+from r1repro.files import JSONLineError, scan_jsonl, sha256_file
 from r1repro.registry import Registry
 
 Row = tuple[str, int | None, Any]
@@ -38,6 +37,8 @@ class LoadResult:
     """License line(s) from the source folder's README.md, when there is one."""
     info: dict[str, Any] = field(default_factory=dict)
     """Filled by load_source for the data card: loader, split, options, counts before/after limit."""
+    rows: int | None = None
+    """Rows the source held, before parsing and filters (None: a generator, which reads none)."""
 
 
 LOADERS: Registry[Callable[..., LoadResult]] = Registry("data loader")
@@ -66,16 +67,14 @@ def need(row: Any, name: str, types: type | tuple[type, ...] = str) -> Any:
 
 
 def jsonl_rows(path: Path, label: str | None = None) -> Iterator[Row]:
-    """Rows of a JSONL file with 1-based line numbers; bad JSON is yielded as a DataError value."""
+    """Rows of a JSONL file with 1-based line numbers (files.scan_jsonl); bad JSON is yielded as a
+    DataError value."""
     label = label or str(path)
-    with open(path, encoding="utf-8") as f:
-        for lineno, text in enumerate(f, 1):
-            if not text.strip():
-                continue
-            try:
-                yield label, lineno, json.loads(text)
-            except json.JSONDecodeError as e:
-                yield label, lineno, DataError(label, lineno, None, f"bad JSON: {e.msg} at column {e.colno}")
+    for lineno, value in scan_jsonl(path):
+        if isinstance(value, JSONLineError):
+            at = f" at column {value.column}" if value.column is not None else ""
+            value = DataError(label, lineno, None, f"bad JSON: {value.msg}{at}")
+        yield label, lineno, value
 
 
 def hub_rows(name: str, config: str | None, split: str) -> tuple[Iterator[Row], dict[str, str]]:
@@ -89,11 +88,13 @@ def hub_rows(name: str, config: str | None, split: str) -> tuple[Iterator[Row], 
 
 
 def parse_rows(rows: Iterable[Row], parse: Callable[[Any, int | None], Problem | None],
-               skip_bad: bool, bad: list[dict]) -> list[Problem]:
-    """Apply `parse(row, line)` to each row; a RowError becomes a DataError (raised, or recorded
-    in `bad` when skip_bad). `parse` may return None to drop a row on purpose (e.g. a filter)."""
-    out = []
+               skip_bad: bool, bad: list[dict]) -> tuple[list[Problem], int]:
+    """(problems, rows read): apply `parse(row, line)` to each row; a RowError becomes a DataError
+    (raised, or recorded in `bad` when skip_bad). `parse` may return None to drop a row on purpose
+    (e.g. a filter)."""
+    out, n = [], 0
     for label, line, row in rows:
+        n += 1
         try:
             if isinstance(row, DataError):
                 raise row
@@ -108,7 +109,7 @@ def parse_rows(rows: Iterable[Row], parse: Callable[[Any, int | None], Problem |
             continue
         if p is not None:
             out.append(p)
-    return out
+    return out, n
 
 
 def require_file(path: Path, loader: str) -> Path:

@@ -49,10 +49,11 @@ def load_file_set(name: str, split: str, data_dir: Path, folder: str, file: str,
     bad: list[dict] = []
     if hub:
         rows, inputs = hub_rows(*hub)
-        return LoadResult(parse_rows(rows, parse, skip_bad, bad), bad, inputs, f"see the Hub card of {hub[0]}")
+        problems, n = parse_rows(rows, parse, skip_bad, bad)
+        return LoadResult(problems, bad, inputs, f"see the Hub card of {hub[0]}", rows=n)
     path = require_file(data_dir / folder / file, name)
-    problems = parse_rows(jsonl_rows(path, f"{folder}/{file}"), parse, skip_bad, bad)
-    return LoadResult(problems, bad, file_inputs([path], data_dir), readme_license(path.parent))
+    problems, n = parse_rows(jsonl_rows(path, f"{folder}/{file}"), parse, skip_bad, bad)
+    return LoadResult(problems, bad, file_inputs([path], data_dir), readme_license(path.parent), rows=n)
 
 
 @LOADERS.register("gsm8k")

@@ -19,6 +19,7 @@ mawps, jsonl (JSONL/CSV/Parquet/Hub via options), arithmetic, countdown.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import random
 from collections.abc import Mapping
@@ -52,11 +53,14 @@ def loader_options(name: str) -> list[str]:
 
 
 def check_options(name: str, options: dict) -> None:
+    """Every option is one the loader takes; else a ValueError with the valid ones and the closest."""
     valid = loader_options(name)
     unknown = sorted(set(options) - set(valid))
     if unknown:
+        close = [c for u in unknown for c in difflib.get_close_matches(str(u), valid, n=1)]
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
         raise ValueError(f"loader {name!r}: unknown option(s) {', '.join(map(repr, unknown))}; "
-                         f"valid options: {', '.join(valid) or '(none)'}")
+                         f"valid options: {', '.join(valid) or '(none)'}{hint}")
 
 
 def needs_data_dir(name: str, options: dict) -> bool:
@@ -91,5 +95,5 @@ def load_source(spec: Any, data_dir: str | Path | None, *, skip_bad: bool = Fals
     if not getattr(fn, "synthetic", False):
         result.problems = subset(result.problems, limit, f"limit/{name}/{split}/{seed}")
     result.info = {"loader": name, "split": split, "limit": limit, "options": options, "seed": call.get("seed", seed),
-                   "loaded": loaded, "kept": len(result.problems), "bad": len(result.bad_rows)}
+                   "rows": result.rows, "loaded": loaded, "kept": len(result.problems), "bad": len(result.bad_rows)}
     return result

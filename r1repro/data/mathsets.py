@@ -130,11 +130,11 @@ def load_hendrycks(source: str, split: str, files: list[Path], data_dir: Path, k
 
     bad: list[dict] = []
     digests: list[str] = []
-    problems = parse_rows(hendrycks_rows(files, root, digests), parse, skip_bad, bad)
+    problems, n = parse_rows(hendrycks_rows(files, root, digests), parse, skip_bad, bad)
     splits = "+".join(sorted({f.split("/")[0] for f in files}))
     inputs = {f"{display_path(root, data_dir)}/{splits} ({len(files)} files, sha256 of listing)":
               sha256_text("\n".join(sorted(digests)) + "\n")}
-    return LoadResult(problems, bad, inputs, readme_license(root.parent))
+    return LoadResult(problems, bad, inputs, readme_license(root.parent), rows=n)
 
 
 @LOADERS.register("math")
@@ -164,8 +164,8 @@ def load_math500(split: str, data_dir: Path, *, skip_bad: bool = False, levels: 
                        gold, row.get("solution"), {"level": level, "subject": subject, "path": uid, **raw})
 
     bad: list[dict] = []
-    problems = parse_rows(jsonl_rows(path, "math/test500.jsonl"), parse, skip_bad, bad)
-    return LoadResult(problems, bad, file_inputs([path], data_dir), readme_license(path.parent))
+    problems, n = parse_rows(jsonl_rows(path, "math/test500.jsonl"), parse, skip_bad, bad)
+    return LoadResult(problems, bad, file_inputs([path], data_dir), readme_license(path.parent), rows=n)
 
 
 def math500_paths(data_dir: Path) -> set[str]:

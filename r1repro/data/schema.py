@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r1repro.files import atomic_write_text
+from r1repro.files import JSONLineError, atomic_write_text, scan_jsonl
 
 REQUIRED = ("id", "source", "split", "question", "gold")
 
@@ -85,13 +85,9 @@ def write_jsonl(path: str | Path, problems: Iterable[Problem]) -> None:
 def read_jsonl(path: str | Path) -> list[Problem]:
     """Read Problems; a bad line raises DataError naming the file, line number and field."""
     out = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, text in enumerate(f, 1):
-            if not text.strip():
-                continue
-            try:
-                d = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise DataError(path, lineno, None, f"bad JSON: {e.msg} at column {e.colno}") from None
-            out.append(Problem.from_dict(d, file=path, line=lineno))
+    for lineno, d in scan_jsonl(path):
+        if isinstance(d, JSONLineError):
+            at = f" at column {d.column}" if d.column is not None else ""
+            raise DataError(path, lineno, None, f"bad JSON: {d.msg}{at}")
+        out.append(Problem.from_dict(d, file=path, line=lineno))
     return out

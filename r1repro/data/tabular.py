@@ -123,4 +123,5 @@ def load_table(split: str, data_dir: Path | None, *, skip_bad: bool = False, pat
                        gold, solution, json.loads(json.dumps(extra, default=str)))
 
     bad: list[dict] = []
-    return LoadResult(parse_rows(rows, parse, skip_bad, bad), bad, inputs, license)
+    problems, n = parse_rows(rows, parse, skip_bad, bad)
+    return LoadResult(problems, bad, inputs, license, rows=n)

@@ -164,7 +164,7 @@ def run_eval(cfg: Recipe, run: RunDir, *, resume: bool = False) -> dict:
     with run.stage("eval") as st:
         # one record per checkpoint, at step 0 / 1 / 2 for base / sft / rl: {"<task>/<metric>": ...};
         # on resume every record is written again (the summaries are rebuilt from the graded samples)
-        metrics = open_metrics(cfg, st, run.path / "eval" / "metrics.jsonl", resume_after_step=-1 if resume else None)
+        metrics = open_metrics(cfg, st, run.paths.metrics("eval"), resume_after_step=-1 if resume else None)
         for ckpt in cfg.eval.checkpoints:
             path = checkpoint_path(cfg, run, ckpt)
             if path is None:
@@ -176,7 +176,7 @@ def run_eval(cfg: Recipe, run: RunDir, *, resume: bool = False) -> dict:
             for name, task in cfg.eval.tasks.items():
                 problems = [Problem.from_dict(r) for r in read_jsonl(st.input("prepare", f"eval-{name}"))]
                 problems = problems[: cfg.eval.limit] if cfg.eval.limit else problems
-                out = run.path / "eval" / ckpt / name
+                out = run.paths.eval_dir(ckpt, name)
                 meta = {"task": name, "checkpoint": ckpt, "model": path}
                 results[f"{ckpt}/{name}"] = evaluate(model, tokenizer, task, problems, out, meta=meta, seed=cfg.seed,
                                                      template_name=task.template or cfg.data.template, resume=resume)
@@ -187,5 +187,5 @@ def run_eval(cfg: Recipe, run: RunDir, *, resume: bool = False) -> dict:
             metrics.log({"step": CHECKPOINTS.index(ckpt), "checkpoint": ckpt,
                          **{f"{name}/{k}": v for name in cfg.eval.tasks for k, v in results[f"{ckpt}/{name}"]["metrics"].items()}})
         metrics.close()
-        st.output("metrics", run.path / "eval" / "metrics.jsonl")
+        st.output("metrics", run.paths.metrics("eval"))
     return results

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from r1repro.data.answers import brace_pairs
+from r1repro.data.answers import box_spans
 from r1repro.grading.policy import GraderPolicy
 
 MAX_RESPONSE_CHARS = 200_000
@@ -43,7 +43,6 @@ class Extraction(NamedTuple):
     """All distinct box contents of the final segment, in order (for set-valued golds)."""
 
 
-_BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
 _ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 _HASH_RE = re.compile(r"####\s*([^\n]*)")
 _PHRASE_RE = re.compile(
@@ -67,29 +66,6 @@ _NUMBER_RE = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?|-?\.\d+")
 def find_boxes(text: str) -> list[str | None]:
     """Contents of every \\boxed/\\fbox in text, in order; None for an unbalanced one."""
     return [c for _, c in box_spans(text)]
-
-
-def box_spans(text: str) -> list[tuple[int, str | None]]:
-    """(start, content) of every \\boxed/\\fbox in text, in order; None for an unbalanced one."""
-    out: list[tuple[int, str | None]] = []
-    pairs = brace_pairs(text) if "\\boxed" in text or "\\fbox" in text else {}
-    covered = -1  # end of the last box: a box nested inside it is part of its content
-    for m in _BOX_RE.finditer(text):
-        if m.start() < covered:
-            continue
-        i = m.end()
-        while i < len(text) and text[i] == " ":
-            i += 1
-        if i < len(text) and text[i] == "{":
-            end = pairs.get(i, -1)
-            out.append((m.start(), None if end < 0 else text[i + 1:end - 1]))
-            covered = end
-        elif i > m.end():  # `\boxed 17`: one token, up to whitespace or `$`
-            tok = re.match(r"[^\s$]+", text[i:])
-            out.append((m.start(), tok.group(0) if tok else ""))
-        else:
-            out.append((m.start(), ""))
-    return out
 
 
 def strip_emphasis(ans: str) -> str:

@@ -27,6 +27,8 @@ th{background:#eef1f5;font-weight:600}tbody th{white-space:nowrap}td.num{text-al
 .grid{display:flex;flex-wrap:wrap;gap:10px}.grid figure{margin:0;background:#fff;border:1px solid var(--line);
  border-radius:6px;padding:4px}.grid img{display:block;width:378px;height:auto}
 .cols{display:flex;flex-wrap:wrap;gap:24px}.cols>div{flex:1 1 380px;min-width:0;overflow-x:auto}
+.card table{width:100%}.card td{overflow-wrap:anywhere}.card td:first-child{width:30%}
+.scroll{max-width:100%;overflow-x:auto}
 pre{white-space:pre-wrap;word-break:break-word;margin:4px 0;font:12.5px/1.45 ui-monospace,Menlo,Consolas,monospace}
 pre.config{background:#fff;border:1px solid var(--line);padding:8px;max-height:420px;overflow:auto}
 .filters{position:sticky;top:0;z-index:2;background:var(--bg);padding:8px 0;display:flex;flex-wrap:wrap;

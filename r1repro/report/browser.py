@@ -24,20 +24,21 @@ def _num(v: object, fmt: str) -> str | None:
     return format(v, fmt) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-def _where(s: dict) -> str:
+def _where(s: dict, task: str = "") -> str:
     if "checkpoint" in s:
-        return f"{s['checkpoint']} checkpoint"
-    return f"held-out, RL step {s.get('step')}, greedy" if "task" in s else f"step {s.get('step')}"
+        other = s.get("eval_task") and s["eval_task"] != task
+        return f"{s['checkpoint']} checkpoint" + (f", {s['eval_task']}" if other else "")
+    return f"held-out, RL step {s.get('step')}" if "task" in s else f"step {s.get('step')}"
 
 
 def _source(s: dict) -> str:
     return "eval" if "checkpoint" in s or "task" in s else "rollout"
 
 
-def _header(s: dict) -> str:
-    where = _where(s)
+def _header(s: dict, task: str = "") -> str:
+    where = _where(s, task)
     bits = [f'<span class="badge {_verdict(s)}">{_verdict(s)}</span>', f"<b>{esc(where)}</b>",
-            f"sample {esc(s.get('sample_idx', '–'))}",
+            "greedy" if s.get("greedy") else f"sample {esc(s.get('sample_idx', '–'))}",
             (f"answer <code>{esc(s.get('extracted') if s.get('extracted') is not None else '∅')}</code>"
              f" vs gold <code>{esc(s.get('gold', '–'))}</code>"),
             f"reason: {esc(s.get('reason', '–'))}"]
@@ -62,8 +63,8 @@ def sample_html(s: dict, task: str, target: str = "latin") -> str:
         body += f'<pre class="answer">{mark_html(text, spans, lo, hi)}</pre>'
     source = _source(s)
     attrs = (f'data-verdict="{_verdict(s)}" data-reason="{esc(s.get("reason", ""))}" '
-             f'data-task="{esc(task if source == "eval" else "train")}" data-source="{source}"')
-    return f'<article class="trace" {attrs}>{_header(s)}{body}</article>'
+             f'data-task="{esc((s.get("eval_task") or task) if source == "eval" else "train")}" data-source="{source}"')
+    return f'<article class="trace" {attrs}>{_header(s, task)}{body}</article>'
 
 
 def problem_html(p: TraceProblem, target: str = "latin") -> str:
@@ -90,7 +91,8 @@ def _select(ident: str, label: str, options: Sequence[tuple[str, str]]) -> str:
 def filters_html(problems: Sequence[TraceProblem]) -> str:
     samples = [s for p in problems for s in p.samples]
     reasons = sorted({str(s.get("reason", "")) for s in samples})
-    tasks = sorted({p.task if _source(s) == "eval" else "train" for p in problems for s in p.samples})
+    tasks = sorted({(s.get("eval_task") or p.task) if _source(s) == "eval" else "train"
+                    for p in problems for s in p.samples})
     return ('<div class="filters">'
             + _select("f-verdict", "verdict", [("", "all"), ("correct", "correct"), ("incorrect", "incorrect")])
             + _select("f-reason", "reason", [("", "all")] + [(r, r) for r in reasons])

@@ -91,6 +91,21 @@ def eval_table(task: str, rows: list[tuple[str, dict, dict | None]]) -> Table:
     return table
 
 
+def caption(tables: list[Table], delta: str) -> list[str]:
+    """What the tables' numbers are, one line per kind shown: an interval only where one is computed.
+    `delta` says how the change from the first row is marked."""
+    headers = {h for t in tables for h in t.headers}
+    out = []
+    if "accuracy" in headers:
+        out.append("accuracy: the share of problems solved by greedy decoding (one completion each)")
+    if "pass@1 (95% CI)" in headers:
+        out.append("pass@1: the mean over the k samples of each problem, with its 95% bootstrap confidence "
+                   "interval over problems in brackets; pass@k unbiased, maj@k a vote over the k answers")
+    if tables:
+        out.append(f"the change from the first row: {delta}")
+    return out
+
+
 def run_tables(evals: dict[str, dict[str, dict]]) -> list[Table]:
     """One table per task; rows base / sft / rl with deltas against the first row."""
     tables = []

@@ -40,7 +40,7 @@ def records_table(records: list[dict]) -> str:
 
 
 def card_html(card: dict) -> str:
-    """The data card flattened: scalars in one two-column table, each list of records in its own."""
+    """The data card flattened: scalars in one two-column table, each list of records in its own below."""
     scalars, tables = [], []
     for key, value in flatten(card).items():
         if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
@@ -48,7 +48,9 @@ def card_html(card: dict) -> str:
         else:
             scalars.append((key, show(value)))
     left = table(["field", "value"], scalars) if scalars else ""
-    return f'<div class="cols"><div>{left}</div><div>{"".join(tables)}</div></div>'
+    # one column, full width, long values wrapping: side by side, a sha256 or a source's options
+    # made a table wider than its half of the page
+    return f'<div class="card">{left}{"".join(tables)}</div>'
 
 
 def eval_table_html(t: Table) -> str:
@@ -60,7 +62,8 @@ def eval_table_html(t: Table) -> str:
             tds.append(f'<td class="num">{esc(c.text)}{delta}</td>')
         rows.append("<tr>" + "".join(tds) + "</tr>")
     head = "".join(f"<th>{esc(h)}</th>" for h in ["", *t.headers])
-    out = f"<h3>{esc(t.task)}</h3><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    out = (f'<h3>{esc(t.task)}</h3><div class="scroll"><table><thead><tr>{head}</tr></thead>'
+           f"<tbody>{''.join(rows)}</tbody></table></div>")
     names, counts = t.reasons
     if names:
         out += "<h4>grader verdicts (samples)</h4>" + table(["", *names], [[lbl, *c] for lbl, c in counts])

@@ -17,6 +17,9 @@ from typing import Any
 
 import yaml
 
+from r1repro.files import JSONLineError, scan_jsonl
+from r1repro.rundir import RunPaths
+
 CHECKPOINTS = ("base", "sft", "rl")
 SELF = "report"  # the pipeline's stage that renders this report
 
@@ -44,21 +47,16 @@ class RunData:
         return sorted(self.evals)
 
     def samples_path(self, checkpoint: str, task: str) -> Path:
-        return self.path / "eval" / checkpoint / task / "samples.jsonl"
+        return RunPaths(self.path).samples(checkpoint, task)
 
 
 def read_jsonl(path: Path, missing: list[str]) -> list[dict]:
-    """Records of a JSONL file; unreadable lines are skipped and counted in `missing`."""
+    """Records of a JSONL file (files.scan_jsonl); unreadable lines are skipped and counted in `missing`."""
     out, bad = [], 0
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
+    for _, rec in scan_jsonl(path):
+        if isinstance(rec, JSONLineError):
             bad += 1
-            continue
-        if isinstance(rec, dict):
+        elif isinstance(rec, dict):
             out.append(rec)
     if bad:
         missing.append(f"{path.name}: skipped {bad} unreadable line(s)")
@@ -78,7 +76,7 @@ def _read_json(path: Path, missing: list[str], what: str) -> dict:
 
 
 def _load_config(run: RunData) -> None:
-    path = run.path / "config.yaml"
+    path = RunPaths(run.path).config
     if not path.exists():
         run.missing.append("no resolved config (config.yaml absent)")
         return
@@ -92,7 +90,7 @@ def _load_config(run: RunData) -> None:
 
 
 def _load_metrics(run: RunData, stage: str) -> list[dict]:
-    path = run.path / stage / "metrics.jsonl"
+    path = RunPaths(run.path).metrics(stage)
     if not path.exists():
         run.missing.append(f"no {stage.upper()} metrics ({stage}/metrics.jsonl absent)")
         return []
@@ -101,7 +99,7 @@ def _load_metrics(run: RunData, stage: str) -> list[dict]:
 
 
 def _step_files(run: RunData, sub: str) -> dict[int, Path]:
-    folder, out = run.path / "rl" / sub, {}
+    folder, out = RunPaths(run.path).root / "rl" / sub, {}
     for p in sorted(folder.glob("step_*.jsonl")) if folder.is_dir() else []:
         try:
             out[int(p.stem.split("_", 1)[1])] = p
@@ -143,11 +141,11 @@ def load_run(path: str | Path) -> RunData:
     """Everything the report shows about one run; never raises on missing or damaged files."""
     path = Path(path)
     run = RunData(path=path, name=path.name)
-    run.manifest = _read_json(path / "manifest.json", run.missing, "manifest")
+    run.manifest = _read_json(RunPaths(path).manifest, run.missing, "manifest")
     run.name = str(run.manifest.get("name") or path.name)
     _stage_notes(run)
     _load_config(run)
-    run.card = _read_json(path / "data" / "card.json", run.missing, "data card")
+    run.card = _read_json(RunPaths(path).card, run.missing, "data card")
     run.sft_metrics = _load_metrics(run, "sft")
     run.rl_metrics = _load_metrics(run, "rl")
     _load_rollouts(run)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from r1repro.report import summary as S
 from r1repro.report.curves import Chart
-from r1repro.report.evaltable import Table
+from r1repro.report.evaltable import Table, caption
 from r1repro.report.highlight import visible
 from r1repro.report.load import RunData
 from r1repro.report.traces import TraceProblem
@@ -42,8 +42,7 @@ def eval_md(t: Table) -> str:
     marks = {"good": " ✓", "bad": " ✗", "": ""}  # better / worse than the first row
     rows = [[label] + [c.text + (f" ({c.delta}{marks[c.tone]})" if c.delta else "") for c in cells]
             for label, cells in t.rows]
-    out = (f"### {cell(t.task)}\n\n(change from the first row in brackets; ✓ better, ✗ worse)\n\n"
-           + md_table(["checkpoint", *t.headers], rows))
+    out = f"### {cell(t.task)}\n\n" + md_table(["checkpoint", *t.headers], rows)
     names, counts = t.reasons
     if names:
         out += "\nGrader verdicts (samples):\n\n" + md_table(["", *names], [[lbl, *c] for lbl, c in counts])
@@ -101,7 +100,9 @@ def run_markdown(run: RunData, charts: Sequence[Chart], tables: Sequence[Table],
     if S.hardware(run) or S.versions(run):
         parts.append("### Hardware and versions\n\n" + md_table(["", ""], S.hardware(run) + S.versions(run)))
     parts.append("### Data card\n\n" + card_md(run.card))
-    parts.append("## Evaluation\n\n" + ("\n".join(eval_md(t) for t in tables) if tables
+    lines = caption(list(tables), "in parentheses after a value (✓ better, ✗ worse)")
+    parts.append("## Evaluation\n\n" + ("".join(f"- {line}\n" for line in lines) + "\n"
+                                        + "\n".join(eval_md(t) for t in tables) if tables
                                         else "No evaluation results.\n"))
     parts.append("## Training curves\n\n" + (" ".join(f"![{c.title}]({c.filename})" for c in charts) + "\n"
                                              if charts else "No curves.\n"))

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from r1repro.report import summary as S
 from r1repro.report.browser import browser_html
 from r1repro.report.curves import Chart
-from r1repro.report.evaltable import Table
+from r1repro.report.evaltable import Table, caption
 from r1repro.report.html import card_html, charts_html, esc, eval_table_html, notes_html, page, table
 from r1repro.report.load import RunData
 from r1repro.report.traces import TraceProblem
@@ -46,8 +46,8 @@ def summary_html(run: RunData) -> str:
 def evals_html(tables: Sequence[Table]) -> str:
     if not tables:
         return '<p class="sub">This run has no evaluation results.</p>'
-    note = ('<p class="sub">pass@1 with its 95% confidence interval; the small number after a value is '
-            "its change from the first row (green: better, red: worse).</p>")
+    lines = caption(list(tables), "the small number after a value (green: better, red: worse)")
+    note = '<ul class="sub caption">' + "".join(f"<li>{esc(line)}</li>" for line in lines) + "</ul>"
     return note + "".join(eval_table_html(t) for t in tables)
 
 

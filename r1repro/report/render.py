@@ -8,7 +8,6 @@ Reads only the run directory (load.py); every file is written atomically (temp f
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from r1repro.report.load import load_run
 from r1repro.report.markdown import run_markdown
 from r1repro.report.page import run_page
 from r1repro.report.traces import select_traces
+from r1repro.rundir import RunPaths
 
 
 def render_run(run_dir: str | Path, *, traces: int = 12, problems: Sequence[str] | None = None,
@@ -30,7 +30,7 @@ def render_run(run_dir: str | Path, *, traces: int = 12, problems: Sequence[str]
     top of both files instead of raising.
     """
     run = load_run(run_dir)
-    out = Path(out_dir) if out_dir is not None else run.path / "report"
+    out = Path(out_dir) if out_dir is not None else RunPaths(run.path).report
     charts, absent = run_charts(run)
     tables = run_tables(run.evals)
     chosen = select_traces(run, traces, problems) if traces > 0 or problems else []
@@ -41,10 +41,6 @@ def render_run(run_dir: str | Path, *, traces: int = 12, problems: Sequence[str]
 
 
 def write_files(out: Path, files: dict[str, bytes | str]) -> dict[str, Path]:
-    """Write each file atomically, mode 0644: a report is for sharing (mkstemp alone gives 0600)."""
-    paths = {}
-    for name, data in files.items():
-        path = atomic_write_bytes(out / name, data.encode("utf-8") if isinstance(data, str) else data)
-        os.chmod(path, 0o644)
-        paths[name] = path
-    return paths
+    """Write each file atomically (with the mode the umask gives, like every file of a run)."""
+    return {name: atomic_write_bytes(out / name, data.encode("utf-8") if isinstance(data, str) else data)
+            for name, data in files.items()}

@@ -61,10 +61,11 @@ def stage_rows(run: RunData) -> list[list[str]]:
     rows = []
     for name, e in (run.manifest.get("stages") or {}).items():
         e = e if isinstance(e, dict) else {}
+        status = show(e.get("status"))
         if name == SELF and e.get("status") == "running":
-            continue  # this report, rendered from inside its own stage
+            status = "rendering this report"  # the pipeline's report stage, whose time is not known yet
         secs = e.get("seconds")
-        rows.append([name, show(e.get("status")), f"{secs:.1f}" if isinstance(secs, (int, float)) else "–",
+        rows.append([name, status, f"{secs:.1f}" if isinstance(secs, (int, float)) else "–",
                      show(e.get("started")), show(e.get("ended")), show(e.get("error")) if e.get("error") else ""])
     return rows
 

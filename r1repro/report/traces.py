@@ -59,13 +59,25 @@ def _eval_records(run: RunData) -> dict[str, dict[str, list[dict]]]:
     return out
 
 
+def _task_of(eval_ids: dict[str, list[str]]) -> dict[str, str]:
+    """problem_id -> its task; a problem several tasks share (the same problems with a forced
+    prefix, say) belongs to the first task in name order."""
+    out: dict[str, str] = {}
+    for task, ids in sorted(eval_ids.items()):
+        for pid in ids:
+            out.setdefault(pid, task)
+    return out
+
+
 def _choose(rl_ids: list[str], eval_ids: dict[str, list[str]], n: int) -> list[tuple[str, str]]:
-    """(problem_id, task) pairs: ids in both first, then alternate train / eval tasks round-robin."""
-    task_of = {pid: task for task, ids in eval_ids.items() for pid in ids}
+    """(problem_id, task) pairs: ids in both first, then alternate train / eval tasks round-robin;
+    each problem once."""
+    task_of = _task_of(eval_ids)
     both = [(pid, task_of[pid]) for pid in rl_ids if pid in task_of]
     rl_only = [(pid, "train") for pid in rl_ids if pid not in task_of]
     seen = {pid for pid, _ in both}
-    per_task = [[(pid, t) for pid in ids if pid not in seen] for t, ids in sorted(eval_ids.items())]
+    per_task = [[(pid, t) for pid in ids if pid not in seen and task_of[pid] == t]
+                for t, ids in sorted(eval_ids.items())]
     eval_only = [x for group in zip_longest(*per_task) for x in group if x is not None]
     mixed = [x for pair in zip_longest(rl_only, eval_only) for x in pair if x is not None]
     return (both + mixed)[:n]
@@ -118,27 +130,29 @@ def select_traces(run: RunData, n: int = 12, ids: Sequence[str] | None = None) -
     evals = _eval_records(run)
     latest = {t: next(by[c] for c in reversed(CHECKPOINTS) if c in by) for t, by in evals.items()}
     eval_ids = {t: _unique_ids(r) for t, r in latest.items()}
+    task_of = _task_of(eval_ids)
+    before, after = _heldout_ends(run)
     if ids is not None:
-        task_of = {pid: t for t, pids in eval_ids.items() for pid in pids}
         chosen = [(str(pid), task_of.get(str(pid), "train")) for pid in ids]
-    first, last = _heldout_ends(run)
-    if ids is None:
-        task_of = {pid: t for t, pids in eval_ids.items() for pid in pids}
-        lead = [(pid, task_of.get(pid, str(last[pid].get("task", "eval")))) for pid in _changed(first, last, n // 2)]
+    else:
+        lead = [(pid, task_of.get(pid, "eval")) for pid in _changed(before, after, n // 2)]
         rest = [c for c in _choose(_unique_ids(final), eval_ids, n) if c[0] not in {pid for pid, _ in lead}]
         chosen = (lead + rest)[:n]
     rollouts = _rollouts_for(run, {pid for pid, _ in chosen})
     problems = []
     for pid, task in chosen:
         tp = TraceProblem(problem_id=pid, task=task)
-        tp.heldout = [r for r in (first.get(pid), last.get(pid)) if r is not None and pid in first and pid in last]
+        if pid in before and pid in after:
+            tp.heldout = [before[pid], after[pid]]
         by_step = rollouts.get(pid, {})
         for step in _spread(sorted(by_step), STEPS_SHOWN):
             tp.rl += _lowest(by_step[step], SAMPLES_PER_STEP)
-        for ckpt, recs in evals.get(task, {}).items():
-            mine = [{**r, "checkpoint": ckpt} for r in recs if str(r.get("problem_id")) == pid]
-            tp.evals += _lowest(mine, SAMPLES_PER_CHECKPOINT)
-        first = tp.samples[0] if tp.samples else {}
-        tp.prompt, tp.gold = str(first.get("prompt", "")), str(first.get("gold", ""))
+        for t in sorted(evals):  # every task that holds this problem, its own task first
+            for ckpt, recs in evals[t].items() if t == task or pid in eval_ids.get(t, []) else ():
+                mine = [{**r, "checkpoint": ckpt, "eval_task": t} for r in recs if str(r.get("problem_id")) == pid]
+                tp.evals += _lowest(mine, SAMPLES_PER_CHECKPOINT)
+        tp.evals.sort(key=lambda r: r["eval_task"] != task)  # stable: the problem's own task first
+        lead_rec = tp.samples[0] if tp.samples else {}
+        tp.prompt, tp.gold = str(lead_rec.get("prompt", "")), str(lead_rec.get("gold", ""))
         problems.append(tp)
     return problems

@@ -42,27 +42,3 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
         if i >= 0 and (best is None or i + len(s) < best):
             best = i + len(s)
     return (text, False) if best is None else (text[:best], True)
-
-
-def backend_from_config(sampling, model, tokenizer, *, stop: Sequence[str] = (), model_path: str | None = None,
-                        dtype: str = "auto", seed: int = 0) -> RolloutBackend:
-    """The backend a SamplingConfig names, with its engine settings."""
-    if sampling.backend == "vllm":
-        v = sampling.vllm
-        return make_backend("vllm", model, tokenizer, stop=stop, model_path=model_path, dtype=dtype, seed=seed,
-                            gpu_memory_utilization=v.gpu_memory_utilization, enable_sleep_mode=v.enable_sleep_mode,
-                            tensor_parallel_size=v.tensor_parallel_size, max_model_len=v.max_model_len)
-    return make_backend("hf", model, tokenizer, stop=stop, batch_size=sampling.batch_size, engine=sampling.engine)
-
-
-def make_backend(name: str, model, tokenizer, *, stop: Sequence[str] = (), batch_size: int = 64,
-                 **kwargs) -> RolloutBackend:
-    if name == "hf":
-        from r1repro.rollout.hf import HFBackend
-
-        return HFBackend(model, tokenizer, stop=stop, batch_size=batch_size, engine=kwargs.get("engine", "loop"))
-    if name == "vllm":
-        from r1repro.rollout.vllm import VLLMBackend
-
-        return VLLMBackend(model, tokenizer, stop=stop, **kwargs)
-    raise ValueError(f"unknown rollout backend {name!r}; known: hf, vllm")

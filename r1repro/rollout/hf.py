@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import torch
 
+from r1repro.models import encode_prompt, left_padded
 from r1repro.rollout.base import Completion, cut_at_stop
 from r1repro.rollout.loop import StopChecker, sample_loop
 
@@ -30,9 +31,7 @@ class HFBackend:
         self.model = model  # generation shares the training model's parameters
 
     def encode(self, prompt: str) -> list[int]:
-        tok = self.tokenizer
-        special = not (tok.bos_token and prompt.startswith(tok.bos_token))
-        return tok(prompt, add_special_tokens=special)["input_ids"]
+        return encode_prompt(self.tokenizer, prompt)
 
     @torch.no_grad()
     def generate(self, prompts: Sequence[str], *, n: int, max_new_tokens: int, temperature: float,
@@ -63,13 +62,9 @@ class HFBackend:
             rows = sample_loop(model, prompt_ids, pad_id=pad, eos_id=eos, max_new_tokens=max_new_tokens,
                                temperature=temperature, top_p=top_p, seed=seed, stop=self._stop_checker)
             return [self._from_loop(p, toks, finish) for p, (toks, finish) in zip(prompt_ids, rows)]
-        width = max(map(len, prompt_ids))
         device = next(model.parameters()).device
-        ids = torch.full((len(prompt_ids), width), pad, dtype=torch.long)  # (B, P), left-padded
-        mask = torch.zeros_like(ids)
-        for r, p in enumerate(prompt_ids):
-            ids[r, width - len(p):] = torch.tensor(p)
-            mask[r, width - len(p):] = 1
+        ids, mask = left_padded(prompt_ids, pad)  # (B, P), (B, P)
+        width = ids.shape[1]
         sample = temperature > 0
         kwargs = dict(do_sample=True, temperature=temperature, top_p=top_p, top_k=0) if sample else dict(do_sample=False)
         if self.stop:

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from r1repro import dist
+from r1repro.models import encode_prompt
 from r1repro.rollout.base import Completion, cut_at_stop
 
 log = logging.getLogger("r1repro.rollout.vllm")
@@ -99,9 +100,7 @@ class VLLMBackend:
 
     # ------------------------------------------------------------------ the contract
     def encode(self, prompt: str) -> list[int]:
-        tok = self.tokenizer
-        special = not (tok.bos_token and prompt.startswith(tok.bos_token))
-        return tok(prompt, add_special_tokens=special)["input_ids"]
+        return encode_prompt(self.tokenizer, prompt)
 
     def update_weights(self, model) -> None:
         """Load `model`'s current weights into the engine (every rank calls this: FSDP2 gathers).

@@ -3,8 +3,9 @@
 A checkpoint directory (`<stage>/checkpoints/step_000120/`) holds the HF model and tokenizer
 (save_pretrained; with model.lora the adapter in `adapter/`, and the merged model only in the
 stage's final checkpoint), `trainer_state.pt` (optimizer, scheduler, RNG states, sampler position, step)
-and `meta.json`. It is written atomically and recorded in the manifest as it is saved, so
-`--resume` finds the last complete one through the manifest, never by listing folders.
+and `meta.json` (stage, step, prompt template). It is written atomically and recorded in the
+manifest as it is saved, so `--resume` finds the newest complete one through the manifest, never by
+listing folders; the list survives a crash at any moment (`start_checkpoints` says how it is kept).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import math
 import random
 import shutil
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +25,23 @@ import torch
 from r1repro import dist
 from r1repro.config import OptimConfig
 from r1repro.models import distinct_left_padded, save_checkpoint, unwrap
-from r1repro.rundir import Stage
+from r1repro.rundir import Stage, step_name
 
 log = logging.getLogger("r1repro.train")
 
 
-def step_name(step: int) -> str:
-    return f"step_{step:06d}"
+class StepSchedule(torch.optim.lr_scheduler.LambdaLR):
+    """LambdaLR indexed by the training step: it advances once a step, also when the step's update was
+    skipped (a non-finite loss or gradient; RAFT with no correct sample), so step N runs at the
+    learning rate the recipe's schedule gives step N.
+
+    torch warns when a scheduler steps before its optimizer ever has, taking it for calls in the wrong
+    order; a skipped first update is on purpose here, so that one warning is silenced."""
+
+    def step(self, *args, **kwargs) -> None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)` before")
+            super().step(*args, **kwargs)
 
 
 def build_optimizer(model, cfg: OptimConfig, total_steps: int):
@@ -46,7 +58,7 @@ def build_optimizer(model, cfg: OptimConfig, total_steps: int):
         shape = 0.5 * (1 + math.cos(math.pi * progress)) if cfg.schedule == "cosine" else 1 - progress
         return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * shape
 
-    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    return opt, StepSchedule(opt, factor)
 
 
 @dataclass
@@ -151,36 +163,78 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
 
 
+def checkpoint_rel(st: Stage, step: int) -> str:
+    """A checkpoint's path relative to the run: <stage>/checkpoints/step_000120."""
+    return (st.run.paths.checkpoints(st.name) / step_name(step)).relative_to(st.run.path).as_posix()
+
+
+def step_of(rel: str) -> int:
+    return int(rel.rsplit("_", 1)[1])
+
+
 def save_training_checkpoint(st: Stage, model, tokenizer, optimizer, scheduler, sampler: EpochSampler | None,
                              step: int, keep_last: int, extra: dict | None = None, final: bool = True) -> Path:
     """Write <stage>/checkpoints/step_N atomically, record it in the manifest, prune old ones.
 
     With LoRA adapters the checkpoint holds the adapter; the stage's `final` one also the merged model."""
-    rel = f"{st.name}/checkpoints/{step_name(step)}"
+    rel = checkpoint_rel(st, step)
     # under torchrun every rank calls this (FSDP2 gathers weights and optimizer state); rank 0 writes
     state = {"optimizer": dist.optimizer_state(model, optimizer), "scheduler": scheduler.state_dict(),
              "rng": rng_state(), "sampler": sampler.state_dict() if sampler else None, "step": step, **(extra or {})}
     weights = dist.full_state_dict(model, rank0_cpu=True) if dist.strategy_of(model) == "fsdp" else None
-    ckpts = [c for c in st.extra.get("checkpoints", []) if c != rel] + [rel]
     if dist.is_main():
-        save_checkpoint(unwrap(model), tokenizer, st.run.path / rel, meta={"stage": st.name, "step": step},
+        save_checkpoint(unwrap(model), tokenizer, st.run.path / rel,
+                        meta={"stage": st.name, "step": step, **st.checkpoint_meta},
                         extra_files={"trainer_state.pt": state}, state_dict=weights, merged=final)
-        for old in ckpts[:-keep_last]:
-            shutil.rmtree(st.run.path / old, ignore_errors=True)
-    st.record(checkpoints=ckpts[-keep_last:])
+    record_checkpoint(st, rel, keep_last)
     if dist.strategy_of(model) != "none":  # all ranks are here: they may read the checkpoint next
         dist.barrier()
     log.info("saved %s", rel)
     return st.run.path / rel
 
 
-def last_checkpoint(st: Stage) -> Path | None:
-    """The newest complete checkpoint an earlier attempt of this stage recorded in the manifest."""
-    for rel in reversed(st.previous.get("checkpoints", [])):
-        path = st.run.path / rel
-        if (path / "trainer_state.pt").exists():
-            return path
-    return None
+def record_checkpoint(st: Stage, rel: str, keep_last: int) -> None:
+    """Add a written checkpoint to the stage's manifest list (by step) and delete all but the newest
+    keep_last, whichever attempt saved them."""
+    ckpts = sorted({*st.extra.get("checkpoints", []), rel}, key=step_of)
+    if dist.is_main():
+        for old in ckpts[:-keep_last]:
+            shutil.rmtree(st.run.path / old, ignore_errors=True)
+    st.record(checkpoints=ckpts[-keep_last:])
+
+
+def complete(st: Stage, rel: str) -> bool:
+    return (st.run.path / rel / "trainer_state.pt").exists()
+
+
+def start_checkpoints(st: Stage, *, resume: bool, keep_last: int, meta: dict | None = None) -> Path | None:
+    """Set up a stage's checkpoints as it starts; with resume, the checkpoint to continue from.
+
+    The manifest lists the checkpoints earlier attempts saved (RunDir.stage carries the list over).
+    resume: continue from the newest complete one; keep the newest keep_last complete ones.
+    Otherwise the stage starts over, and the earlier attempts' checkpoints are deleted (a different
+    trajectory, which keep_last would never prune). Either way, step folders the manifest does not
+    list (an attempt killed between writing a checkpoint and recording it) are deleted: their step
+    is redone. Every deletion is logged. `meta` goes into each checkpoint's meta.json from now on.
+    """
+    st.checkpoint_meta = dict(meta or {})
+    listed = st.extra.get("checkpoints", [])
+    keep = sorted((c for c in listed if complete(st, c)), key=step_of)[-keep_last:] if resume else []
+    folder = st.run.paths.checkpoints(st.name)
+    on_disk = sorted(p.name for p in folder.glob("step_*") if p.is_dir()) if folder.is_dir() else []
+    gone = {c: ("a checkpoint of an earlier attempt (starting over)" if not resume else
+                f"beyond keep_last={keep_last}" if complete(st, c) else "incomplete")
+            for c in listed if c not in keep}
+    gone.update({rel: "not in the manifest (its step is redone)" for rel in
+                 (f"{st.name}/checkpoints/{name}" for name in on_disk) if rel not in listed})
+    if dist.is_main():
+        for rel, reason in sorted(gone.items()):
+            path = st.run.path / rel
+            if path.exists():
+                shutil.rmtree(path, ignore_errors=True)
+                log.info("stage %s: removed %s: %s", st.name, rel, reason)
+    st.record(checkpoints=keep)
+    return st.run.path / keep[-1] if keep else None
 
 
 def load_trainer_state(path: Path) -> dict:

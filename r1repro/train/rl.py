@@ -59,12 +59,11 @@ from r1repro.train.common import (
     build_optimizer,
     collate,
     collate_shared,
-    last_checkpoint,
     load_trainer_state,
     save_training_checkpoint,
     scatter,
     set_rng_state,
-    step_name,
+    start_checkpoints,
 )
 from r1repro.train.critic import Critic
 from r1repro.train.sft import sft_update
@@ -384,7 +383,7 @@ def policy_step(ctx: RLContext, batch: Batch, mb: np.ndarray, old, ref, want_ent
     ok = dist.all_true(np.isfinite(total) and np.isfinite(grad_norm))
     if ok:
         ctx.optimizer.step()
-        ctx.scheduler.step()
+    ctx.scheduler.step()  # the schedule follows the step count, a skipped update included
     ctx.optimizer.zero_grad(set_to_none=True)
     acc.update({"loss/pg": [total], "grad/norm": [grad_norm], "skipped/nonfinite": [int(not ok)]})
     return acc
@@ -432,6 +431,7 @@ def raft_update(ctx: RLContext, batch: Batch, old, ref, *, seed: int) -> dict[st
     rc = ctx.rc
     keep = [c for c, v in zip(batch.completions, batch.score.verdicts) if v.correct]
     if not keep:
+        ctx.scheduler.step()
         return {"raft/kept": 0, "loss/pg": 0.0, "grad/norm": 0.0, "skipped/nonfinite": 0}
     stats = sft_update(ctx.model, ctx.optimizer, ctx.scheduler, [(list(c.prompt_ids), list(c.ids)) for c in keep],
                        ctx.pad_id, aggregation="token_mean", micro_batch=rc.micro_batch,
@@ -580,8 +580,8 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
     """The `rl` stage; returns the final checkpoint directory."""
     rc = cfg.rl
     with run.stage("rl") as st:
-        ckpt = last_checkpoint(st) if resume else None
         problems = [Problem.from_dict(r) for r in read_jsonl(st.input("prepare", "train"))]
+        ckpt = start_checkpoints(st, resume=resume, keep_last=rc.keep_last, meta={"template": cfg.data.template})
         ctx, state = setup(cfg, run, st, ckpt, problems)
         start, nonfinite_run = (state["step"], state.get("nonfinite_run", 0)) if state else (0, 0)
         if state is not None:
@@ -590,24 +590,23 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
         if rc.eval_every:
             name = rc.eval_task or next(iter(cfg.eval.tasks))
             heldout = [Problem.from_dict(r) for r in read_jsonl(st.input("prepare", f"eval-{name}"))][: rc.eval_size]
-        metrics = open_metrics(cfg, st, run.path / "rl" / "metrics.jsonl", resume_after_step=start if ckpt else None)
-        evals_dir = run.path / "rl" / "evals"
+        metrics = open_metrics(cfg, st, run.paths.metrics("rl"), resume_after_step=start if ckpt else None)
         log.info("RL: %s / %s / %s, %d steps x %d prompts x %d samples", rc.algorithm, rc.advantage, rc.loss,
                  rc.steps, rc.prompts_per_step, rc.group_size)
         if heldout and start == 0:
-            metrics.log({"step": 0, **heldout_eval(ctx, cfg, heldout, evals_dir / f"{step_name(0)}.jsonl", 0)})
+            metrics.log({"step": 0, **heldout_eval(ctx, cfg, heldout, run.paths.heldout_at(0), 0)})
         path = ckpt
         for step in tqdm(range(start + 1, rc.steps + 1), desc="rl", initial=start, total=rc.steps, leave=False):
             problems = dist.shard([ctx.problems[i] for i in ctx.sampler.take(rc.prompts_per_step)])
             batch, stats = rl_step(ctx, step, problems)
             if heldout and (step % rc.eval_every == 0 or step == rc.steps):
-                stats.update(heldout_eval(ctx, cfg, heldout, evals_dir / f"{step_name(step)}.jsonl", step))
+                stats.update(heldout_eval(ctx, cfg, heldout, run.paths.heldout_at(step), step))
             record = dist.mean_metrics({"step": step, **stats})
             metrics.log(record)
             log.info("rl %s", json.dumps({k: round(v, 4) for k, v in record.items() if k in (
                 "step", "reward/mean", "acc/train", "work/rate", "length/mean", "eval/accuracy", "time/step")}))
             if rc.log_rollouts_every and step % rc.log_rollouts_every == 0:
-                write_rollouts(run.path / "rl" / "rollouts" / f"{step_name(step)}.jsonl", step, batch, rc.group_size)
+                write_rollouts(run.paths.rollout(step), step, batch, rc.group_size)
             nonfinite_run = nonfinite_run + 1 if stats["skipped/nonfinite"] else 0
             if nonfinite_run >= rc.max_nonfinite:
                 raise RuntimeError(f"stopping: {nonfinite_run} consecutive RL steps had a non-finite loss or "
@@ -618,7 +617,7 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
             path = _save(ctx, st, 0, rc, 0)
         metrics.close()
         st.output("checkpoint", path)
-        st.output("metrics", run.path / "rl" / "metrics.jsonl")
+        st.output("metrics", run.paths.metrics("rl"))
     return path
 
 

@@ -27,7 +27,7 @@ from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES, sft_target
 from r1repro.files import atomic_write_jsonl, read_jsonl
 from r1repro.grading import GraderPolicy, grade_batch
-from r1repro.models import load_policy, token_logprobs
+from r1repro.models import encode_prompt, load_policy, token_logprobs
 from r1repro.rollout import make_backend
 from r1repro.rundir import RunDir
 from r1repro.trackers import open_metrics
@@ -35,10 +35,10 @@ from r1repro.train.common import (
     EpochSampler,
     build_optimizer,
     collate,
-    last_checkpoint,
     load_trainer_state,
     save_training_checkpoint,
     set_rng_state,
+    start_checkpoints,
 )
 from r1repro.train.traces import collect_traces
 
@@ -48,8 +48,7 @@ AVERAGE_TO_AGGREGATION = {"token": "token_mean", "sequence": "seq_mean_token_mea
 
 def encode_pair(tokenizer, prompt: str, response: str, max_len: int) -> tuple[list[int], list[int]]:
     """Prompt ids (as the rollout backend encodes them) and response ids ending in EOS, truncated."""
-    special = not (tokenizer.bos_token and prompt.startswith(tokenizer.bos_token))
-    p = tokenizer(prompt, add_special_tokens=special)["input_ids"]
+    p = encode_prompt(tokenizer, prompt)
     r = tokenizer(response, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     return p[:max_len], r[: max(0, max_len - len(p))]
 
@@ -126,7 +125,7 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
     with run.stage("sft") as st:
         base = str(st.input("prepare", "base_model")) if run.output_path("prepare", "base_model") else cfg.model.path
         if sc.traces_from:  # R1's second stage: correct samples of a finished RL run
-            data_path = run.path / "sft" / "traces.jsonl"
+            data_path = run.paths.traces
             atomic_write_jsonl(data_path, collect_traces(sc.traces_from, template=cfg.data.template,
                                                          per_problem=sc.traces_per_problem))
             st.output("traces", data_path)
@@ -151,7 +150,7 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
         optimizer, scheduler = build_optimizer(model, sc.optim, sc.steps)
         sampler = EpochSampler(len(examples), cfg.seed)
         start = 0
-        ckpt = last_checkpoint(st) if resume else None
+        ckpt = start_checkpoints(st, resume=resume, keep_last=sc.keep_last, meta={"template": cfg.data.template})
         if ckpt is not None:
             model, _ = load_policy(base, ckpt, cfg.model, seed=cfg.seed)
             model.train()
@@ -163,7 +162,7 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
             set_rng_state(state["rng"])
             start = state["step"]
             log.info("resuming SFT from %s (step %d)", ckpt, start)
-        metrics = open_metrics(cfg, st, run.path / "sft" / "metrics.jsonl", resume_after_step=start if ckpt else None)
+        metrics = open_metrics(cfg, st, run.paths.metrics("sft"), resume_after_step=start if ckpt else None)
         aggregation = AVERAGE_TO_AGGREGATION[sc.average]
         pad = tokenizer.pad_token_id
         log.info("SFT: %d examples (%d held out), %d steps of %d", len(examples), len(eval_examples), sc.steps,
@@ -191,5 +190,5 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
             path = save_training_checkpoint(st, model, tokenizer, optimizer, scheduler, sampler, sc.steps, sc.keep_last)
         metrics.close()
         st.output("checkpoint", path)
-        st.output("metrics", run.path / "sft" / "metrics.jsonl")
+        st.output("metrics", run.paths.metrics("sft"))
     return path

@@ -13,12 +13,12 @@ accuracy grades it with the verifier the problem names.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from r1repro.data.schema import read_jsonl
 from r1repro.data.templates import TEMPLATES
-from r1repro.rundir import RunDir, RunDirError
+from r1repro.files import JSONLineError, scan_jsonl
+from r1repro.rundir import RunDir, RunDirError, RunPaths
 
 
 def problem_metas(run_dir: str | Path) -> dict[str, dict]:
@@ -38,7 +38,7 @@ def collect_traces(run_dir: str | Path, *, template: str, per_problem: int = 1, 
     response to the prompt). The RL run sampled its training split, so no trace is of an
     evaluation problem.
     """
-    folder = Path(run_dir) / "rl" / "rollouts"
+    folder = RunPaths(run_dir).rollouts()
     files = sorted(folder.glob("step_*.jsonl"), reverse=True)
     if not files:
         raise FileNotFoundError(f"{folder}: no RL rollouts to collect traces from (did the rl stage run, "
@@ -48,12 +48,13 @@ def collect_traces(run_dir: str | Path, *, template: str, per_problem: int = 1, 
     metas = problem_metas(run_dir)
     out = []
     for f in files:
-        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+        for n, r in scan_jsonl(f):
             try:
-                r = json.loads(line)
+                if isinstance(r, JSONLineError):
+                    raise r
                 step, pid, correct = r["step"], r["problem_id"], r["correct"]
                 prompt, response = r["prompt"], r["completion"]
-            except (json.JSONDecodeError, KeyError) as e:
+            except (JSONLineError, KeyError, TypeError) as e:
                 raise ValueError(f"{f}:{n}: not a rollout record ({e})") from None
             if prefix and prompt.endswith(prefix) and response.startswith(prefix):
                 response = response[len(prefix):]

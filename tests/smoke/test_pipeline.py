@@ -60,3 +60,18 @@ def test_report_carries_eval_numbers(micro_run):
     html = (micro_run / "report" / "index.html").read_text()
     summary = json.loads((micro_run / "eval" / "rl" / "arith" / "summary.json").read_text())
     assert "arith" in html and f"{100 * summary['metrics']['pass@1']:.1f}" in html
+
+
+def test_eval_of_a_run_checkpoint_uses_the_template_it_was_trained_with(micro_run, tmp_path):
+    # the micro recipe trains with `qa`; the tiny tokenizer has no chat template, so the old default was `boxed`
+    task = tmp_path / "arith2.yaml"
+    task.write_text("dataset: {loader: arithmetic, split: test, options: {n: 2, max_steps: 2}}\n"
+                    "sampling: {max_new_tokens: 8}\n")
+    for model in ("rl/checkpoints/step_000003", "sft/checkpoints/step_000004", "base"):
+        out = tmp_path / model.replace("/", "_")
+        run_cli("eval", "--model", str(micro_run / model), "--task", str(task), "--out", str(out))
+        assert json.loads((out / "arith2" / "summary.json").read_text())["template"] == "qa", model
+        assert json.loads((micro_run / model / "meta.json").read_text())["template"] == "qa", model
+    run_cli("eval", "--model", str(micro_run / "base"), "--task", str(task), "--out", str(tmp_path / "b"),
+            "--template", "boxed")
+    assert json.loads((tmp_path / "b" / "arith2" / "summary.json").read_text())["template"] == "boxed"

@@ -1,6 +1,8 @@
 """CLI argument handling: overrides anywhere, clear errors with exit code 2, help for every command."""
 
 import json
+import logging
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +43,39 @@ def test_eval_format_rate_follows_the_template():
     assert format_ok(TEMPLATES["qa"], ["<think> 1 + 2 = 3. </think> <answer> 3 </answer>", "3"]) == [True, False]
     assert format_ok(TEMPLATES["boxed"], ["so $\\boxed{3}$", "it is 3"]) == [True, False]
     assert format_ok(TEMPLATES["gsm8k_8shot"], ["1 + 2 = 3\n#### 3", "3"]) == [True, False]
+
+
+def test_prepare_of_an_empty_source_fails_with_a_message_not_a_traceback(tmp_path, capsys, monkeypatch):
+    # a console handler of an earlier in-process main() writes to that test's closed capture stream
+    monkeypatch.setattr(logging.getLogger("r1repro"), "handlers", [])
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"base: {Path(MICRO).resolve()}\n"
+                      f"data: {{train: [{{loader: jsonl, options: {{path: {empty}}}}}]}}\n")
+    assert main(["prepare", str(recipe), "--run-dir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert f"r1repro: error: data.train[0] (loader 'jsonl', split 'train', options {{'path': '{empty}'}}): " \
+           f"no problems: {empty} holds no rows" in err
+    assert "Traceback" not in err
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["stages"]["prepare"]["status"] == "failed"
+
+
+@pytest.mark.parametrize("command", ["run", "prepare", "sft", "rl", "eval", "config"])
+def test_every_command_checks_names_before_writing_anything(command, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(logging.getLogger("r1repro"), "handlers", [])
+    run_dir = tmp_path / "run"
+    extra = [] if command == "config" else ["--run-dir", str(run_dir)]
+    assert main([command, MICRO, "rl.advantage=grpoo", *extra]) == 2
+    err = capsys.readouterr().err
+    assert ("r1repro: error: command-line override 'rl.advantage=grpoo': rl.advantage = 'grpoo': unknown advantage "
+            "estimator 'grpoo'; did you mean 'grpo'") in err
+    assert not run_dir.exists()
+
+
+def test_eval_of_a_model_checks_the_template_before_loading_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(logging.getLogger("r1repro"), "handlers", [])
+    code = main(["eval", "--model", str(tmp_path / "no-model"), "--task", "gsm8k", "--template", "r1zero"])
+    assert code == 2
+    assert "--template = 'r1zero': unknown prompt template 'r1zero'; did you mean 'r1_zero'" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """Recipes: base inheritance, overrides, strict keys, types and ranges, with the error texts users see."""
 
 import dataclasses
+import typing
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from r1repro.config import (
     field_docs,
     load_recipe,
     load_task,
+    to_dict,
     to_yaml,
 )
 
@@ -127,3 +129,43 @@ def test_every_field_is_documented():
     undocumented = [line for line in describe() if line.rstrip().endswith(":")]
     assert undocumented == []
     assert field_docs(Recipe)["seed"].startswith("Seed")
+
+
+def test_tiny_model_shape_is_checked_when_the_recipe_loads(tmp_path):
+    recipe = write(tmp_path / "r.yaml", "model: {tiny: {hidden_size: 30, heads: 4}}\n")
+    with pytest.raises(RecipeError, match=r"r.yaml: model.tiny: hidden_size 30 is not divisible by heads 4"):
+        load_recipe(recipe)
+
+
+def test_missing_base_names_the_recipe_holding_the_base_line(tmp_path):
+    child = write(tmp_path / "child.yaml", "base: ../nope/base.yaml\nseed: 1\n")
+    with pytest.raises(RecipeError) as e:
+        load_recipe(child)
+    assert str(e.value) == (f"{child}: `base: ../nope/base.yaml`: no such recipe file "
+                            f"{(tmp_path / '../nope/base.yaml').resolve()}")
+
+
+def test_describe_shows_the_defaults_a_recipe_really_gets():
+    # sft.optim and rl.optim are built by their parent's default_factory, not OptimConfig's own defaults
+    lines = {line.split(" ", 1)[0]: line for line in describe() if line.split(" ", 1)[1].startswith("(")}
+    real, flat = Recipe(), {}
+
+    def walk(obj, prefix=""):
+        hints = typing.get_type_hints(type(obj))
+        for f in dataclasses.fields(obj):
+            v = getattr(obj, f.name)
+            args = typing.get_args(hints[f.name])
+            optional = [a for a in args if dataclasses.is_dataclass(a)] if type(None) in args else []  # model.lora
+            if dataclasses.is_dataclass(v):
+                walk(v, f"{prefix}{f.name}.")
+            else:
+                flat[f"{prefix}{f.name}"] = v
+                if optional:  # None by default; its fields are listed with the values they get when set
+                    walk(optional[0](), f"{prefix}{f.name}.")
+
+    walk(real)
+    assert set(lines) == set(flat)
+    for key, value in flat.items():
+        assert f"= {to_dict(value)!r}): " in lines[key], key
+    assert "sft.optim.lr (float = 0.001)" in lines["sft.optim.lr"]
+    assert "sft.optim.schedule (Literal = 'cosine')" in lines["sft.optim.schedule"]

@@ -87,6 +87,48 @@ def test_prepare_end_to_end(tmp_path):
         prepare(train, evals, tmp_path / "strict", data_dir=str(data), seed=0)
 
 
+def planted(tmp_path):
+    """A data directory holding an empty file, a file of malformed rows and a MATH-500 file of level-1 rows."""
+    data = tmp_path / "data"
+    (data / "mine").mkdir(parents=True)
+    (data / "mine" / "empty.jsonl").write_text("")
+    (data / "mine" / "bad.jsonl").write_text('{"question": "q"}\n{"question": "", "answer": 2}\n')
+    (data / "mine" / "good.jsonl").write_text('{"question": "What is 1 + 1?", "answer": 2}\n')
+    (data / "math").mkdir()
+    rows = [{"unique_id": f"test/algebra/{i}.json", "problem": f"p{i}", "answer": "1", "subject": "Algebra",
+             "level": 1} for i in range(3)]
+    (data / "math" / "test500.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return data
+
+
+GOOD_TRAIN = {"loader": "jsonl", "split": "train", "options": {"path": "mine/good.jsonl"}}
+
+
+@pytest.mark.parametrize("train, evals, skip_bad, message", [
+    ([{"loader": "jsonl", "split": "train", "options": {"path": "mine/empty.jsonl"}}], {}, False,
+     "data.train[0] (loader 'jsonl', split 'train', options {'path': 'mine/empty.jsonl'}): no problems: "
+     "mine/empty.jsonl holds no rows"),
+    ([GOOD_TRAIN, {"loader": "jsonl", "split": "train", "options": {"path": "mine/bad.jsonl"}}], {}, True,
+     "data.train[1] (loader 'jsonl', split 'train', options {'path': 'mine/bad.jsonl'}): no problems: all 2 rows "
+     "are malformed and were skipped (data.skip_bad), e.g. mine/bad.jsonl:1: field 'answer': no usable gold answer"),
+    ([{"loader": "math500", "split": "test", "options": {"levels": [5]}}], {}, False,
+     "data.train[0] (loader 'math500', split 'test', options {'levels': [5]}): no problems: the options keep "
+     "none of its 3 rows"),
+    ([GOOD_TRAIN], {"mine": {"loader": "jsonl", "split": "test", "options": {"path": "mine/empty.jsonl"}}}, False,
+     "eval.tasks.mine (loader 'jsonl', split 'test', options {'path': 'mine/empty.jsonl'}): no problems: "
+     "mine/empty.jsonl holds no rows"),
+    ([GOOD_TRAIN], {"same": GOOD_TRAIN}, False,
+     "data.train: no problems left: all 1 overlap the eval set(s) same (data.decontaminate drops them)"),
+], ids=["empty file", "all rows bad", "filter drops all", "empty eval set", "all decontaminated"])
+def test_prepare_refuses_an_empty_source_naming_it_and_why(tmp_path, train, evals, skip_bad, message):
+    from r1repro.data.schema import DataError
+
+    with pytest.raises(DataError) as e:
+        prepare(train, evals, tmp_path / "out", data_dir=str(planted(tmp_path)), seed=0, skip_bad=skip_bad)
+    assert str(e.value).startswith(message), str(e.value)
+    assert not (tmp_path / "out" / "train.jsonl").exists()
+
+
 def test_real_gsm8k_train_vs_test():
     try:
         data = resolve_data_dir(None)

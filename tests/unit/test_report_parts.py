@@ -89,3 +89,9 @@ def test_markdown_trace_is_fenced_and_clean():
 
     text = "```\n<script>\x1b[2J"
     assert fence(text) == "````text\n```\n<script>␛[2J\n````\n"
+
+
+def test_choose_shows_a_problem_shared_by_tasks_once_under_the_first():
+    # the quickstart evaluates the same problems plain and with each mode forced
+    eval_ids = {"arith_forced": ["q1", "q2"], "arith": ["q1", "q2"], "other": ["o1"]}
+    assert _choose([], eval_ids, 5) == [("q1", "arith"), ("o1", "other"), ("q2", "arith")]

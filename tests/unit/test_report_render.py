@@ -119,7 +119,44 @@ def test_highlights(rendered):
 
 def test_summary_sections(rendered):
     _, _, page, md = rendered
-    for text in ("rl.advantage", "rloo", "13-gram overlap", "dropped_duplicates", "Linux-6.1-x86_64",
+    for text in ("rl.advantage", "rloo", "train.dedupe.duplicates", "a snowflake design", "Linux-6.1-x86_64",
                  "transformers", "5.23.0", "1260.0", "time/generate (mean of 30 steps)", "resolved config"):
         assert text in page
     assert "| rl.advantage | rloo |" in md and "| rl | done | 1260.0 |" in md
+
+
+def greedy_only(run):
+    """Make every summary greedy-only (k = 0): accuracy, and no pass@k / maj@k."""
+    for path in run.glob("eval/*/*/summary.json"):
+        s = json.loads(path.read_text())
+        s["k"] = 0
+        s["metrics"] = {k: v for k, v in s["metrics"].items() if not k.startswith(("pass@", "maj@", "diversity/"))}
+        path.write_text(json.dumps(s))
+
+
+def test_eval_caption_promises_an_interval_only_where_there_is_one(tmp_path):
+    run = make_run(tmp_path, "greedy", tasks=("gsm8k",))
+    greedy_only(run)
+    paths = render_run(run)
+    page, md = paths["index.html"].read_text("utf-8"), paths["report.md"].read_text("utf-8")
+    assert "confidence interval" not in page and "confidence interval" not in md
+    for text in (page, md):
+        assert "accuracy: the share of problems solved by greedy decoding (one completion each)" in text
+    sampled = render_run(make_run(tmp_path, "sampled", tasks=("gsm8k",)))
+    page = sampled["index.html"].read_text("utf-8")
+    assert "pass@1: the mean over the k samples of each problem, with its 95% bootstrap confidence " \
+           "interval over problems in brackets" in page
+    assert "accuracy: the share of problems solved by greedy decoding" in page
+
+
+def test_stage_table_lists_the_report_stage_that_renders_it(tmp_path):
+    run = make_run(tmp_path, "st", tasks=("gsm8k",))
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["stages"]["report"] = {"status": "running", "started": "2026-11-23T23:20:00Z", "inputs": {},
+                                    "outputs": {}}  # as the pipeline's report stage renders
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    paths = render_run(run)
+    page, md = paths["index.html"].read_text("utf-8"), paths["report.md"].read_text("utf-8")
+    assert "| report | rendering this report | – | 2026-11-23T23:20:00Z |" in md
+    assert "<td>report</td><td>rendering this report</td>" in page
+    assert "stage report did not finish" not in page  # not a problem with the run

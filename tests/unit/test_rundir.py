@@ -1,6 +1,7 @@
 """Run directory and file primitives: atomic writes, manifest, stages, refusal to overwrite, stale inputs."""
 
 import json
+import logging
 
 import pytest
 
@@ -31,6 +32,34 @@ def test_atomic_dir_keeps_old_checkpoint_on_failure(tmp_path):
         raise RuntimeError("crash mid-save")
     assert (ck / "w").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
+@pytest.fixture
+def umask():
+    """Set the process umask for one test (the value is the test's parameter), then restore it."""
+    import os
+
+    old = os.umask(0o022)
+    os.umask(old)
+    yield lambda mask: os.umask(mask)
+    os.umask(old)
+
+
+@pytest.mark.parametrize("mask, file_mode, dir_mode", [
+    (0o022, 0o644, 0o755),  # the usual umask: readable by the group and others
+    (0o027, 0o640, 0o750),  # a shared group, nothing for others
+    (0o077, 0o600, 0o700),  # private
+], ids=["022", "027", "077"])
+def test_atomic_writes_honour_the_umask(tmp_path, umask, mask, file_mode, dir_mode):
+    umask(mask)
+    atomic_write_text(tmp_path / "a.txt", "x")
+    with atomic_dir(tmp_path / "ckpt") as d:
+        (d / "w").write_text("w")
+    run = RunDir.open(tmp_path / "run", config_yaml="seed: 0\n")
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "a.txt", tmp_path / "ckpt",
+                                                         run.path / "config.yaml", run.path / "manifest.json")}
+    assert modes == {"a.txt": file_mode, "ckpt": dir_mode, "config.yaml": file_mode, "manifest.json": file_mode}
+    assert (tmp_path / "ckpt" / "w").stat().st_mode & 0o777 == file_mode  # written normally: the umask applies
 
 
 def test_refuses_existing_run_without_force_or_resume(tmp_path):
@@ -110,3 +139,40 @@ def test_relative_run_dir_records_run_relative_outputs(tmp_path, monkeypatch):
                                                         "metrics": "sft/metrics.jsonl"}
     with run.stage("rl") as st:
         assert st.input("sft", "checkpoint") == (tmp_path / "runs/rel/sft/checkpoints/step_000001").resolve()
+
+
+def test_stage_start_removes_leftovers_of_interrupted_writes(tmp_path, caplog):
+    run = RunDir.open(tmp_path / "r")
+    leftovers = [run.path / ".manifest.json.k2j4_9xq.tmp",            # atomic_write_json, killed mid-write
+                 run.path / "data" / ".train.jsonl.a1b2c3d4.tmp",
+                 run.path / "rl" / "checkpoints" / ".step_000003.zq81x0ab.tmp"]  # atomic_dir, killed mid-save
+    for p in leftovers[:2]:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("half")
+    leftovers[2].mkdir(parents=True)
+    (leftovers[2] / "model.safetensors").write_bytes(b"\0" * 2_500_000)
+    kept = [run.path / ".notes", run.path / "data" / ".train.jsonl.tmp", run.path / "rl" / "x.tmp"]
+    for p in kept:  # hidden or .tmp, but not a name atomic writes make
+        p.write_text("mine")
+    with caplog.at_level(logging.INFO, logger="r1repro"), run.stage("rl"):
+        pass
+    assert not any(p.exists() for p in leftovers) and all(p.exists() for p in kept)
+    for p in leftovers:
+        assert p.relative_to(run.path).as_posix() in caplog.text
+    assert "2.5 MB" in caplog.text
+
+
+def test_stage_start_restores_a_checkpoint_caught_between_its_two_renames(tmp_path):
+    # atomic_dir over an existing folder: path -> .path.old, tmp -> path; a kill in between leaves
+    # the previous complete version in .old and none at path
+    run = RunDir.open(tmp_path / "r")
+    ck = run.path / "sft" / "checkpoints"
+    (ck / ".step_000004.old").mkdir(parents=True)
+    (ck / ".step_000004.old" / "trainer_state.pt").write_text("v1")
+    (ck / ".step_000004.ab12cd34.tmp").mkdir()
+    (ck / ".step_000002.old").mkdir()  # an .old next to its folder: the swap finished, only cleanup died
+    (ck / "step_000002").mkdir()
+    with run.stage("sft"):
+        pass
+    assert sorted(p.name for p in ck.iterdir()) == ["step_000002", "step_000004"]
+    assert (ck / "step_000004" / "trainer_state.pt").read_text() == "v1"

@@ -1,12 +1,12 @@
 """Screenshot a rendered report with headless Chromium (for the README and pull requests).
 
-    python -m r1repro.report.screenshot runs/quickstart/report/index.html docs/img/report.png --at eval
+    python scripts/screenshot.py runs/quickstart/report/index.html docs/img/report.png --at eval
 
 Why: the README shows what a report looks like; this makes that picture from a real run in one
 command. How: runs the `chromium` binary (Debian's package; also chromium-browser, google-chrome)
 through selenium + chromedriver when installed (then `--at` scrolls to a section: summary,
 curves, eval, traces), else with `chromium --headless --screenshot` (top of the page only).
-Nothing here is imported by the report itself.
+A script, not part of the package: the library never imports selenium.
 """
 
 from __future__ import annotations
