@@ -16,11 +16,12 @@ grader checks (pipeline.dry_run). Valid names come from the registries, never fr
 from __future__ import annotations
 
 import difflib
+import importlib.util
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from r1repro.config import Recipe, RecipeError, TaskConfig, load_recipe, where
+from r1repro.config import Recipe, RecipeError, TaskConfig, load_recipe, to_dict, where
 from r1repro.registry import Registry, UnknownNameError
 from r1repro.rundir import RunPaths
 
@@ -89,6 +90,23 @@ def name_problems(cfg: Recipe) -> list[Problem]:
     out += _script("rl.language", rc.language)
     for name, task in cfg.eval.tasks.items():
         out += task_problems(f"eval.tasks.{name}", task)
+    return out + extra_problems(cfg)
+
+
+def extra_problems(cfg: Recipe) -> list[Problem]:
+    """The trackers report_to names, and the optional packages the recipe needs (each tracker's, peft
+    for model.lora), with the extra that installs each."""
+    from r1repro.trackers import PACKAGES, TRACKERS
+
+    out: list[Problem] = []
+    for i, name in enumerate(cfg.report_to):
+        found = _name(TRACKERS, f"report_to[{i}]", name)
+        if not found and importlib.util.find_spec(PACKAGES[name][0]) is None:
+            module, extra = PACKAGES[name]
+            found = [(f"report_to[{i}]", name, f"needs the {module} package: pip install 'r1repro[{extra}]'")]
+        out += found
+    if cfg.model.lora is not None and importlib.util.find_spec("peft") is None:
+        out.append(("model.lora", to_dict(cfg.model.lora), "needs peft: pip install 'r1repro[lora]'"))
     return out
 
 

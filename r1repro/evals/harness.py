@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from r1repro.config import Recipe, TaskConfig, to_dict
+from r1repro.config import CHECKPOINTS, Recipe, TaskConfig, to_dict
 from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES
 from r1repro.files import atomic_write_json, read_jsonl
@@ -33,6 +33,7 @@ from r1repro.rewards import REWARDS
 from r1repro.rollout import backend_from_config
 from r1repro.rundir import RunDir
 from r1repro.text import count_reflections, language_stats
+from r1repro.trackers import open_metrics
 
 log = logging.getLogger("r1repro.eval")
 CHUNK = 32  # problems generated and graded between two appends to samples.jsonl
@@ -161,6 +162,9 @@ def run_eval(cfg: Recipe, run: RunDir, *, resume: bool = False) -> dict:
     """The `eval` stage: every task the recipe names, for every checkpoint it names."""
     results = {}
     with run.stage("eval") as st:
+        # one record per checkpoint, at step 0 / 1 / 2 for base / sft / rl: {"<task>/<metric>": ...};
+        # on resume every record is written again (the summaries are rebuilt from the graded samples)
+        metrics = open_metrics(cfg, st, run.paths.metrics("eval"), resume_after_step=-1 if resume else None)
         for ckpt in cfg.eval.checkpoints:
             path = checkpoint_path(cfg, run, ckpt)
             if path is None:
@@ -180,4 +184,8 @@ def run_eval(cfg: Recipe, run: RunDir, *, resume: bool = False) -> dict:
                 m = results[f"{ckpt}/{name}"]["metrics"]
                 log.info("eval %s/%s: accuracy %s pass@1 %s (n=%d)", ckpt, name, m.get("accuracy"), m.get("pass@1"),
                          results[f"{ckpt}/{name}"]["n"])
+            metrics.log({"step": CHECKPOINTS.index(ckpt), "checkpoint": ckpt,
+                         **{f"{name}/{k}": v for name in cfg.eval.tasks for k, v in results[f"{ckpt}/{name}"]["metrics"].items()}})
+        metrics.close()
+        st.output("metrics", run.paths.metrics("eval"))
     return results

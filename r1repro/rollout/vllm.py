@@ -103,8 +103,11 @@ class VLLMBackend:
         return encode_prompt(self.tokenizer, prompt)
 
     def update_weights(self, model) -> None:
-        """Load `model`'s current weights into the engine (every rank calls this: FSDP2 gathers)."""
-        state = dist.full_state_dict(model)  # HF parameter names, full tensors
+        """Load `model`'s current weights into the engine (every rank calls this: FSDP2 gathers).
+        A model under LoRA adapters hands over its merged weights (the engine knows no adapters)."""
+        from r1repro.models import has_adapters, merged_state_dict
+
+        state = merged_state_dict(model) if has_adapters(model) else dist.full_state_dict(model)  # HF names, full
         self._wake(["weights"])
         _engine_model(self.llm).load_weights(state.items())
         self.llm.reset_prefix_cache()  # cached KV blocks were computed with the old weights

@@ -1,7 +1,8 @@
 """Pieces both trainers share: optimizer + schedule, batches of token sequences, checkpoints, resume.
 
 A checkpoint directory (`<stage>/checkpoints/step_000120/`) holds the HF model and tokenizer
-(save_pretrained), `trainer_state.pt` (optimizer, scheduler, RNG states, sampler position, step)
+(save_pretrained; with model.lora the adapter in `adapter/`, and the merged model only in the
+stage's final checkpoint), `trainer_state.pt` (optimizer, scheduler, RNG states, sampler position, step)
 and `meta.json` (stage, step, prompt template). It is written atomically and recorded in the
 manifest as it is saved, so `--resume` finds the newest complete one through the manifest, never by
 listing folders; the list survives a crash at any moment (`start_checkpoints` says how it is kept).
@@ -172,8 +173,10 @@ def step_of(rel: str) -> int:
 
 
 def save_training_checkpoint(st: Stage, model, tokenizer, optimizer, scheduler, sampler: EpochSampler | None,
-                             step: int, keep_last: int, extra: dict | None = None) -> Path:
-    """Write <stage>/checkpoints/step_N atomically, record it in the manifest, prune old ones."""
+                             step: int, keep_last: int, extra: dict | None = None, final: bool = True) -> Path:
+    """Write <stage>/checkpoints/step_N atomically, record it in the manifest, prune old ones.
+
+    With LoRA adapters the checkpoint holds the adapter; the stage's `final` one also the merged model."""
     rel = checkpoint_rel(st, step)
     # under torchrun every rank calls this (FSDP2 gathers weights and optimizer state); rank 0 writes
     state = {"optimizer": dist.optimizer_state(model, optimizer), "scheduler": scheduler.state_dict(),
@@ -182,7 +185,7 @@ def save_training_checkpoint(st: Stage, model, tokenizer, optimizer, scheduler, 
     if dist.is_main():
         save_checkpoint(unwrap(model), tokenizer, st.run.path / rel,
                         meta={"stage": st.name, "step": step, **st.checkpoint_meta},
-                        extra_files={"trainer_state.pt": state}, state_dict=weights)
+                        extra_files={"trainer_state.pt": state}, state_dict=weights, merged=final)
     record_checkpoint(st, rel, keep_last)
     if dist.strategy_of(model) != "none":  # all ranks are here: they may read the checkpoint next
         dist.barrier()

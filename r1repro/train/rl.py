@@ -11,7 +11,8 @@ Each sequence is one action of a contextual bandit: grad E[R] = E[A * grad log p
 the sequence's tokens by the aggregation (token_mean, seq_mean_token_mean, seq_sum_constant).
 
 One step is `rl_step`, and reads as the algorithm:
-    completions = sample(policy, prompts, k); rewards = score(completions)
+    completions = sample(policy, prompts, k); rewards = score(completions)   # `draw`: with DAPO's
+                                              # dynamic sampling, more prompts until groups differ
     advantages = estimate(rewards)            # ADVANTAGES[rl.advantage], or GAE with the critic
     stats = UPDATES[rl.algorithm](...)        # mu epochs x minibatches of objective() + step()
 `run_rl` builds what the step needs (`setup`) and does the bookkeeping around it: held-out
@@ -36,6 +37,7 @@ from tqdm import tqdm
 
 from r1repro import dist
 from r1repro.algos.advantages import ADVANTAGES
+from r1repro.algos.dapo import informative_groups, mask_truncated, select_groups, soft_overlong_penalty
 from r1repro.algos.kl import KL_ESTIMATORS, kl_penalized_rewards
 from r1repro.algos.losses import AGGREGATIONS, POLICY_LOSSES
 from r1repro.algos.value import gae, token_rewards, whiten
@@ -45,12 +47,13 @@ from r1repro.data.templates import TEMPLATES, Template
 from r1repro.evals.harness import generate_and_grade
 from r1repro.files import atomic_write_jsonl, read_jsonl
 from r1repro.metrics import language_metrics, reflection_rate, work_rate
-from r1repro.models import PolicyLogProbs, enable_checkpointing, load_model, token_logprobs, unwrap
+from r1repro.models import PolicyLogProbs, adapters_disabled, load_model, load_policy, token_logprobs, unwrap
 from r1repro.registry import Registry
-from r1repro.rewards import REWARDS, Scorer
+from r1repro.rewards import REWARDS, Scorer, ScoreResult
 from r1repro.rollout import Completion, backend_from_config
-from r1repro.rundir import MetricsLogger, RunDir
+from r1repro.rundir import RunDir
 from r1repro.text import count_worked_steps
+from r1repro.trackers import open_metrics
 from r1repro.train.common import (
     EpochSampler,
     build_optimizer,
@@ -78,7 +81,30 @@ class Batch:
     responses: list[str]  # response prefix + completion text: what the grader sees
     rewards: torch.Tensor  # (P, k) total reward
     advantages: torch.Tensor  # (P*k,), or per token: list of (len(completion),) tensors (ppo)
-    score: object  # rewards.ScoreResult
+    score: ScoreResult
+
+    @staticmethod
+    def concat(batches: Sequence[Batch]) -> Batch:
+        """The groups of several scored batches (advantages not yet estimated), in order."""
+        if len(batches) == 1:
+            return batches[0]
+        cat = lambda name: [x for b in batches for x in getattr(b, name)]  # noqa: E731
+        score = ScoreResult([r for b in batches for r in b.score.rewards],
+                            {k: [v for b in batches for v in b.score.components[k]] for k in batches[0].score.components},
+                            [v for b in batches for v in b.score.verdicts])
+        rewards = torch.cat([b.rewards for b in batches])  # (P, k)
+        return Batch(cat("problems"), cat("prompts"), cat("completions"), cat("responses"), rewards,
+                     torch.zeros(rewards.numel()), score)
+
+    def groups(self, idx: Sequence[int], k: int) -> Batch:
+        """The batch of groups `idx` (prompt indices), advantages not yet estimated."""
+        rows = [i * k + j for i in idx for j in range(k)]
+        pick = lambda xs: [xs[r] for r in rows]  # noqa: E731
+        score = ScoreResult(pick(self.score.rewards), {n: pick(v) for n, v in self.score.components.items()},
+                            pick(self.score.verdicts))
+        rewards = self.rewards[list(idx)]  # (len(idx), k)
+        return Batch([self.problems[i] for i in idx], [self.prompts[i] for i in idx], pick(self.completions),
+                     pick(self.responses), rewards, torch.zeros(rewards.numel()), score)
 
 
 @dataclass
@@ -97,7 +123,7 @@ class RLContext:
     problems: list[Problem] = field(default_factory=list)
     sampler: EpochSampler | None = None
     seed: int = 0
-    ref: torch.nn.Module | None = None  # frozen reference model for the KL penalty
+    ref: torch.nn.Module | None = None  # frozen reference model for the KL penalty (LoRA: the policy itself)
     critic: Critic | None = None  # value model (rl.algorithm: ppo)
     gen_model: torch.nn.Module | None = None  # what the HF backend samples from (unsharded)
 
@@ -129,23 +155,73 @@ def score(scorer, template, problems: Sequence[Problem], completions: Sequence[C
 
 
 def rl_step(ctx: RLContext, step: int, problems: Sequence[Problem]) -> tuple[Batch, dict[str, float]]:
-    """One RL step on this rank's `problems`: sample -> score -> estimate advantages -> update."""
+    """One RL step on this rank's `problems`: sample -> score -> estimate advantages -> update.
+
+    DAPO's batch hygiene (r1repro.algos.dapo), each off by default: `draw` drops the groups without
+    signal and draws more prompts (rl.dynamic_sampling); `rollout` adds the soft overlong penalty to
+    the rewards (rl.overlong_buffer); `objective` masks truncated completions (rl.mask_truncated)."""
     rc, t0 = ctx.rc, time.time()
-    prompts = [ctx.template.prompt(p.question, ctx.tokenizer) for p in problems]
-    completions = sample(ctx.backend, prompts, rc, seed=ctx.seed * 1_000_003 + step,
-                         first=dist.shard_offset(rc.prompts_per_step))
-    t1 = time.time()
-    responses, result = score(ctx.scorer, ctx.template, problems, completions, rc.group_size)
-    rewards = torch.tensor(result.rewards, dtype=torch.float32).view(len(problems), rc.group_size)  # (P, k)
+    batch, drawn = draw(ctx, step, problems)  # sample + score (+ dynamic sampling's further draws)
     t2 = time.time()
-    batch = Batch(list(problems), prompts, completions, responses, rewards, torch.zeros(rewards.numel()), result)
-    old, ref = old_and_ref_logprobs(ctx, completions)
+    old, ref = old_and_ref_logprobs(ctx, batch.completions)
     batch.rewards, batch.advantages, ref, extra = estimate(ctx, batch, old, ref)
     stats = UPDATES[rc.algorithm](ctx, batch, old, ref, seed=ctx.seed * 7919 + step, **extra)
     sync_weights(ctx)
     t3 = time.time()
-    return batch, {**step_metrics(batch, rc.group_size, t1 - t0, t2 - t1), **stats,
-                   "lr": ctx.scheduler.get_last_lr()[0], "time/train": t3 - t2, "time/step": t3 - t0}
+    return batch, {**step_metrics(batch, rc.group_size, drawn["time/generate"], drawn["time/score"]), **drawn,
+                   **stats, "lr": ctx.scheduler.get_last_lr()[0], "time/train": t3 - t2, "time/step": t3 - t0}
+
+
+def rollout(ctx: RLContext, step: int, problems: Sequence[Problem], attempt: int = 0) -> tuple[Batch, float, float]:
+    """k completions of each problem, scored (advantages still zero); and the seconds spent sampling
+    and scoring. `attempt` > 0 is a further draw of dynamic sampling (its own seeds).
+
+    With rl.overlong_buffer the soft overlong penalty is added to the rewards (component "overlong")."""
+    rc, t0 = ctx.rc, time.time()
+    prompts = [ctx.template.prompt(p.question, ctx.tokenizer) for p in problems]
+    seed = ctx.seed * 1_000_003 + step if attempt == 0 else \
+        int(np.random.SeedSequence([ctx.seed, step, attempt]).generate_state(1)[0])
+    completions = sample(ctx.backend, prompts, rc, seed=seed, first=dist.shard_offset(len(problems) * dist.world_size()))
+    t1 = time.time()
+    responses, result = score(ctx.scorer, ctx.template, problems, completions, rc.group_size)
+    rewards = torch.tensor(result.rewards, dtype=torch.float32)  # (P*k,)
+    if rc.overlong_buffer:
+        penalty = soft_overlong_penalty(torch.tensor([len(c.ids) for c in completions]),
+                                        budget=rc.sampling.max_new_tokens, buffer=rc.overlong_buffer,
+                                        penalty=rc.overlong_penalty)  # (P*k,)
+        rewards = rewards + penalty
+        result.components["overlong"] = penalty.tolist()
+    batch = Batch(list(problems), prompts, completions, responses, rewards.view(len(problems), rc.group_size),
+                  torch.zeros(rewards.numel()), result)
+    return batch, t1 - t0, time.time() - t1
+
+
+def draw(ctx: RLContext, step: int, problems: Sequence[Problem]) -> tuple[Batch, dict[str, float]]:
+    """The step's scored batch and its draw metrics (time/generate, time/score, dynamic/*).
+
+    rl.dynamic_sampling (DAPO): the groups whose rewards are all equal are dropped, and further
+    rl.prompts_per_step prompts are drawn from the sampler until every rank has len(problems)
+    informative groups or rl.max_draws draws were made; a batch still short is filled up with dropped
+    groups (r1repro.algos.dapo.select_groups). Draws are global: every rank takes the same prompts
+    from the sampler and samples its share, so the sampler stays in step over ranks."""
+    rc, quota = ctx.rc, len(problems)
+    batch, t_gen, t_score = rollout(ctx, step, problems)
+    if not rc.dynamic_sampling:
+        return batch, {"time/generate": t_gen, "time/score": t_score}
+    batches, informative = [batch], informative_groups(batch.rewards).tolist()
+    while len(batches) < rc.max_draws and not dist.all_true(sum(informative) >= quota):
+        more = dist.shard([ctx.problems[i] for i in ctx.sampler.take(rc.prompts_per_step)])
+        b, g, s = rollout(ctx, step, more, attempt=len(batches))
+        batches.append(b)
+        informative += informative_groups(b.rewards).tolist()
+        t_gen, t_score = t_gen + g, t_score + s
+    keep, filled = select_groups(informative, quota)
+    drawn_tokens = sum(len(c.ids) for b in batches for c in b.completions)
+    return Batch.concat(batches).groups(keep, rc.group_size), {
+        "time/generate": t_gen, "time/score": t_score, "tokens_per_s": drawn_tokens / max(t_gen, 1e-9),
+        # global numbers (every rank makes the same draws): dist.mean_metrics averages ranks' equal values
+        "dynamic/draws": len(batches), "dynamic/prompts": len(informative) * dist.world_size(),
+        "dynamic/all_same": 1.0 - float(np.mean(informative)), "dynamic/filled": filled / quota}
 
 
 def old_and_ref_logprobs(ctx: RLContext, completions: Sequence[Completion]):
@@ -154,8 +230,10 @@ def old_and_ref_logprobs(ctx: RLContext, completions: Sequence[Completion]):
     rc = ctx.rc
     reuse = rc.algorithm == "ppo" or (rc.algorithm == "pg" and rc.epochs * rc.minibatches > 1)
     old = sequence_logprobs(ctx.model, completions, ctx.pad_id, rc, rc.micro_batch) if reuse else None
-    ref = sequence_logprobs(ctx.ref, completions, ctx.pad_id, rc, rc.micro_batch) if ctx.ref is not None else None
-    return old, ref
+    if ctx.ref is None:
+        return old, None
+    with adapters_disabled(ctx.ref):  # LoRA: the reference is the policy's base weights
+        return old, sequence_logprobs(ctx.ref, completions, ctx.pad_id, rc, rc.micro_batch)
 
 
 def estimate(ctx: RLContext, batch: Batch, old, ref):
@@ -242,6 +320,8 @@ def objective(model, part: Sequence[Completion], adv, old: list | None, ref: lis
     logp, ent = token_logprobs(model, b.input_ids, b.attention_mask, b.loss_mask, chunk_size=rc.logprob_chunk,
                                temperature=_temperature(rc), with_entropy=want_entropy, prefix=prefix)
     mask = b.loss_mask.bool()  # (B, T)
+    if rc.mask_truncated:  # overlong filtering: a cut-off completion gets no gradient
+        mask = mask_truncated(mask, torch.tensor([c.truncated for c in part]))  # (B, T)
     old_t = scatter(old, mask, logp) if old is not None else None  # (B, T)
     adv_t = adv if isinstance(adv, torch.Tensor) else scatter(adv, mask, logp)  # (B,) or (B, T)
     per_tok, stats = POLICY_LOSSES[rc.loss](logp, old_t, adv_t, mask, clip_low=rc.clip_low, clip_high=rc.clip_high)
@@ -258,6 +338,11 @@ def objective(model, part: Sequence[Completion], adv, old: list | None, ref: lis
     loss = AGGREGATIONS[rc.aggregation](per_tok * mask, mask.float(), num_seqs=num_seqs, num_tokens=num_tokens,
                                         constant=constant)
     return loss, stats
+
+
+def _loss_tokens(c: Completion, rc: RLConfig) -> int:
+    """Tokens of completion `c` in the loss: none when it is truncated and rl.mask_truncated is on."""
+    return 0 if rc.mask_truncated and c.truncated else len(c.ids)
 
 
 def _pick(seqs, idx):
@@ -280,7 +365,8 @@ def policy_step(ctx: RLContext, batch: Batch, mb: np.ndarray, old, ref, want_ent
     mb = _micro_batch_order(comps, mb, _shares_prompt(model, rc))
     ctx.optimizer.zero_grad(set_to_none=True)
     # global counts over ranks, and loss x world size: DDP/FSDP2 average the ranks' gradients
-    num_seqs, num_tokens = map(int, dist.all_sum([len(mb), sum(len(comps[i].ids) for i in mb)]))
+    num_seqs, num_tokens = map(int, dist.all_sum([len(mb), sum(_loss_tokens(comps[i], rc) for i in mb)]))
+    num_tokens = max(1, num_tokens)  # every completion masked (rl.mask_truncated): a zero loss, not 0/0
     total, acc = 0.0, {}
     starts = range(0, len(mb), rc.micro_batch)
     for j in starts:
@@ -455,11 +541,13 @@ def setup(cfg: Recipe, run: RunDir, st, ckpt: Path | None, problems: list[Proble
     if rc.algorithm in ("raft", "ppo") and dist.world_size() > 1:
         raise RuntimeError(f"rl.algorithm={rc.algorithm} runs on one process only: raft's ranks keep different "
                            f"numbers of correct samples, and ppo's value model is not wrapped for DDP/FSDP")
+    if cfg.model.lora is not None and cfg.dist.strategy == "fsdp" and dist.world_size() > 1:
+        raise RuntimeError("model.lora trains with dist.strategy: ddp (or one process), not fsdp")
     start_from = init_path(cfg, run, st)
-    model, tokenizer = load_model(str(ckpt or start_from), dtype=cfg.model.dtype, device=dist.device())
-    ref = load_model(start_from, dtype=cfg.model.dtype, device=dist.device())[0].eval() if rc.kl_coef > 0 else None
-    if cfg.model.gradient_checkpointing:
-        enable_checkpointing(model)
+    model, tokenizer = load_policy(start_from, ckpt, cfg.model, seed=cfg.seed, device=dist.device())
+    ref = None
+    if rc.kl_coef > 0:  # with LoRA the reference is the policy with its adapters disabled: no second copy
+        ref = model if cfg.model.lora else load_model(start_from, dtype=cfg.model.dtype, device=dist.device())[0].eval()
     template = TEMPLATES[cfg.data.template]
     state = load_trainer_state(ckpt) if ckpt is not None else None
     # every training forward goes through PolicyLogProbs (inside DDP/FSDP2 under torchrun); the
@@ -502,7 +590,7 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
         if rc.eval_every:
             name = rc.eval_task or next(iter(cfg.eval.tasks))
             heldout = [Problem.from_dict(r) for r in read_jsonl(st.input("prepare", f"eval-{name}"))][: rc.eval_size]
-        metrics = MetricsLogger(run.paths.metrics("rl"), resume_after_step=start if ckpt else None)
+        metrics = open_metrics(cfg, st, run.paths.metrics("rl"), resume_after_step=start if ckpt else None)
         log.info("RL: %s / %s / %s, %d steps x %d prompts x %d samples", rc.algorithm, rc.advantage, rc.loss,
                  rc.steps, rc.prompts_per_step, rc.group_size)
         if heldout and start == 0:
@@ -527,6 +615,7 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
                 path = _save(ctx, st, step, rc, nonfinite_run)
         if path is None:  # zero steps: the starting weights are the result
             path = _save(ctx, st, 0, rc, 0)
+        metrics.close()
         st.output("checkpoint", path)
         st.output("metrics", run.paths.metrics("rl"))
     return path
@@ -535,4 +624,4 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
 def _save(ctx: RLContext, st, step: int, rc: RLConfig, nonfinite_run: int) -> Path:
     extra = {"nonfinite_run": nonfinite_run, **({"critic": ctx.critic.state_dict()} if ctx.critic else {})}
     return save_training_checkpoint(st, ctx.model, ctx.tokenizer, ctx.optimizer, ctx.scheduler, ctx.sampler, step,
-                                    rc.keep_last, extra=extra)
+                                    rc.keep_last, extra=extra, final=step == rc.steps)

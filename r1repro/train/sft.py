@@ -27,9 +27,10 @@ from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES, sft_target
 from r1repro.files import atomic_write_jsonl, read_jsonl
 from r1repro.grading import GraderPolicy, grade_batch
-from r1repro.models import enable_checkpointing, encode_prompt, load_model, token_logprobs
+from r1repro.models import encode_prompt, load_policy, token_logprobs
 from r1repro.rollout import make_backend
-from r1repro.rundir import MetricsLogger, RunDir
+from r1repro.rundir import RunDir
+from r1repro.trackers import open_metrics
 from r1repro.train.common import (
     EpochSampler,
     build_optimizer,
@@ -131,7 +132,7 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
         else:
             data_path = Path(sc.data) if sc.data else st.input("prepare", "train")
         records = read_jsonl(data_path)
-        model, tokenizer = load_model(base, dtype=cfg.model.dtype)
+        model, tokenizer = load_policy(base, None, cfg.model, seed=cfg.seed)
         template = TEMPLATES[cfg.data.template]
         triples = sft_examples(records, template, tokenizer)
         if not triples:
@@ -145,15 +146,13 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
         # room for the longest held-out reference answer: a fixed budget (the RL one) would cut long
         # worked solutions short and report 0% for a model that writes them perfectly
         eval_tokens = max([len(r) for _, r in eval_examples], default=0) + 16
-        if cfg.model.gradient_checkpointing:
-            enable_checkpointing(model)
         model.train()
         optimizer, scheduler = build_optimizer(model, sc.optim, sc.steps)
         sampler = EpochSampler(len(examples), cfg.seed)
         start = 0
         ckpt = start_checkpoints(st, resume=resume, keep_last=sc.keep_last, meta={"template": cfg.data.template})
         if ckpt is not None:
-            model, _ = load_model(str(ckpt), dtype=cfg.model.dtype)
+            model, _ = load_policy(base, ckpt, cfg.model, seed=cfg.seed)
             model.train()
             optimizer, scheduler = build_optimizer(model, sc.optim, sc.steps)
             state = load_trainer_state(ckpt)
@@ -163,7 +162,7 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
             set_rng_state(state["rng"])
             start = state["step"]
             log.info("resuming SFT from %s (step %d)", ckpt, start)
-        metrics = MetricsLogger(run.paths.metrics("sft"), resume_after_step=start if ckpt else None)
+        metrics = open_metrics(cfg, st, run.paths.metrics("sft"), resume_after_step=start if ckpt else None)
         aggregation = AVERAGE_TO_AGGREGATION[sc.average]
         pad = tokenizer.pad_token_id
         log.info("SFT: %d examples (%d held out), %d steps of %d", len(examples), len(eval_examples), sc.steps,
@@ -185,9 +184,11 @@ def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
                 metrics.log(record)
                 log.info("sft %s", json.dumps({k: round(v, 4) for k, v in record.items()}))
             if (sc.save_every and step % sc.save_every == 0) or step == sc.steps:
-                path = save_training_checkpoint(st, model, tokenizer, optimizer, scheduler, sampler, step, sc.keep_last)
+                path = save_training_checkpoint(st, model, tokenizer, optimizer, scheduler, sampler, step, sc.keep_last,
+                                                final=step == sc.steps)
         if sc.steps == 0 or start == sc.steps:
             path = save_training_checkpoint(st, model, tokenizer, optimizer, scheduler, sampler, sc.steps, sc.keep_last)
+        metrics.close()
         st.output("checkpoint", path)
         st.output("metrics", run.paths.metrics("sft"))
     return path

@@ -13,6 +13,7 @@ final weights must equal the straight run's (FSDP2: the full optimizer state is 
 Run alone: `nice -n 10 .venv/bin/python -m pytest tests/smoke/test_torchrun.py -s` (~2 min on 2 cores).
 """
 
+import importlib.util
 import json
 import os
 import shutil
@@ -125,3 +126,35 @@ def test_two_ranks_match_one_process_and_resume(strategy, prepared, single, tmp_
     assert comparable(again[1:]) == comparable(two)
     assert max_diff(weights(run_dir), weights(resumed)) == 0.0
     assert json.loads((resumed / "manifest.json").read_text())["stages"]["rl"]["status"] == "done"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("peft") is None or importlib.util.find_spec("tensorboard") is None,
+                    reason="needs the lora and tensorboard extras")
+def test_two_ranks_with_lora_dynamic_sampling_and_tensorboard(prepared, tmp_path):
+    """DDP with LoRA adapters, dynamic sampling and a tracker matches one process: every group's
+    rewards are equal (a constant reward), so both draw rl.max_draws times and fill the batch with
+    the first draw's groups (the same ones: each rank fills its share in draw order); with no
+    baseline the constant reward still moves the adapters. Only rank 0 writes TensorBoard events."""
+    extra = ["rl.rewards.language=0.0", "rl.rewards.correct=1.0", "rl.wrong_value=1", "rl.unparseable_value=1",
+             "model.lora={r: 4, alpha: 8}", "rl.dynamic_sampling=true", "rl.max_draws=3", "report_to=[tensorboard]",
+             "dist.strategy=ddp"]
+    runs = {}
+    for name in ("one", "two"):
+        runs[name] = tmp_path / name
+        shutil.copytree(prepared, runs[name])
+    run_cli("rl", str(MICRO), *OVERRIDES, *extra, "--run-dir", str(runs["one"]), env=ENV)
+    torchrun("rl", str(MICRO), *OVERRIDES, *extra, "--run-dir", str(runs["two"]))
+    one, two = (metrics(runs[n] / "rl" / "metrics.jsonl") for n in ("one", "two"))
+    assert [r["step"] for r in two] == [0, 1, 2, 3]
+    for a, b in zip(one[1:], two[1:]):
+        assert a["dynamic/draws"] == b["dynamic/draws"] == 3 and a["dynamic/prompts"] == b["dynamic/prompts"] == 12
+        assert a["dynamic/filled"] == b["dynamic/filled"] == 1.0
+        for key in CHECKED:
+            assert b[key] == pytest.approx(a[key], rel=1e-5, abs=1e-7), (a["step"], key)
+    assert all(r["grad/norm"] > 0 for r in one[1:])  # the adapters had a gradient
+    assert len(list((runs["two"] / "tb" / "rl").glob("events.out.tfevents.*"))) == 1  # rank 0 only
+    from test_trackers import events, expected
+
+    assert events(runs["two"] / "tb" / "rl") == expected(two)
+    w1, w2 = weights(runs["one"]), weights(runs["two"])  # the merged models of the final checkpoints
+    assert max_diff(w1, w2) < 1e-5

@@ -38,11 +38,26 @@ def override(ov: str) -> str:
     ("eval.tasks.arith.template=boxd", "eval.tasks.arith.template = 'boxd': unknown prompt template 'boxd'; "
                                        "did you mean 'boxed'?"),
     ("eval.tasks.arith.language=klingon", "eval.tasks.arith.language = 'klingon': unknown script 'klingon'"),
+    ("report_to=[tensorbord]", "report_to[0] = 'tensorbord': unknown experiment tracker (report_to) 'tensorbord'; "
+                               "did you mean 'tensorboard'?"),
 ])
 def test_bad_name_names_the_override_key_and_closest(ov, message):
     with pytest.raises(RecipeError) as e:
         load_checked(MICRO, [ov])
     assert str(e.value).startswith(f"{override(ov)}: {message}"), str(e.value)  # closest match first
+
+
+def test_optional_packages_are_checked_with_the_extra_that_installs_them(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("wandb", "peft") else real(name, *a))
+    with pytest.raises(RecipeError) as e:
+        load_checked(MICRO, ["report_to=[wandb]", "model.lora={r: 4}"])
+    lines = str(e.value).splitlines()
+    assert lines[0] == "2 problems:"
+    assert lines[1].endswith("report_to[0] = 'wandb': needs the wandb package: pip install 'r1repro[wandb]'")
+    assert "model.lora = {'r': 4, " in lines[2] and lines[2].endswith("needs peft: pip install 'r1repro[lora]'")
 
 
 def test_every_problem_at_once_each_naming_its_file(tmp_path):

@@ -1,6 +1,7 @@
 """Recipes: base inheritance, overrides, strict keys, types and ranges, with the error texts users see."""
 
 import dataclasses
+import typing
 from pathlib import Path
 
 import pytest
@@ -150,12 +151,17 @@ def test_describe_shows_the_defaults_a_recipe_really_gets():
     real, flat = Recipe(), {}
 
     def walk(obj, prefix=""):
+        hints = typing.get_type_hints(type(obj))
         for f in dataclasses.fields(obj):
             v = getattr(obj, f.name)
+            args = typing.get_args(hints[f.name])
+            optional = [a for a in args if dataclasses.is_dataclass(a)] if type(None) in args else []  # model.lora
             if dataclasses.is_dataclass(v):
                 walk(v, f"{prefix}{f.name}.")
             else:
                 flat[f"{prefix}{f.name}"] = v
+                if optional:  # None by default; its fields are listed with the values they get when set
+                    walk(optional[0](), f"{prefix}{f.name}.")
 
     walk(real)
     assert set(lines) == set(flat)

@@ -13,6 +13,7 @@ CASES = [
     ("r1repro.files", ("torch", "transformers", "r1repro.rundir", "r1repro.data")),
     ("r1repro.rundir", ("torch", "transformers")),
     ("r1repro.ranks", ("torch", "transformers", "r1repro.files")),
+    ("r1repro.trackers", ("torch", "transformers", "wandb", "tensorboard")),
     ("r1repro.data.schema", ("torch", "transformers", "r1repro.rundir")),
     ("r1repro.registry", ("torch", "transformers")),
     ("r1repro.grading", ("transformers", "vllm", "torch")),
@@ -34,7 +35,7 @@ def test_module_does_not_import_heavy_dependencies(module, forbidden):
 # The package's own order (STYLE.md): a module imports only modules of its own package or of
 # packages earlier in this list, at module level or inside a function alike.
 LAYERS = ("config", "ranks", "registry", "files", "text", "data", "grading", "rewards", "algos", "metrics",
-          "rundir", "checks", "dist", "models", "rollout", "evals", "train", "report", "pipeline", "cli")
+          "rundir", "trackers", "checks", "dist", "models", "rollout", "evals", "train", "report", "pipeline", "cli")
 ROOT = Path(__file__).resolve().parents[2] / "r1repro"
 
 
