@@ -277,6 +277,8 @@ class SFTConfig:
     """Checkpoints to keep."""
     log_every: int = num(10, gt=0)
     """Metrics record every N steps."""
+    logprob_chunk: int = num(1024, gt=0)
+    """Tokens per chunk of the memory-lean log-prob computation (the LM head never sees more at once)."""
 
 
 @dataclass(frozen=True)

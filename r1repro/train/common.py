@@ -239,3 +239,15 @@ def start_checkpoints(st: Stage, *, resume: bool, keep_last: int, meta: dict | N
 
 def load_trainer_state(path: Path) -> dict:
     return torch.load(path / "trainer_state.pt", weights_only=False)
+
+
+def resume_training(ckpt: Path, model, optimizer, scheduler, sampler: EpochSampler) -> dict:
+    """Put a checkpoint's trainer state back: optimizer (re-sharded under FSDP2), schedule, sampler
+    position and RNGs; return the state (its "step" is the last step done). SFT and RL share this."""
+    state = load_trainer_state(ckpt)
+    dist.load_optimizer_state(model, optimizer, state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    sampler.load_state_dict(state["sampler"])
+    set_rng_state(state["rng"])
+    log.info("resuming %s from %s (step %d)", ckpt.parent.parent.name.upper(), ckpt, state["step"])
+    return state

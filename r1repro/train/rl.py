@@ -59,10 +59,9 @@ from r1repro.train.common import (
     build_optimizer,
     collate,
     collate_shared,
-    load_trainer_state,
+    resume_training,
     save_training_checkpoint,
     scatter,
-    set_rng_state,
     start_checkpoints,
 )
 from r1repro.train.critic import Critic
@@ -549,7 +548,6 @@ def setup(cfg: Recipe, run: RunDir, st, ckpt: Path | None, problems: list[Proble
     if rc.kl_coef > 0:  # with LoRA the reference is the policy with its adapters disabled: no second copy
         ref = model if cfg.model.lora else load_model(start_from, dtype=cfg.model.dtype, device=dist.device())[0].eval()
     template = TEMPLATES[cfg.data.template]
-    state = load_trainer_state(ckpt) if ckpt is not None else None
     # every training forward goes through PolicyLogProbs (inside DDP/FSDP2 under torchrun); the
     # optimizer comes after wrapping because fully_shard swaps in sharded parameters
     model = dist.wrap(PolicyLogProbs(model), cfg.dist.strategy)
@@ -557,13 +555,9 @@ def setup(cfg: Recipe, run: RunDir, st, ckpt: Path | None, problems: list[Proble
     critic = Critic(start_from, rc.critic, total_updates(rc), dtype=cfg.model.dtype, device=dist.device()) \
         if rc.algorithm == "ppo" else None
     sampler = EpochSampler(len(problems), cfg.seed)
-    if state is not None:
-        dist.load_optimizer_state(model, optimizer, state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        sampler.load_state_dict(state["sampler"])
-        set_rng_state(state["rng"])
-        if critic is not None:
-            critic.load_state_dict(state["critic"])
+    state = resume_training(ckpt, model, optimizer, scheduler, sampler) if ckpt is not None else None
+    if state is not None and critic is not None:
+        critic.load_state_dict(state["critic"])
     gen_model = dist.rollout_model(model) if rc.sampling.backend == "hf" else model
     backend = backend_from_config(rc.sampling, gen_model, tokenizer, stop=template.stop, model_path=start_from,
                                   dtype=cfg.model.dtype, seed=cfg.seed)
@@ -584,8 +578,6 @@ def run_rl(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
         ckpt = start_checkpoints(st, resume=resume, keep_last=rc.keep_last, meta={"template": cfg.data.template})
         ctx, state = setup(cfg, run, st, ckpt, problems)
         start, nonfinite_run = (state["step"], state.get("nonfinite_run", 0)) if state else (0, 0)
-        if state is not None:
-            log.info("resuming RL from %s (step %d)", ckpt, start)
         heldout = []
         if rc.eval_every:
             name = rc.eval_task or next(iter(cfg.eval.tasks))

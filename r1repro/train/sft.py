@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +36,8 @@ from r1repro.train.common import (
     EpochSampler,
     build_optimizer,
     collate,
-    load_trainer_state,
+    resume_training,
     save_training_checkpoint,
-    set_rng_state,
     start_checkpoints,
 )
 from r1repro.train.traces import collect_traces
@@ -119,67 +119,83 @@ def heldout_eval(model, tokenizer, template, examples, prompts_golds, pad_id: in
     return out
 
 
+@dataclass
+class SFTData:
+    """The stage's examples as token ids, and the held-out part it evaluates every eval_every steps."""
+
+    train: list[tuple[list[int], list[int]]]
+    eval: list[tuple[list[int], list[int]]]
+    eval_graded: list[tuple[str, str | None, dict]]  # (prompt, gold, meta) for held-out accuracy
+    eval_tokens: int  # generation budget of the held-out accuracy
+
+
+def sft_records(cfg: Recipe, run: RunDir, st) -> tuple[Path, list[dict]]:
+    """(path, records) the stage trains on: sft.traces_from's correct RL samples, sft.data, or the run's data."""
+    sc = cfg.sft
+    if sc.traces_from:  # R1's second stage: correct samples of a finished RL run
+        path = run.paths.traces
+        atomic_write_jsonl(path, collect_traces(sc.traces_from, template=cfg.data.template,
+                                                per_problem=sc.traces_per_problem))
+        st.output("traces", path)
+    else:
+        path = Path(sc.data) if sc.data else st.input("prepare", "train")
+    return path, read_jsonl(path)
+
+
+def sft_data(cfg: Recipe, path: Path, records: list[dict], tokenizer) -> SFTData:
+    """Encode the records; the last min(eval_size, 20%) are held out when eval_every is set."""
+    sc, template = cfg.sft, TEMPLATES[cfg.data.template]
+    triples = sft_examples(records, template, tokenizer)
+    if not triples:
+        raise ValueError(f"{path}: no (prompt, response) pairs: records need a solution, or prompt+response")
+    n_eval = min(sc.eval_size, len(triples) // 5) if sc.eval_every else 0
+    train_part = triples[: min(sc.limit or len(triples), len(triples) - n_eval)]
+    eval_part = triples[len(triples) - n_eval :]
+    evals = [encode_pair(tokenizer, p, r, sc.max_len) for p, r, _, _ in eval_part]
+    # room for the longest held-out reference answer: a fixed budget (the RL one) would cut long
+    # worked solutions short and report 0% for a model that writes them perfectly
+    return SFTData([encode_pair(tokenizer, p, r, sc.max_len) for p, r, _, _ in train_part], evals,
+                   [(p, g, m) for p, _, g, m in eval_part], max([len(r) for _, r in evals], default=0) + 16)
+
+
+def sft_step(cfg: Recipe, model, tokenizer, optimizer, scheduler, sampler: EpochSampler, data: SFTData,
+             step: int) -> dict[str, float]:
+    """One optimizer step on a batch of sft.batch_size examples, and the held-out evaluation when due."""
+    sc, t0 = cfg.sft, time.time()
+    batch = [data.train[i] for i in sampler.take(sc.batch_size)]
+    batch.sort(key=lambda e: len(e[0]) + len(e[1]))  # length-bucketed micro-batches
+    stats = sft_update(model, optimizer, scheduler, batch, tokenizer.pad_token_id,
+                       aggregation=AVERAGE_TO_AGGREGATION[sc.average], micro_batch=sc.micro_batch,
+                       max_grad_norm=sc.optim.max_grad_norm, chunk=sc.logprob_chunk)
+    dt = time.time() - t0
+    record = {"step": step, **{k: v for k, v in stats.items() if k != "tokens"},
+              "tokens_per_s": stats["tokens"] / dt, "time/step": dt}
+    if sc.eval_every and data.eval and (step % sc.eval_every == 0 or step == sc.steps):
+        record.update(heldout_eval(model, tokenizer, TEMPLATES[cfg.data.template], data.eval, data.eval_graded,
+                                   tokenizer.pad_token_id, max_new_tokens=data.eval_tokens, chunk=sc.logprob_chunk,
+                                   policy=cfg.grader))
+    return record
+
+
 def run_sft(cfg: Recipe, run: RunDir, *, resume: bool = False) -> Path:
     """The `sft` stage: train from the base model on the run's worked solutions; returns the checkpoint."""
     sc = cfg.sft
     with run.stage("sft") as st:
         base = str(st.input("prepare", "base_model")) if run.output_path("prepare", "base_model") else cfg.model.path
-        if sc.traces_from:  # R1's second stage: correct samples of a finished RL run
-            data_path = run.paths.traces
-            atomic_write_jsonl(data_path, collect_traces(sc.traces_from, template=cfg.data.template,
-                                                         per_problem=sc.traces_per_problem))
-            st.output("traces", data_path)
-        else:
-            data_path = Path(sc.data) if sc.data else st.input("prepare", "train")
-        records = read_jsonl(data_path)
-        model, tokenizer = load_policy(base, None, cfg.model, seed=cfg.seed)
-        template = TEMPLATES[cfg.data.template]
-        triples = sft_examples(records, template, tokenizer)
-        if not triples:
-            raise ValueError(f"{data_path}: no (prompt, response) pairs: records need a solution, or prompt+response")
-        n_eval = min(sc.eval_size, len(triples) // 5) if sc.eval_every else 0
-        train_part = triples[: min(sc.limit or len(triples), len(triples) - n_eval)]
-        eval_part = triples[len(triples) - n_eval :]
-        examples = [encode_pair(tokenizer, p, r, sc.max_len) for p, r, _, _ in train_part]
-        eval_examples = [encode_pair(tokenizer, p, r, sc.max_len) for p, r, _, _ in eval_part]
-        eval_graded = [(p, g, m) for p, _, g, m in eval_part]  # (prompt, gold, meta) for held-out accuracy
-        # room for the longest held-out reference answer: a fixed budget (the RL one) would cut long
-        # worked solutions short and report 0% for a model that writes them perfectly
-        eval_tokens = max([len(r) for _, r in eval_examples], default=0) + 16
+        path, records = sft_records(cfg, run, st)
+        ckpt = start_checkpoints(st, resume=resume, keep_last=sc.keep_last, meta={"template": cfg.data.template})
+        model, tokenizer = load_policy(base, ckpt, cfg.model, seed=cfg.seed)  # once, from the checkpoint on resume
+        data = sft_data(cfg, path, records, tokenizer)
         model.train()
         optimizer, scheduler = build_optimizer(model, sc.optim, sc.steps)
-        sampler = EpochSampler(len(examples), cfg.seed)
-        start = 0
-        ckpt = start_checkpoints(st, resume=resume, keep_last=sc.keep_last, meta={"template": cfg.data.template})
-        if ckpt is not None:
-            model, _ = load_policy(base, ckpt, cfg.model, seed=cfg.seed)
-            model.train()
-            optimizer, scheduler = build_optimizer(model, sc.optim, sc.steps)
-            state = load_trainer_state(ckpt)
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            sampler.load_state_dict(state["sampler"])
-            set_rng_state(state["rng"])
-            start = state["step"]
-            log.info("resuming SFT from %s (step %d)", ckpt, start)
+        sampler = EpochSampler(len(data.train), cfg.seed)
+        start = resume_training(ckpt, model, optimizer, scheduler, sampler)["step"] if ckpt is not None else 0
         metrics = open_metrics(cfg, st, run.paths.metrics("sft"), resume_after_step=start if ckpt else None)
-        aggregation = AVERAGE_TO_AGGREGATION[sc.average]
-        pad = tokenizer.pad_token_id
-        log.info("SFT: %d examples (%d held out), %d steps of %d", len(examples), len(eval_examples), sc.steps,
+        log.info("SFT: %d examples (%d held out), %d steps of %d", len(data.train), len(data.eval), sc.steps,
                  sc.batch_size)
+        path = ckpt
         for step in tqdm(range(start + 1, sc.steps + 1), desc="sft", initial=start, total=sc.steps, leave=False):
-            t0 = time.time()
-            batch = [examples[i] for i in sampler.take(sc.batch_size)]
-            batch.sort(key=lambda e: len(e[0]) + len(e[1]))  # length-bucketed micro-batches
-            stats = sft_update(model, optimizer, scheduler, batch, pad, aggregation=aggregation,
-                               micro_batch=sc.micro_batch, max_grad_norm=sc.optim.max_grad_norm)
-            dt = time.time() - t0
-            record = {"step": step, **{k: v for k, v in stats.items() if k != "tokens"},
-                      "tokens_per_s": stats["tokens"] / dt, "time/step": dt}
-            if sc.eval_every and eval_examples and (step % sc.eval_every == 0 or step == sc.steps):
-                record.update(heldout_eval(model, tokenizer, template, eval_examples, eval_graded, pad,
-                                           max_new_tokens=eval_tokens, chunk=cfg.rl.logprob_chunk,
-                                           policy=cfg.grader))
+            record = sft_step(cfg, model, tokenizer, optimizer, scheduler, sampler, data, step)
             if step % sc.log_every == 0 or step == sc.steps or "loss/eval" in record:
                 metrics.log(record)
                 log.info("sft %s", json.dumps({k: round(v, 4) for k, v in record.items()}))
