@@ -93,6 +93,23 @@ def name_problems(cfg: Recipe) -> list[Problem]:
     return out + extra_problems(cfg)
 
 
+def valid_names() -> dict[str, list[str]]:
+    """Dotted recipe field -> the names its registry holds (what `r1repro config --describe` lists);
+    the one place that maps fields to registries besides name_problems."""
+    from r1repro.algos import ADVANTAGES, AGGREGATIONS, KL_ESTIMATORS, POLICY_LOSSES
+    from r1repro.data.loaders import LOADERS
+    from r1repro.data.templates import TEMPLATES
+    from r1repro.rewards import REWARDS
+    from r1repro.text import SCRIPTS
+    from r1repro.trackers import TRACKERS
+
+    names = lambda reg: sorted(reg.names())  # noqa: E731
+    return {"data.train": names(LOADERS), "data.template": names(TEMPLATES), "rl.advantage": names(ADVANTAGES),
+            "rl.loss": names(POLICY_LOSSES), "rl.aggregation": names(AGGREGATIONS),
+            "rl.kl_estimator": names(KL_ESTIMATORS), "rl.rewards": names(REWARDS),
+            "rl.language": list(SCRIPTS), "report_to": names(TRACKERS)}
+
+
 def extra_problems(cfg: Recipe) -> list[Problem]:
     """The trackers report_to names, and the optional packages the recipe needs (each tracker's, peft
     for model.lora), with the extra that installs each."""

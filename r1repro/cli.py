@@ -170,7 +170,9 @@ def cmd_config(args) -> None:
     from r1repro.config import describe
 
     if args.describe:
-        print("\n".join(describe()))
+        from r1repro.checks import valid_names
+
+        print("\n".join(describe(valid=valid_names())))
         return
     if not args.recipe:
         raise RecipeError("r1repro config needs a recipe (or --describe)")

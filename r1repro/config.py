@@ -161,8 +161,7 @@ class ModelConfig:
 @dataclass(frozen=True)
 class SourceSpec:
     loader: str = "arithmetic"
-    """Registered loader name (r1repro.data.loaders.LOADERS): gsm8k, math, math12k, math500, aime24,
-    jsonl, arithmetic, countdown, ..."""
+    """A loader of r1repro.data.loaders.LOADERS (benchmark files, jsonl, synthetic generators)."""
     split: str = "train"
     """Split to load (train/test; loader-specific)."""
     limit: int | None = num(None, gt=0)
@@ -178,7 +177,7 @@ class DataConfig:
     train: tuple[SourceSpec, ...] = (SourceSpec(),)
     """Training problems, concatenated from these sources."""
     template: str = "r1_zero"
-    """Prompt template (r1repro.data.templates.TEMPLATES): r1_zero, boxed, chat, qa, gsm8k_8shot."""
+    """A prompt template of r1repro.data.templates.TEMPLATES."""
     dedupe: bool = True
     """Drop training problems whose normalised question repeats."""
     decontaminate: bool = True
@@ -315,11 +314,12 @@ class RLConfig:
     group_size: int = num(8, gt=0)
     """Completions per prompt (k)."""
     advantage: str = "rloo"
-    """Advantage estimator (r1repro.algos.ADVANTAGES): none, batch_mean, rloo, grpo, dr_grpo, reinforce_pp."""
+    """An advantage estimator of r1repro.algos.ADVANTAGES (REINFORCE with or without a baseline, RLOO,
+    GRPO and its variants)."""
     loss: str = "pg"
-    """Policy loss (POLICY_LOSSES): pg (vanilla) or ppo_clip (per-token clipped ratios)."""
+    """A policy loss of r1repro.algos.POLICY_LOSSES (vanilla policy gradient, PPO's clipped ratios)."""
     aggregation: str = "token_mean"
-    """Loss aggregation (AGGREGATIONS): token_mean, seq_mean_token_mean, seq_sum_constant (Dr. GRPO)."""
+    """How per-token losses become one number, a name of r1repro.algos.AGGREGATIONS."""
     aggregation_constant: float | None = num(None, gt=0)
     """Normaliser of seq_sum_constant; None: sampling.max_new_tokens."""
     epochs: int = num(1, gt=0)
@@ -335,13 +335,13 @@ class RLConfig:
     kl_coef: float = num(0.0, ge=0.0)
     """KL penalty to the reference (initial) model; 0 loads no reference model."""
     kl_estimator: str = "k3"
-    """KL estimator (KL_ESTIMATORS): k1, k2, k3."""
+    """A KL estimator of r1repro.algos.KL_ESTIMATORS (Schulman's k1, k2, k3)."""
     kl_in: Literal["loss", "reward"] = "loss"
     """Apply the KL penalty in the loss (GRPO) or subtract it from the reward (PPO-RLHF)."""
     entropy_coef: float = num(0.0, ge=0.0)
     """Entropy bonus coefficient."""
     rewards: dict[str, float] = field(default_factory=lambda: {"correct": 1.0})
-    """Reward weights (r1repro.rewards.REWARDS): correct, format, language."""
+    """Weights of rewards of r1repro.rewards.REWARDS, summed into the reward."""
     wrong_value: float = 0.0
     """Correctness reward of a wrong answer."""
     unparseable_value: float = 0.0
@@ -460,7 +460,7 @@ class Recipe:
     runs_dir: str = "runs"
     """Parent directory of run directories."""
     report_to: tuple[str, ...] = ()
-    """Experiment trackers (r1repro.trackers.TRACKERS): tensorboard, wandb; the name TRL and transformers
+    """Experiment trackers of r1repro.trackers.TRACKERS; the name TRL and transformers
     use. Every metrics record of SFT, RL and eval goes to each, with the keys of metrics.jsonl; one tracker
     run per stage (tensorboard: runs/<name>/tb/<stage>/; wandb: group <name>, offline unless
     WANDB_API_KEY is set, files under runs/<name>/wandb/). --resume continues the same tracker run."""
@@ -735,11 +735,14 @@ def field_docs(cls: type) -> dict[str, str]:
     return docs
 
 
-def describe(cls: type = Recipe, prefix: str = "", defaults: Any = None) -> list[str]:
+def describe(cls: type = Recipe, prefix: str = "", defaults: Any = None,
+             valid: Mapping[str, Sequence[str]] | None = None) -> list[str]:
     """One line per field, nested: `rl.optim.lr (float = 1e-05): Peak learning rate (AdamW).`
 
     The values are those of `defaults` (an instance; by default `cls()`), so a nested config whose
-    parent field builds it with other values (sft.optim: lr 1e-3, cosine, warmup 10) shows those."""
+    parent field builds it with other values (sft.optim: lr 1e-3, cosine, warmup 10) shows those.
+    valid: dotted field -> the names it accepts (the registries', r1repro.checks.valid_names), added
+    to that field's line as ` Valid: a, b, c.`: config itself imports no registry."""
     defaults = cls() if defaults is None else defaults
     docs, lines = field_docs(cls), []
     hints = typing.get_type_hints(cls)
@@ -750,7 +753,9 @@ def describe(cls: type = Recipe, prefix: str = "", defaults: Any = None) -> list
         if dataclasses.is_dataclass(tp) or inner:
             kind = f" ({inner[0].__name__} | None = {to_dict(value)!r})" if inner else ""
             lines.append(f"{prefix}{f.name}{kind}: {docs.get(f.name, '')}")
-            lines += describe(inner[0] if inner else tp, f"{prefix}{f.name}.", value)  # an optional one: its defaults
+            lines += describe(inner[0] if inner else tp, f"{prefix}{f.name}.", value, valid)  # optional: its defaults
             continue
-        lines.append(f"{prefix}{f.name} ({_type_name(tp)} = {to_dict(value)!r}): {docs.get(f.name, '')}")
+        names = (valid or {}).get(f"{prefix}{f.name}")
+        extra = f" Valid: {', '.join(names)}." if names else ""
+        lines.append(f"{prefix}{f.name} ({_type_name(tp)} = {to_dict(value)!r}): {docs.get(f.name, '')}{extra}")
     return lines
