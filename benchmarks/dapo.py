@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from machine import cpu_line, machine_info  # noqa: E402
+from machine import copy_after_sft, cpu_line, machine_info, write_result  # noqa: E402
 
 VARIANTS = {
     "baseline": [],
@@ -72,12 +71,7 @@ def prepare_base(recipe: str, base: Path, overrides: list[str]) -> None:
 
 def run_variant(recipe: str, base: Path, variant: str, seed: int, overrides: list[str], budget: int) -> dict:
     run = base.parent / f"{base.name}-{variant}-s{seed}"
-    shutil.rmtree(run, ignore_errors=True)
-    shutil.copytree(base, run, ignore=shutil.ignore_patterns("rl", "eval", "report", "tb", "wandb"))
-    manifest = json.loads((run / "manifest.json").read_text())
-    for stage in ("rl", "eval", "report"):
-        manifest["stages"].pop(stage, None)
-    (run / "manifest.json").write_text(json.dumps(manifest))
+    copy_after_sft(base, run)
     extra = [o.replace("QUARTER", str(max(1, budget // 4))) for o in VARIANTS[variant]]
     load = machine_info(("r1repro",))["loadavg"][0]
     t0 = time.time()
@@ -146,12 +140,9 @@ def main() -> None:
             print(f"{variant} seed {seed}: {row['steps_to'] or 'never'} steps, {row['seconds_to'] or '–'} s to "
                   f"{args.threshold:.0%} (wall {row['wall_s']:.0f} s, load {row['load_before']})", flush=True)
     print_table(rows, args.threshold)
-    out = {"recipe": args.recipe, "overrides": args.overrides, "threshold": args.threshold, "rows": rows,
-           "records": {f"{r['variant']}-s{r['seed']}": records(Path(r["run"])) for r in rows},
-           "machine": info, "machine_after": machine_info(), "date": time.strftime("%Y-%m-%d")}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, {"recipe": args.recipe, "overrides": args.overrides, "threshold": args.threshold,
+                            "rows": rows, "records": {f"{r['variant']}-s{r['seed']}": records(Path(r["run"]))
+                                                      for r in rows}}, info)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
-"""What every benchmark result records about where it ran: CPU model and vector extensions (float
-kernels, hence numbers, differ between CPU models), cores, load, versions, commit, date."""
+"""What the benchmarks share: what every result records about where it ran (CPU model and vector
+extensions: float kernels, hence numbers, differ between CPU models; cores, load, versions, commit,
+date), and copying a finished run's prepared data and SFT checkpoint to start another RL stage from."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import time
 from importlib import metadata
@@ -30,3 +33,22 @@ def cpu_line(info: dict) -> str:
     """One line for a printed table: 'AMD EPYC (avx2, fma), 2 cores'."""
     flags = ", ".join(f for f in info.get("cpu_flags", []) if f not in ("sse4_2", "avx")) or "no AVX2"
     return f"{info.get('cpu_model')} ({flags}), {info.get('cpu_count')} cores"
+
+
+def copy_after_sft(src: Path, dst: Path) -> Path:
+    """dst = a copy of run `src` with only its prepare and sft stages (no rl, eval, report, trackers):
+    the start of another RL stage from the same data and SFT checkpoint. Replaces dst."""
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("rl", "eval", "report", "tb", "wandb"))
+    manifest = json.loads((dst / "manifest.json").read_text())
+    manifest["stages"] = {k: v for k, v in manifest["stages"].items() if k in ("prepare", "sft")}
+    (dst / "manifest.json").write_text(json.dumps(manifest))
+    return dst
+
+
+def write_result(path: str | Path, result: dict, info: dict) -> None:
+    """benchmarks/results/<name>.json: the result, the machine before (info) and after the run, the date."""
+    out = {**result, "machine": info, "machine_after": machine_info(), "date": time.strftime("%Y-%m-%d")}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(out, indent=1, default=str) + "\n")
+    print(f"wrote {path}")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from machine import cpu_line, machine_info  # noqa: E402
+from machine import copy_after_sft, cpu_line, machine_info, write_result  # noqa: E402
 
 MAIN, WORKED, DIRECT, TRANSFER = "arith", "arith_forced_worked", "arith_forced_direct", "arith_4step"
 
@@ -74,12 +73,7 @@ def run_seed(recipe: str, seed: int, overrides: list[str], resume: bool = False)
 def run_control(recipe: str, seed: int, overrides: list[str]) -> dict:
     """RL with lr 0 from the seed's SFT checkpoint: everything but the update."""
     src, run = ROOT / "runs" / f"bench-quickstart-s{seed}", ROOT / "runs" / f"bench-quickstart-s{seed}-control"
-    shutil.rmtree(run, ignore_errors=True)
-    shutil.copytree(src, run, ignore=shutil.ignore_patterns("rl", "eval", "report"))
-    manifest = json.loads((run / "manifest.json").read_text())
-    for stage in ("rl", "eval", "report"):
-        manifest["stages"].pop(stage, None)
-    (run / "manifest.json").write_text(json.dumps(manifest))
+    copy_after_sft(src, run)
     t0 = time.time()
     ov = [f"seed={seed}", *overrides, "rl.optim.lr=0"]
     cli("rl", recipe, *ov, "--run-dir", str(run))
@@ -128,11 +122,7 @@ def main() -> None:
               f"({rows[-1]['wall_s']:.0f} s)", flush=True)
     control = None if args.no_control else run_control(args.recipe, args.seeds[0], args.overrides)
     print_table(rows, control)
-    out = {"recipe": args.recipe, "overrides": args.overrides, "rows": rows, "control": control,
-           "machine": info, "machine_after": machine_info(), "date": time.strftime("%Y-%m-%d")}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, {"recipe": args.recipe, "overrides": args.overrides, "rows": rows, "control": control}, info)
 
 
 if __name__ == "__main__":

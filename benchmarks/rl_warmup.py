@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -21,16 +20,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from machine import machine_info  # noqa: E402
+from machine import copy_after_sft, machine_info  # noqa: E402
 
 
 def run(base: Path, out: Path, lr: float, warmup: int, steps: int, eval_size: int) -> list[dict]:
-    shutil.rmtree(out, ignore_errors=True)
-    shutil.copytree(base, out, ignore=shutil.ignore_patterns("rl", "eval", "report"))
-    manifest = json.loads((out / "manifest.json").read_text())
-    for stage in ("rl", "eval", "report"):
-        manifest["stages"].pop(stage, None)
-    (out / "manifest.json").write_text(json.dumps(manifest))
+    copy_after_sft(base, out)
     overrides = ["rl.enabled=true", f"rl.optim.lr={lr}", f"rl.optim.warmup_steps={warmup}", "rl.optim.schedule=constant",
                  f"rl.steps={steps}", "rl.eval_every=1", f"rl.eval_size={eval_size}", "rl.save_every=0",
                  "rl.log_rollouts_every=0"]

@@ -29,7 +29,7 @@ RUNS = ROOT / "runs" / "study"
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 """Two-sided 95% quantiles of Student's t by degrees of freedom (n - 1)."""
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from machine import cpu_line, machine_info  # noqa: E402
+from machine import copy_after_sft, cpu_line, machine_info  # noqa: E402
 
 
 def cli(*args: str) -> None:
@@ -51,12 +51,7 @@ def warm_start(base_recipe: Path, seed: int, overrides: list[str], warm_from: st
         return warm
     src = ROOT / warm_from.format(seed=seed) if warm_from else None
     if src is not None and sft_done(src):
-        shutil.rmtree(warm, ignore_errors=True)
-        shutil.copytree(src, warm, ignore=shutil.ignore_patterns("rl", "eval", "report"))
-        manifest = json.loads((warm / "manifest.json").read_text())
-        manifest["stages"] = {k: v for k, v in manifest["stages"].items() if k in ("prepare", "sft")}
-        (warm / "manifest.json").write_text(json.dumps(manifest))
-        return warm
+        return copy_after_sft(src, warm)
     cli("run", str(base_recipe), f"seed={seed}", *overrides, "--stages", "prepare,sft", "--run-dir", str(warm),
         "--force")
     return warm
