@@ -158,8 +158,7 @@ def worker_trl(spec: dict, out: Path) -> None:
     order = [problems[i] for _ in range(n_steps) for i in sampler.take(spec["prompts"])]
     data = Dataset.from_list([{"prompt": template.prompt(p.question), "gold": p.gold, "meta": json.dumps(p.meta)}
                               for p in order])
-    scorer = Scorer(rc.rewards, policy=cfg.grader, wrong_value=rc.wrong_value,
-                    unparseable_value=rc.unparseable_value, language=rc.language)
+    scorer = Scorer(rc.rewards, policy=cfg.grader)
 
     def r1repro_reward(prompts, completions, gold, meta, **_):
         responses = [template.response_prefix + c for c in completions]

@@ -74,7 +74,6 @@ def name_problems(cfg: Recipe) -> list[Problem]:
     """Every registered name and loader option the recipe uses."""
     from r1repro.algos import ADVANTAGES, AGGREGATIONS, KL_ESTIMATORS, POLICY_LOSSES
     from r1repro.data.templates import TEMPLATES
-    from r1repro.rewards import REWARDS
 
     rc = cfg.rl
     out: list[Problem] = []
@@ -85,9 +84,7 @@ def name_problems(cfg: Recipe) -> list[Problem]:
     out += _name(POLICY_LOSSES, "rl.loss", rc.loss)
     out += _name(AGGREGATIONS, "rl.aggregation", rc.aggregation)
     out += _name(KL_ESTIMATORS, "rl.kl_estimator", rc.kl_estimator)
-    for reward in rc.rewards:
-        out += _name(REWARDS, f"rl.rewards.{reward}", reward)
-    out += _script("rl.language", rc.language)
+    out += reward_problems(rc.rewards)
     for name, task in cfg.eval.tasks.items():
         out += task_problems(f"eval.tasks.{name}", task)
     return out + extra_problems(cfg)
@@ -100,14 +97,32 @@ def valid_names() -> dict[str, list[str]]:
     from r1repro.data.loaders import LOADERS
     from r1repro.data.templates import TEMPLATES
     from r1repro.rewards import REWARDS
-    from r1repro.text import SCRIPTS
     from r1repro.trackers import TRACKERS
 
     names = lambda reg: sorted(reg.names())  # noqa: E731
     return {"data.train": names(LOADERS), "data.template": names(TEMPLATES), "rl.advantage": names(ADVANTAGES),
             "rl.loss": names(POLICY_LOSSES), "rl.aggregation": names(AGGREGATIONS),
             "rl.kl_estimator": names(KL_ESTIMATORS), "rl.rewards": names(REWARDS),
-            "rl.language": list(SCRIPTS), "report_to": names(TRACKERS)}
+            "report_to": names(TRACKERS)}
+
+
+def reward_problems(rewards: Mapping[str, Any]) -> list[Problem]:
+    """Each reward is registered, takes the options given, and a language reward's script exists."""
+    from r1repro.rewards import REWARDS, reward_specs
+
+    out: list[Problem] = []
+    for name, spec in rewards.items():
+        key = f"rl.rewards.{name}"
+        found = _name(REWARDS, key, name)
+        if not found:
+            try:
+                options = reward_specs({name: spec})[name][1]
+            except ValueError as e:
+                found = [(key, spec, str(e))]
+            else:
+                found = _script(f"{key}.script", options["script"]) if "script" in options else []
+        out += found
+    return out
 
 
 def extra_problems(cfg: Recipe) -> list[Problem]:

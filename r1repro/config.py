@@ -340,14 +340,11 @@ class RLConfig:
     """Apply the KL penalty in the loss (GRPO) or subtract it from the reward (PPO-RLHF)."""
     entropy_coef: float = num(0.0, ge=0.0)
     """Entropy bonus coefficient."""
-    rewards: dict[str, float] = field(default_factory=lambda: {"correct": 1.0})
-    """Weights of rewards of r1repro.rewards.REWARDS, summed into the reward."""
-    wrong_value: float = 0.0
-    """Correctness reward of a wrong answer."""
-    unparseable_value: float = 0.0
-    """Correctness reward when no answer could be extracted."""
-    language: str = "latin"
-    """Target script of the language-consistency reward."""
+    rewards: dict[str, float | dict[str, Any]] = field(default_factory=lambda: {"correct": 1.0})
+    """Rewards of r1repro.rewards.REWARDS, summed into the reward: `name: weight`, or `name: {weight:
+    w, <the reward's options>}` (as TRL passes per-reward kwargs). correct: `wrong`, `unparseable`
+    (the value of a wrong answer and of one that cannot be read; 0); language: `script` (the
+    target script of the language-consistency reward; latin)."""
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     """Rollout sampling."""
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=1e-5, warmup_steps=WARMUP_RL))

@@ -1,8 +1,10 @@
 """Rewards built on r1repro.grading: batch-shaped, registered by name, never raising.
 
-Why: the RL loop calls one `Scorer` with a recipe's weights (`rewards: {correct: 1.0, format:
-0.1}`); each reward is a small batch function in the REWARDS registry, and the Scorer returns the
-weighted sum, every unweighted component, and the correctness verdicts for logging. Correctness
+Why: the RL loop calls one `Scorer` with a recipe's rewards (`rewards: {correct: 1.0, format: 0.1}`,
+or per reward its weight and options, as TRL passes per-reward kwargs: `correct: {weight: 1.0,
+wrong: 0.1}`, `language: {weight: 0.1, script: latin}`); each reward is a small batch function in
+the REWARDS registry, and the Scorer returns the weighted sum, every unweighted component, and the
+correctness verdicts for logging. Correctness
 comes from `r1repro.grading.grade_batch`, the one grading entry point that evaluation and SFT's
 held-out accuracy also use; each problem's meta names its verifier (math, countdown, ...).
 
@@ -15,10 +17,12 @@ Responses arrive with the template's response prefix prepended (R1-Zero: "<think
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from r1repro.grading import GraderPolicy, Verdict, grade_batch
 from r1repro.registry import Registry
@@ -28,21 +32,21 @@ REWARDS: Registry[Callable[..., list[float]]] = Registry("reward")
 """name -> fn(responses, golds, metas, **options) -> one float per response."""
 
 UNPARSEABLE_REASONS = ("no_answer", "empty_answer", "unparseable")
-"""Verdict reasons that get `unparseable_value`; every other wrong verdict gets `wrong_value`."""
+"""Verdict reasons that get the `unparseable` value; every other wrong verdict gets `wrong`."""
 
 
-def correctness_value(v: Verdict, *, correct_value: float = 1.0, wrong_value: float = 0.0,
-                      unparseable_value: float = 0.0) -> float:
+def correctness_value(v: Verdict, *, correct: float = 1.0, wrong: float = 0.0, unparseable: float = 0.0) -> float:
     if v.correct:
-        return correct_value
-    return unparseable_value if v.reason in UNPARSEABLE_REASONS else wrong_value
+        return correct
+    return unparseable if v.reason in UNPARSEABLE_REASONS else wrong
 
 
 @REWARDS.register("correct")
 def correctness_reward(responses, golds, metas, *, policy: GraderPolicy | None = None,
-                       wrong_value: float = 0.0, unparseable_value: float = 0.0) -> list[float]:
-    """1 for a correct final answer, else wrong_value or unparseable_value (see UNPARSEABLE_REASONS)."""
-    return [correctness_value(v, wrong_value=wrong_value, unparseable_value=unparseable_value)
+                       wrong: float = 0.0, unparseable: float = 0.0) -> list[float]:
+    """1 for a correct final answer, else `wrong`, or `unparseable` when no answer could be read
+    (see UNPARSEABLE_REASONS). Recipe: `rl.rewards: {correct: {weight: 1.0, wrong: 0.1}}`."""
+    return [correctness_value(v, wrong=wrong, unparseable=unparseable)
             for v in grade_batch(responses, golds, metas, policy=policy)]
 
 
@@ -80,15 +84,16 @@ def think_text(response: str) -> str:
 
 
 @REWARDS.register("language")
-def language_reward(responses, golds, metas, *, language: str = "latin") -> list[float]:
-    """DeepSeek-R1 language consistency: the share of words in the target script inside <think>
-    (1.0 when the think block has no words), from r1repro.text.language_stats."""
+def language_reward(responses, golds, metas, *, script: str = "latin") -> list[float]:
+    """DeepSeek-R1 language consistency: the share of words in the target `script` inside <think>
+    (1.0 when the think block has no words), from r1repro.text.language_stats.
+    Recipe: `rl.rewards: {correct: 1.0, language: {weight: 0.1, script: latin}}`."""
     from r1repro.text import language_stats
 
     out = []
     for r in responses:
         try:
-            out.append(float(language_stats(think_text(r), language).target_share))
+            out.append(float(language_stats(think_text(r), script).target_share))
         except Exception:  # noqa: BLE001 - a reward never raises on model text
             out.append(0.0)
     return out
@@ -104,25 +109,43 @@ class ScoreResult:
     """Correctness verdict per completion."""
 
 
+RewardSpec = float | Mapping[str, Any]
+"""A recipe's entry under rl.rewards: a weight, or {weight: w (default 1), <the reward's options>}."""
+
+
+def reward_specs(rewards: Mapping[str, RewardSpec]) -> dict[str, tuple[float, dict[str, Any]]]:
+    """name -> (weight, options) for every entry of rl.rewards; checks names and option names (each
+    reward function's keyword-only parameters; `policy` is the grader's, not a recipe option)."""
+    out = {}
+    for name, spec in rewards.items():
+        fn = REWARDS[name]  # an unknown name fails here, listing close matches
+        options = dict(spec) if isinstance(spec, Mapping) else {"weight": spec}
+        weight = float(options.pop("weight", 1.0))
+        known = [p.name for p in inspect.signature(fn).parameters.values()
+                 if p.kind is p.KEYWORD_ONLY and p.name != "policy"]
+        bad = sorted(set(options) - set(known))
+        if bad:
+            raise ValueError(f"reward {name!r}: unknown option(s) {', '.join(map(repr, bad))}; valid: "
+                             f"weight{''.join(', ' + k for k in known)}")
+        out[name] = (weight, options)
+    return out
+
+
 class Scorer:
     """Weighted sum of registered rewards; grades each completion once."""
 
-    def __init__(self, weights: Mapping[str, float], *, policy: GraderPolicy | None = None,
-                 wrong_value: float = 0.0, unparseable_value: float = 0.0, language: str = "latin"):
-        for name in weights:
-            REWARDS[name]  # an unknown name fails here, listing close matches
-        self.weights = dict(weights)
+    def __init__(self, rewards: Mapping[str, RewardSpec], *, policy: GraderPolicy | None = None):
+        self.specs = reward_specs(rewards)
+        self.weights = {name: w for name, (w, _) in self.specs.items()}
         self.policy = policy or GraderPolicy()
-        self.wrong_value, self.unparseable_value = wrong_value, unparseable_value
         self._fns: dict[str, RewardFn] = {}
-        for name in self.weights:
+        for name, (_, options) in self.specs.items():
             if name == "language":
                 from r1repro.text import language_stats
 
-                language_stats("", language)  # an unknown script name fails here, not per batch
-                self._fns[name] = partial(REWARDS[name], language=language)
-            elif name != "correct":
-                self._fns[name] = REWARDS[name]
+                language_stats("", options.get("script", "latin"))  # an unknown script fails here, not per batch
+            if name != "correct":  # correctness comes from the verdicts, graded once
+                self._fns[name] = partial(REWARDS[name], **options)
 
     def __call__(self, responses: Sequence[str], golds: Sequence[str],
                  metas: Sequence[Mapping] | None = None) -> ScoreResult:
@@ -132,10 +155,8 @@ class Scorer:
         metas = list(metas) if metas is not None else [{}] * n
         verdicts = grade_batch(responses, golds, metas, policy=self.policy)
         components: dict[str, list[float]] = {}
-        if "correct" in self.weights:
-            components["correct"] = [
-                correctness_value(v, wrong_value=self.wrong_value, unparseable_value=self.unparseable_value)
-                for v in verdicts]
+        if "correct" in self.specs:
+            components["correct"] = [correctness_value(v, **self.specs["correct"][1]) for v in verdicts]
         for name, fn in self._fns.items():
             components[name] = [float(x) for x in fn(responses, golds, metas)]
         rewards = [sum(self.weights[k] * components[k][i] for k in components) for i in range(n)]

@@ -53,7 +53,7 @@ def evals_html(tables: Sequence[Table]) -> str:
 
 def run_page(run: RunData, charts: Sequence[Chart], absent: Sequence[str], tables: Sequence[Table],
              problems: Sequence[TraceProblem]) -> str:
-    target = str(S.flatten(run.config).get("rl.language", "latin"))
+    target = S.target_script(run)
     return page(f"r1repro report: {run.name}", [
         ("summary", "Summary", summary_html(run)),
         ("curves", "Training curves", charts_html(charts, absent)),

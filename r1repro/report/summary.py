@@ -109,3 +109,10 @@ def rl_curve_line(run: RunData) -> str:
         return ""
     (s0, a0), (s1, a1) = curve[0], curve[-1]
     return f"Held-out greedy accuracy during RL: {100 * a0:.1f}% at step {s0} → {100 * a1:.1f}% at step {s1}."
+
+
+def target_script(run: RunData) -> str:
+    """The script the run's language-consistency reward targets (rl.rewards.language.script), else latin:
+    what the trace browser marks as foreign."""
+    spec = ((run.config.get("rl") or {}).get("rewards") or {}).get("language")
+    return str(spec.get("script", "latin")) if isinstance(spec, dict) else "latin"

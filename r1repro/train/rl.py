@@ -563,8 +563,7 @@ def setup(cfg: Recipe, run: RunDir, st, ckpt: Path | None, problems: list[Proble
                                   dtype=cfg.model.dtype, seed=cfg.seed)
     if ckpt is not None:
         backend.update_weights(gen_model)  # an engine loaded from model_path gets the checkpoint's weights
-    scorer = Scorer(rc.rewards, policy=cfg.grader, wrong_value=rc.wrong_value,
-                    unparseable_value=rc.unparseable_value, language=rc.language)
+    scorer = Scorer(rc.rewards, policy=cfg.grader)
     ctx = RLContext(rc, model, optimizer, scheduler, backend, scorer, template, tokenizer.pad_token_id, tokenizer,
                     problems=problems, sampler=sampler, seed=cfg.seed, ref=ref, critic=critic, gen_model=gen_model)
     return ctx, state

@@ -12,7 +12,7 @@ pytest.importorskip("peft", reason="model.lora needs the lora extra (peft)")
 
 LORA = ["model.lora={r: 4, alpha: 8}"]
 # a constant reward of 1 with no baseline: every step moves the adapters (the micro model never answers right)
-MOVING = ["rl.advantage=none", "rl.wrong_value=1", "rl.unparseable_value=1", "rl.optim.lr=1e-2"]
+MOVING = ["rl.advantage=none", "rl.rewards.correct={wrong: 1, unparseable: 1}", "rl.optim.lr=1e-2"]
 
 
 def test_lora_trains_saves_and_reloads_merged(tmp_path):

@@ -68,8 +68,7 @@ def test_killed_rl_resumes_to_identical_metrics(tmp_path, straight):
 def test_killed_lora_rl_resumes_to_identical_metrics(tmp_path):
     """The same with LoRA: adapters that move every step (a constant reward, no baseline) and a KL to
     the adapters-off base; the resumed run loads the base and the checkpoint's adapter."""
-    over = [*OVERRIDES, "model.lora={r: 4, alpha: 8}", "rl.advantage=none", "rl.wrong_value=1",
-            "rl.unparseable_value=1", "rl.optim.lr=1e-2", "rl.kl_coef=0.1"]
+    over = [*OVERRIDES, "model.lora={r: 4, alpha: 8}", "rl.advantage=none", "rl.rewards.correct={wrong: 1, unparseable: 1}", "rl.optim.lr=1e-2", "rl.kl_coef=0.1"]
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     run_cli("run", str(MICRO), *over, "--run-dir", str(straight))
     cmd = [sys.executable, "-m", "r1repro.cli", "run", str(MICRO), *over, "--run-dir", str(killed)]

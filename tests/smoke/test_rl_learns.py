@@ -145,7 +145,7 @@ def test_nonfinite_step_is_skipped_without_touching_weights():
 def test_run_stops_after_consecutive_nonfinite_steps(tmp_path):
     from conftest import MICRO, run_cli
 
-    out = run_cli("run", str(MICRO), "rl.wrong_value=.nan", "rl.unparseable_value=.nan", "rl.max_nonfinite=2", "rl.steps=6", "eval.enabled=false",
+    out = run_cli("run", str(MICRO), "rl.rewards.correct={wrong: .nan, unparseable: .nan}", "rl.max_nonfinite=2", "rl.steps=6", "eval.enabled=false",
                   "report.enabled=false", "--run-dir", str(tmp_path / "r"), check=False)
     assert out.returncode != 0
     assert "consecutive RL steps had a non-finite loss or gradient (rl.max_nonfinite=2)" in out.stderr
@@ -158,7 +158,7 @@ def test_kl_in_reward_penalises_drift_from_the_reference(tmp_path):
     from conftest import MICRO, run_cli
 
     run_cli("run", str(MICRO), "rl.kl_coef=0.1", "rl.kl_in=reward", "rl.optim.lr=1e-2", "rl.advantage=none",
-            "rl.unparseable_value=1", "rl.wrong_value=1", "eval.enabled=false", "report.enabled=false",
+            "rl.rewards.correct={wrong: 1, unparseable: 1}", "eval.enabled=false", "report.enabled=false",
             "--run-dir", str(tmp_path / "r"))
     records = [json.loads(x) for x in (tmp_path / "r" / "rl" / "metrics.jsonl").read_text().splitlines()]
     rewards = [r["reward/mean"] for r in records if "reward/mean" in r]

@@ -135,7 +135,7 @@ def test_two_ranks_with_lora_dynamic_sampling_and_tensorboard(prepared, tmp_path
     rewards are equal (a constant reward), so both draw rl.max_draws times and fill the batch with
     the first draw's groups (the same ones: each rank fills its share in draw order); with no
     baseline the constant reward still moves the adapters. Only rank 0 writes TensorBoard events."""
-    extra = ["rl.rewards.language=0.0", "rl.rewards.correct=1.0", "rl.wrong_value=1", "rl.unparseable_value=1",
+    extra = ["rl.rewards.language=0.0", "rl.rewards.correct={wrong: 1, unparseable: 1}",
              "model.lora={r: 4, alpha: 8}", "rl.dynamic_sampling=true", "rl.max_draws=3", "report_to=[tensorboard]",
              "dist.strategy=ddp"]
     runs = {}

@@ -46,7 +46,7 @@ def test_language_reward():
 
 
 def test_scorer_weights_components_and_values():
-    s = Scorer({"correct": 1.0, "format": 0.5}, wrong_value=-0.5, unparseable_value=-1.0)
+    s = Scorer({"correct": {"weight": 1.0, "wrong": -0.5, "unparseable": -1.0}, "format": 0.5})
     responses = [
         "<think>2+2</think> <answer>4</answer>",   # correct, formatted: 1 + 0.5
         "<think>2+2</think> <answer>5</answer>",   # wrong, formatted: -0.5 + 0.5
@@ -86,3 +86,24 @@ def test_registry_names():
     assert REWARDS.names() == ["correct", "format", "language"]
     with pytest.raises(KeyError, match="did you mean 'format'"):
         Scorer({"formt": 1.0})
+
+
+def test_reward_specs_take_a_weight_or_the_rewards_own_options():
+    from r1repro.rewards import reward_specs
+
+    specs = reward_specs({"correct": 1.0, "format": {"weight": 0.5},
+                          "language": {"weight": 0.1, "script": "cyrillic"}})
+    assert specs == {"correct": (1.0, {}), "format": (0.5, {}), "language": (0.1, {"script": "cyrillic"})}
+    assert reward_specs({"correct": {"wrong": 0.2}}) == {"correct": (1.0, {"wrong": 0.2})}  # weight defaults to 1
+    with pytest.raises(ValueError, match=r"reward 'correct': unknown option\(s\) 'wrong_value'; valid: weight, "
+                                         r"wrong, unparseable"):
+        reward_specs({"correct": {"wrong_value": 1.0}})
+    with pytest.raises(KeyError, match="did you mean 'format'"):
+        reward_specs({"formt": 1.0})
+
+
+def test_language_reward_targets_the_script_the_recipe_names():
+    # "减 6 - 5 = 1." has one Han word and no Latin one in the think block
+    resp = "<think>减 6 - 5 = 1.</think> <answer>1</answer>"
+    assert Scorer({"language": {"script": "han"}})([resp], ["1"]).components["language"] == [1.0]
+    assert Scorer({"language": 1.0})([resp], ["1"]).components["language"] == [0.0]  # default: latin
