@@ -9,7 +9,7 @@ from r1repro.config import load_recipe
 
 def test_stage2_recipe_resolves():
     cfg = load_recipe("recipes/r1-stage2.yaml")
-    assert cfg.sft.traces_from == "runs/quickstart" and cfg.rl.rewards == {"correct": 1.0, "language": 0.1}
+    assert cfg.sft.traces_from == "runs/quickstart" and cfg.rl.rewards == {"correct": 1.0, "language": {"weight": 0.1, "script": "latin"}}
 
 
 def test_sft_trains_on_a_runs_correct_rollouts(tmp_path):
