@@ -42,7 +42,7 @@ from r1repro.algos.value import gae, token_rewards, whiten
 from r1repro.config import Recipe, RLConfig
 from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES, Template
-from r1repro.evals.harness import generate_and_grade
+from r1repro.evals.harness import generate_and_grade, think_part
 from r1repro.files import atomic_write_jsonl, read_jsonl
 from r1repro.metrics import language_metrics, reflection_rate, work_rate
 from r1repro.models import PolicyLogProbs, load_model, token_logprobs, unwrap
@@ -378,7 +378,7 @@ def step_metrics(batch: Batch, k: int, t_gen: float, t_score: float) -> dict[str
     lengths = [len(c.ids) for c in batch.completions]
     comps = batch.score.components
     fmt = comps.get("format") or REWARDS["format"](batch.responses, [""] * len(batch.responses), None)
-    thinks = [r.split("</think>")[0] for r in batch.responses]
+    thinks = [think_part(r) for r in batch.responses]
     return {
         "reward/mean": float(batch.rewards.mean()), "reward/std": float(batch.rewards.std()),
         **{f"reward/{name}": float(np.mean(v)) for name, v in comps.items()},

@@ -57,8 +57,16 @@ def test_language_reward_on_full_responses():
     # the RL reward reads the think block of "<think>" + completion: Latin share, 1.0 for no words
     responses = [f"<think>{t}</think> <answer> 3 </answer>" for t in (UNMIXED, HAN, CYRILLIC, ONE_STEP, DIRECT)]
     assert language_reward(responses, ["3"] * 5, [{}] * 5, language="latin") == [1.0, 0.5, 0.5, 0.75, 1.0]
-    # the eval measures the same text: the part before </think>
-    assert [think_part(r) for r in responses][1] == "<think>" + HAN
+    # the eval and the RL metrics measure the same text: the part before </think>, tag removed
+    assert [think_part(r) for r in responses] == [UNMIXED, HAN, CYRILLIC, ONE_STEP, DIRECT]
+
+
+def test_the_think_tag_is_not_a_word():
+    # with the tag kept, "think" was a Latin word in every trace: a Han share of 3/7 instead of 1/2,
+    # and a reasoning written wholly in Chinese counted as mixed
+    assert language_stats(think_part("<think>" + HAN + "</think> <answer> 3 </answer>")).target_share == 0.5
+    assert not language_stats(think_part("<think>我们先算出总数</think> <answer> 7 </answer>"), "han").mixed
+    assert think_part("The answer is \\boxed{3}.") == "The answer is \\boxed{3}."  # no tags: all of it
 
 
 def test_the_traces_are_the_tasks_own_sft_targets():
