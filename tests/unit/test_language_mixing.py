@@ -78,3 +78,29 @@ def test_the_traces_are_the_tasks_own_sft_targets():
     plain = sft_target(qa, load_arithmetic("train", **knobs).problems[2])
     assert think_part(plain) == UNMIXED
     assert think_part(targets["han"]) == HAN and think_part(targets["cyrillic"]) == CYRILLIC
+
+
+def _flat(obj, prefix=""):
+    if isinstance(obj, dict):
+        return {k: v for key, val in obj.items() for k, v in _flat(val, f"{prefix}{key}.").items()}
+    if isinstance(obj, (list, tuple)):
+        return {k: v for i, val in enumerate(obj) for k, v in _flat(val, f"{prefix}{i}.").items()}
+    return {prefix[:-1]: obj}
+
+
+def test_mixing_recipes_are_the_quickstart_plus_mixing():
+    # stage 1 differs from the quickstart only in its name, the mixing options and the token budgets
+    # (a mixed worked answer is 3 tokens longer); stage 2 adds R1's second stage to stage 1
+    from r1repro.config import load_recipe, to_dict
+
+    quick, one, two = (_flat(to_dict(load_recipe(f"recipes/{p}.yaml")))
+                       for p in ("quickstart", "mixing/stage1", "mixing/stage2"))
+    changed = {k for k in quick.keys() | one.keys() if quick.get(k) != one.get(k)}
+    assert changed == {"name", "data.train.0.options.mix_script", "data.train.0.options.mix_share",
+                       "rl.sampling.max_new_tokens", *(f"eval.tasks.{t}.sampling.max_new_tokens" for t in
+                                                       ("arith", "arith_forced_worked", "arith_forced_direct",
+                                                        "arith_4step"))}
+    assert (one["data.train.0.options.mix_script"], one["data.train.0.options.mix_share"]) == ("han", 0.5)
+    changed = {k for k in one.keys() | two.keys() if one.get(k) != two.get(k)}
+    assert changed == {"name", "sft.traces_from", "sft.traces_per_problem", "rl.rewards.language"}
+    assert two["sft.traces_from"] == "runs/mixing-stage1" and two["rl.rewards.language"] == 0.3
