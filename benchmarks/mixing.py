@@ -98,10 +98,12 @@ def checkpoint_row(run: Path, ckpt: str) -> dict:
 
 
 def rl_curve(run: Path) -> list[dict]:
-    """Held-out greedy accuracy, work rate and mixing at every RL evaluation, and the RL samples' mixing."""
+    """Held-out greedy accuracy, work rate and mixing at every RL evaluation, and the RL samples' mixing
+    there and at step 1."""
     recs = read_jsonl(run / "rl" / "metrics.jsonl")
     keys = ("eval/accuracy", "eval/work_rate", "eval/lang_mixed_share", "lang/mixed_share", "reward/language")
-    return [{"step": r["step"], **{k: r[k] for k in keys if k in r}} for r in recs if "eval/accuracy" in r]
+    return [{"step": r["step"], **{k: r[k] for k in keys if k in r}} for r in recs
+            if "eval/accuracy" in r or r["step"] == 1]
 
 
 def traces_card(run: Path) -> dict:
@@ -162,11 +164,13 @@ def mean_of(rows: list[dict], get) -> float | None:
 def print_stage1(rows: list[dict]) -> None:
     print("\nStage 1 (R1-Zero: correctness only), held-out, SFT -> RL")
     print("| seed | greedy acc | shows work (greedy) | mixed, k=4 samples | mixed among worked (samples) "
-          "| greedy mixed | target share | switches | forced worked: mixed / unmixed acc (RL) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| greedy mixed | target share | switches | RL samples mixed (T 1), first → last step "
+          "| forced worked acc, mixed / unmixed (SFT; RL) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         s, q = r["sft"], r["rl"]
-        fw = q["forced_worked_by_mixing"]
+        fs, fw = s["forced_worked_by_mixing"], q["forced_worked_by_mixing"]
+        steps = [c for c in r["curve"] if "lang/mixed_share" in c]
         print(f"| {r['seed']} | {pct(s['greedy']['acc'])} → {pct(q['greedy']['acc'])} "
               f"| {pct(s['greedy']['work'])} → {pct(q['greedy']['work'])} "
               f"| {pct(s['sampled']['mixed'])} → {pct(q['sampled']['mixed'])} "
@@ -174,8 +178,10 @@ def print_stage1(rows: list[dict]) -> None:
               f"| {pct(s['greedy']['mixed'])} → {pct(q['greedy']['mixed'])} "
               f"| {s['sampled']['target_share']:.3f} → {q['sampled']['target_share']:.3f} "
               f"| {s['sampled']['switches']:.2f} → {q['sampled']['switches']:.2f} "
-              f"| {pct(fw['mixed']['acc'])} (n {fw['mixed']['n']}) / {pct(fw['unmixed']['acc'])} "
-              f"(n {fw['unmixed']['n']}) |")
+              f"| {pct(steps[0]['lang/mixed_share'])} → {pct(steps[-1]['lang/mixed_share'])} "
+              f"| {pct(fs['mixed']['acc'])} (n {fs['mixed']['n']}) / {pct(fs['unmixed']['acc'])} "
+              f"(n {fs['unmixed']['n']}); {pct(fw['mixed']['acc'])} (n {fw['mixed']['n']}) / "
+              f"{pct(fw['unmixed']['acc'])} (n {fw['unmixed']['n']}) |")
 
 
 def lambda_table(rows: list[dict]) -> list[dict]:
@@ -194,6 +200,7 @@ def lambda_table(rows: list[dict]) -> list[dict]:
             "greedy_mixed_mean": mean_of(mine, lambda r: r["rl"]["greedy"]["mixed"]),
             "target_share_mean": mean_of(mine, lambda r: r["rl"]["sampled"]["target_share"]),
             "switches_mean": mean_of(mine, lambda r: r["rl"]["sampled"]["switches"]),
+            "rl_samples_mixed_last_mean": mean_of(mine, lambda r: r["curve"][-1].get("lang/mixed_share")),
             "work_mean": mean_of(mine, lambda r: r["rl"]["greedy"]["work"]),
             "forced_worked_mean": mean_of(mine, lambda r: r["rl"][WORKED]),
             "transfer_mean": mean_of(mine, lambda r: r["rl"][TRANSFER]),
@@ -212,8 +219,8 @@ def print_stage2(rows: list[dict], table: list[dict]) -> None:
     print("\nStage 2 (R1): RL with correctness + lambda x language consistency, held-out after RL "
           "(mean over seeds; per seed in brackets)")
     print("| lambda | seeds | greedy acc | change vs lambda 0 | mixed, k=4 samples | greedy mixed | target share "
-          "| switches | shows work | forced worked | 4-step | RL s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| switches | RL samples mixed (T 1, last step) | shows work | forced worked | 4-step | RL s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for t in table:
         seeds = ", ".join(map(str, t["seeds"]))
         per = " / ".join(pct(a) for a in t["acc"])
@@ -222,11 +229,12 @@ def print_stage2(rows: list[dict], table: list[dict]) -> None:
         print(f"| {t['lambda']:g} | {seeds} | {pct(t['acc_mean'])} ({per}) | "
               f"{'–' if ch is None else f'{100 * ch:+.1f}'} | {pct(t['mixed_mean'])} ({mix}) "
               f"| {pct(t['greedy_mixed_mean'])} | {t['target_share_mean']:.3f} | {t['switches_mean']:.2f} "
-              f"| {pct(t['work_mean'])} | {pct(t['forced_worked_mean'])} | {pct(t['transfer_mean'])} "
+              f"| {pct(t['rl_samples_mixed_last_mean'])} | {pct(t['work_mean'])} | {pct(t['forced_worked_mean'])} | {pct(t['transfer_mean'])} "
               f"| {t['rl_s_mean']:.0f} |")
 
 
 def main() -> None:
+    global RUNS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--sweep-seed", type=int, default=0, help="the seed that runs every lambda")
@@ -234,8 +242,10 @@ def main() -> None:
     ap.add_argument("--chosen", type=float, default=0.3, help="the lambda run on every seed, next to 0")
     ap.add_argument("--stage1-only", action="store_true", help="run and print stage 1 only")
     ap.add_argument("--reuse", action="store_true", help="keep runs already finished under runs/mixing/")
+    ap.add_argument("--runs", default="runs/mixing", help="where the run directories go, under the repository")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "mixing.json"))
     args = ap.parse_args()
+    RUNS = ROOT / args.runs
     info = machine_info()
     print(f"machine: {cpu_line(info)}; load {info['loadavg'][0]:.1f}", flush=True)
     rows1, rows2 = [], []
