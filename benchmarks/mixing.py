@@ -33,6 +33,7 @@ import sys
 import time
 from pathlib import Path
 
+from r1repro.config import config_hash, load_recipe, to_yaml
 from r1repro.evals.harness import think_part
 from r1repro.files import read_jsonl
 from r1repro.metrics import language_metrics, work_rate
@@ -132,20 +133,33 @@ def stage2_warm(seed: int, reuse: bool) -> tuple[Path, list[str]]:
                       "--stages", "prepare,sft,eval", "--run-dir", str(warm), "--force", execute=todo)]
 
 
+def adopt(run: Path, overrides: list[str]) -> None:
+    """Make a copy of the warm run this lambda's run: its name, resolved config.yaml and config hash
+    (prepare and SFT keep their entries, with the warm config's hash: the two configs differ only in
+    rl.rewards.language and eval.checkpoints, which those stages do not read)."""
+    cfg = load_recipe(ROOT / STAGE2, overrides)
+    (run / "config.yaml").write_text(to_yaml(cfg))
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest.update(name=run.name, config_hash=config_hash(cfg), copied_from=manifest.get("copied_from", manifest["name"]))
+    (run / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
 def stage2(seed: int, lam: float, warm: Path, warm_commands: list[str], reuse: bool) -> dict:
     """A copy of the seed's warm run (its eval/sft included), then RL with lambda, eval of the RL
     checkpoint, report."""
     run = RUNS / f"stage2-l{lam:g}-s{seed}"
     ov = [f"seed={seed}", f"sft.traces_from={RUNS / f'stage1-s{seed}'}", f"rl.rewards.language={lam:g}"]
     t0 = time.time()
-    todo = not (reuse and done(run, ("rl", "eval")) and (run / "report" / "index.html").exists())
+    todo = not (reuse and done(run, ("rl", "eval")))
     if todo:
         shutil.rmtree(run, ignore_errors=True)
         shutil.copytree(warm, run)
-    commands = [*warm_commands, f"cp -r {warm.relative_to(ROOT)} {run.relative_to(ROOT)}",
+    adopt(run, ov)
+    commands = [*warm_commands, f"cp -r {warm.relative_to(ROOT)} {run.relative_to(ROOT)}  # then adopt(): this "
+                f"run's name, config.yaml and config hash",
                 cli("rl", STAGE2, *ov, "--run-dir", str(run), execute=todo),
                 cli("eval", STAGE2, *ov, "eval.checkpoints=[rl]", "--run-dir", str(run), "--force", execute=todo),
-                cli("report", str(run), execute=todo)]
+                cli("report", str(run))]
     return {"seed": seed, "lambda": lam, "run": str(run.relative_to(ROOT)), "commands": commands, "reused": not todo,
             "wall_s": round(time.time() - t0, 1), "sft_s": seconds(run, "sft"), "rl_s": seconds(run, "rl"),
             "traces": traces_card(run), "sft": checkpoint_row(run, "sft"), "rl": checkpoint_row(run, "rl"),
