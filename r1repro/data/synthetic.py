@@ -10,6 +10,8 @@ any question that happens to collide).
 
     arithmetic: "Mia has 12 apples. She finds 7 more. ..." -> solution "12 + 7 = 19. 19 * 3 = 57.",
                 gold "57". Every intermediate value stays in [1, max_value]; `/` is always exact.
+    arithmetic, mix_script "han", mix_share 0.5: half the worked solutions name each step's operation
+                in Chinese, "(a) 乘 7 * 2 = 14. (b) 减 14 - 5 = 9." (language mixing, as in R1-Zero's traces).
     countdown:  "Make 54 using the numbers 7, 2, 5, 3, each exactly once, with + - * /."
                 gold "54" (the target); meta {"verifier": "countdown", "numbers": [...],
                 "answer": "((3 + 5) * 7) - 2"}: the expression a response should put in <answer>.
@@ -37,6 +39,14 @@ PHRASES = {
     "/": ("{P} splits them into {b} equal groups and keeps one group.",
           "{P} keeps one of {b} equal shares."),
 }
+
+
+MIX_WORDS = {
+    "han": {"+": "加", "-": "减", "*": "乘", "/": "除"},
+    "cyrillic": {"+": "плюс", "-": "минус", "*": "умножить", "/": "делить"},
+}
+"""Operation words a mixed-script worked solution writes before each step (mix_script -> op -> word):
+Chinese jiā/jiǎn/chéng/chú and Russian plus/minus/multiply/divide."""
 
 
 def choose_step(rng: random.Random, cur: int, ops: str, max_value: int, max_operand: int) -> tuple[str, int] | None:
@@ -101,33 +111,44 @@ def stream_tag(**knobs: object) -> str:
 
 
 def arithmetic_problem(i: int, split: str, seed: int, *, steps: int, ops: str, max_value: int,
-                       max_operand: int, style: str, show_work: float = 1.0) -> Problem:
+                       max_operand: int, style: str, show_work: float = 1.0, mix_script: str | None = None,
+                       mix_share: float = 0.0) -> Problem:
     """Problem i of the (split, seed) stream; `steps` is drawn per problem when given as (lo, hi).
 
     With probability 1 - show_work the solution is empty: an SFT target that answers directly,
-    without the worked steps (drawn last, so the problems themselves do not depend on it)."""
+    without the worked steps. With probability mix_share a worked solution names each operation in
+    mix_script (MIX_WORDS), meta["mixed_script"] says so. Both are drawn last, show_work first, so
+    the problems themselves, and which ones show their work, do not depend on the mixing options."""
     rng = random.Random(f"arithmetic/{split}/{seed}/{i}")
     n_steps = steps if isinstance(steps, int) else rng.randint(*steps)
     start, chain = arithmetic_chain(rng, n_steps, ops, max_value, max_operand)
     if style == "flat":
-        question, solution = flat_question(start, chain), rewrite_solution(start, chain)
+        question = flat_question(start, chain)
     elif style == "labelled":
-        question, solution = labelled_question(start, chain), labelled_solution(start, chain)
+        question = labelled_question(start, chain)
     else:
         question = word_question(rng, start, chain) if style == "word" else bare_question(start, chain)
-        solution = step_solution(start, chain)
     shown = show_work >= 1.0 or rng.random() < show_work
-    meta = {"generator": "arithmetic", "steps": n_steps, "style": style, **({} if shown else {"shows_work": False})}
+    words = MIX_WORDS[mix_script] if mix_script and shown and rng.random() < mix_share else None
+    if style == "flat":
+        solution = rewrite_solution(start, chain)
+    elif style == "labelled":
+        solution = labelled_solution(start, chain, words)
+    else:
+        solution = step_solution(start, chain, words)
+    meta = {"generator": "arithmetic", "steps": n_steps, "style": style, **({} if shown else {"shows_work": False}),
+            **({"mixed_script": mix_script} if words else {})}
     tag = stream_tag(steps=steps, ops=ops, max_value=max_value, max_operand=max_operand, style=style)
     return Problem(f"arithmetic/{split}/s{seed}/{tag}/{i:06d}", "arithmetic", split, question, str(chain[-1][2]),
                    solution if shown else "", meta)
 
 
-def step_solution(start: int, chain: list[tuple[str, int, int]]) -> str:
-    """One sentence per step: "7 + 6 = 13. 13 - 4 = 9." """
+def step_solution(start: int, chain: list[tuple[str, int, int]], words: dict[str, str] | None = None) -> str:
+    """One sentence per step: "7 + 6 = 13. 13 - 4 = 9."; with `words` (op -> word) each step opens
+    with its operation's word: "加 7 + 6 = 13. 减 13 - 4 = 9." """
     prev, lines = start, []
     for op, b, result in chain:
-        lines.append(f"{prev} {op} {b} = {result}.")
+        lines.append(f"{words[op] + ' ' if words else ''}{prev} {op} {b} = {result}.")
         prev = result
     return " ".join(lines)
 
@@ -141,13 +162,14 @@ def labelled_question(start: int, chain: list[tuple[str, int, int]]) -> str:
     return f"Start at {start}. {steps}. What is the result?"
 
 
-def labelled_solution(start: int, chain: list[tuple[str, int, int]]) -> str:
+def labelled_solution(start: int, chain: list[tuple[str, int, int]], words: dict[str, str] | None = None) -> str:
     """"(a) 7 * 2 = 14. (b) 14 - 5 = 9. (c) 9 / 3 = 3.": step i is found by its label in the question,
     not by counting through it, so a small model copies the right operand (measured: digit labels and
-    rewrite scratchpads lose to direct answers; letter labels win)."""
+    rewrite scratchpads lose to direct answers; letter labels win). With `words` (op -> word) the
+    operation's word follows the label: "(a) 乘 7 * 2 = 14. (b) 减 14 - 5 = 9. (c) 除 9 / 3 = 3." """
     prev, lines = start, []
     for i, (op, b, result) in enumerate(chain):
-        lines.append(f"({LABELS[i]}) {prev} {op} {b} = {result}.")
+        lines.append(f"({LABELS[i]}) {words[op] + ' ' if words else ''}{prev} {op} {b} = {result}.")
         prev = result
     return " ".join(lines)
 
@@ -181,11 +203,18 @@ def check_knobs(loader: str, n: int, lo: int, hi: int, **positive: int) -> None:
 def load_arithmetic(split: str, data_dir: Path | None = None, *, skip_bad: bool = False, n: int = 1000,
                     seed: int = 0, steps: int | None = None, min_steps: int = 1, max_steps: int = 3,
                     max_value: int = 100, max_operand: int = 10, ops: str = "+-*/",
-                    style: str = "word", show_work: float = 1.0, distinct: bool = False) -> LoadResult:
+                    style: str = "word", show_work: float = 1.0, mix_script: str | None = None,
+                    mix_share: float = 0.0, distinct: bool = False) -> LoadResult:
     """n multi-step problems; `steps` fixes the step count, else each draws from [min_steps, max_steps].
 
     show_work: share of solutions that show their steps (the rest answer directly; see the
     quickstart recipe, where RL learns to prefer showing work).
+    mix_script, mix_share: language mixing in the SFT targets (recipes/mixing/). A worked solution
+    is written partly in another script with probability mix_share: each step opens with its
+    operation's word in mix_script, "han" (Chinese) or "cyrillic" (Russian), the numbers, symbols
+    and answer unchanged: "(a) 乘 7 * 2 = 14." instead of "(a) 7 * 2 = 14.". mix_share is a share of
+    the worked solutions (direct answers have no reasoning to mix), drawn per problem after
+    everything else, so the problems and which of them show their work do not change with it.
     distinct: skip a problem whose question repeats an earlier one of the stream (small problem
     spaces repeat: 200 draws of three steps over 1..9 hold 192 distinct questions), so an eval set
     of n is n different problems; still a prefix-stable stream."""
@@ -201,8 +230,18 @@ def load_arithmetic(split: str, data_dir: Path | None = None, *, skip_bad: bool 
         raise ValueError(f"arithmetic: style 'flat' writes no parentheses, so it allows ops '+-' only, got {ops!r}")
     if not 0.0 <= show_work <= 1.0:
         raise ValueError(f"arithmetic: option show_work must be in [0, 1], got {show_work!r}")
+    if mix_script is not None and mix_script not in MIX_WORDS:
+        raise ValueError(f"arithmetic: option mix_script must be one of {', '.join(map(repr, MIX_WORDS))} "
+                         f"or null, got {mix_script!r}")
+    if not (isinstance(mix_share, (int, float)) and 0.0 <= mix_share <= 1.0):
+        raise ValueError(f"arithmetic: option mix_share must be in [0, 1], got {mix_share!r}")
+    if mix_share > 0 and mix_script is None:
+        raise ValueError("arithmetic: option mix_share needs mix_script (the script to mix in)")
+    if mix_script is not None and style == "flat":
+        raise ValueError("arithmetic: style 'flat' has no steps to name, so it takes no mix_script")
     knobs = {"steps": lo if lo == hi else (lo, hi), "ops": ops, "max_value": max_value,
-             "max_operand": max_operand, "style": style, "show_work": show_work}
+             "max_operand": max_operand, "style": style, "show_work": show_work, "mix_script": mix_script,
+             "mix_share": mix_share}
     if not distinct:
         return LoadResult([arithmetic_problem(i, split, seed, **knobs) for i in range(n)])
     problems, seen = [], set()

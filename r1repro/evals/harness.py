@@ -69,8 +69,10 @@ def flexible_metrics(samples: Sequence[dict], k: int) -> dict[str, object]:
 
 
 def think_part(response: str) -> str:
-    """The reasoning that language and reflection metrics measure: the text before </think>."""
-    return response.split("</think>")[0]
+    """The reasoning that language and reflection metrics measure: the text before </think>, without
+    the <think> tag. A tag is markup, not a word: kept, "think" counted as a Latin word in every
+    trace (a fully Chinese trace read as mixed, and a mixed trace's Latin share came out too high)."""
+    return response.split("</think>")[0].replace("<think>", "")
 
 
 def _records(problems, prompts, groups, responses, verdicts, fmt, task, *, greedy: bool) -> list[dict]:

@@ -45,7 +45,8 @@ RL_PANELS = (
     Panel("rl_kl", "KL to reference", ("kl",), "nats per token"),
     Panel("rl_entropy", "Entropy", ("entropy",), "nats per token"),
     Panel("rl_clip", "Clip fraction", ("clip/frac",), "fraction of tokens"),
-    Panel("rl_langmix", "Language mixing", ("lang/mixed_share",), "share of completions"),
+    Panel("rl_langmix", "Language mixing", ("lang/mixed_share", "eval/lang_mixed_share"), "share of completions",
+          ("RL samples", "held-out, greedy")),
     Panel("rl_reflection", "Reflection rate", ("reflection/rate",), "share of completions"),
 )
 SFT_PANELS = (

@@ -44,7 +44,7 @@ from r1repro.algos.value import gae, token_rewards, whiten
 from r1repro.config import Recipe, RLConfig
 from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES, Template
-from r1repro.evals.harness import generate_and_grade
+from r1repro.evals.harness import generate_and_grade, think_part
 from r1repro.files import atomic_write_jsonl, read_jsonl
 from r1repro.metrics import language_metrics, reflection_rate, work_rate
 from r1repro.models import PolicyLogProbs, adapters_disabled, load_model, load_policy, token_logprobs, unwrap
@@ -462,7 +462,7 @@ def step_metrics(batch: Batch, k: int, t_gen: float, t_score: float) -> dict[str
     lengths = [len(c.ids) for c in batch.completions]
     comps = batch.score.components
     fmt = comps.get("format") or REWARDS["format"](batch.responses, [""] * len(batch.responses), None)
-    thinks = [r.split("</think>")[0] for r in batch.responses]
+    thinks = [think_part(r) for r in batch.responses]
     return {
         "reward/mean": float(batch.rewards.mean()), "reward/std": float(batch.rewards.std()),
         **{f"reward/{name}": float(np.mean(v)) for name, v in comps.items()},
@@ -496,7 +496,9 @@ def write_rollouts(path: Path, step: int, batch: Batch, k: int) -> None:
 
 # ----------------------------------------------------------------------------- held-out accuracy during RL
 def heldout_eval(ctx: RLContext, cfg: Recipe, problems: Sequence[Problem], path: Path, step: int) -> dict[str, float]:
-    """Greedy accuracy on the held-out problems with the current policy; records to `path` (rank 0).
+    """Greedy accuracy on the held-out problems with the current policy, with the share of answers that
+    show their work and the share whose reasoning mixes scripts (the task's `language`); records to
+    `path` (rank 0).
 
     Rank r grades problems r, r + world, ...; the counts are summed over ranks, so the numbers do
     not depend on the number of ranks."""
@@ -508,13 +510,13 @@ def heldout_eval(ctx: RLContext, cfg: Recipe, problems: Sequence[Problem], path:
     recs = generate_and_grade(ctx.backend, template, ctx.tokenizer, mine, task, n=1, greedy=True, seed=cfg.seed) \
         if mine else []
     worked = sum(count_worked_steps(r["completion"].split("</think>")[0]) > 0 for r in recs)
-    n, correct, work, tokens = dist.all_sum([len(recs), sum(r["correct"] for r in recs), worked,
-                                             sum(r["length"] for r in recs)])
+    n, correct, work, mixed, tokens = dist.all_sum([len(recs), sum(r["correct"] for r in recs), worked,
+                                                    sum(r["mixed"] for r in recs), sum(r["length"] for r in recs)])
     everyone = dist.gather_lists([{**r, "step": step, "task": name} for r in recs])
     if dist.is_main():
         atomic_write_jsonl(path, everyone)
-    return {"eval/accuracy": correct / n, "eval/work_rate": work / n, "eval/length": tokens / n,
-            "time/eval": time.time() - t0}
+    return {"eval/accuracy": correct / n, "eval/work_rate": work / n, "eval/lang_mixed_share": mixed / n,
+            "eval/length": tokens / n, "time/eval": time.time() - t0}
 
 
 # ----------------------------------------------------------------------------- the stage

@@ -25,8 +25,9 @@ def test_run_writes_every_stage(micro_run):
     for step in (0, 2, 3):
         held = metrics(micro_run / "rl" / "evals" / f"step_{step:06d}.jsonl")
         assert len(held) == 4 and {r["step"] for r in held} == {step}
-        acc = next(r["eval/accuracy"] for r in rl if r["step"] == step)
-        assert acc == sum(r["correct"] for r in held) / 4
+        rec = next(r for r in rl if r["step"] == step)
+        assert rec["eval/accuracy"] == sum(r["correct"] for r in held) / 4
+        assert rec["eval/lang_mixed_share"] == sum(r["mixed"] for r in held) / 4  # greedy, think part
     ckpt = micro_run / manifest["stages"]["rl"]["outputs"]["checkpoint"]
     assert (ckpt / "model.safetensors").exists() and (ckpt / "trainer_state.pt").exists()
     summary = json.loads((micro_run / "eval" / "rl" / "arith" / "summary.json").read_text())

@@ -34,7 +34,7 @@ def override(ov: str) -> str:
      "data.train[0].loader = 'gsm8': unknown data loader 'gsm8'; did you mean 'gsm8k'?"),
     ("data.train=[{loader: arithmetic, options: {n: 5, max_step: 2}}]",
      "data.train[0].options = {'n': 5, 'max_step': 2}: loader 'arithmetic': unknown option(s) 'max_step'; "
-     "valid options: n, seed, steps, min_steps, max_steps, max_value, max_operand, ops, style, show_work, distinct; "
+     "valid options: n, seed, steps, min_steps, max_steps, max_value, max_operand, ops, style, show_work, mix_script, mix_share, distinct; "
      "did you mean 'max_steps'?"),
     ("eval.tasks.arith.dataset.loader=arithmetc",
      "eval.tasks.arith.dataset.loader = 'arithmetc': unknown data loader 'arithmetc'; did you mean 'arithmetic'?"),

@@ -160,7 +160,8 @@ def test_unknown_option_and_split_named(tmp_path):
     with pytest.raises(ValueError, match="aime24: unknown split 'train'; available: test"):
         LOADERS["aime24"]("train", tmp_path)
     assert loader_options("arithmetic") == ["n", "seed", "steps", "min_steps", "max_steps", "max_value",
-                                            "max_operand", "ops", "style", "show_work", "distinct"]
+                                            "max_operand", "ops", "style", "show_work", "mix_script",
+                                            "mix_share", "distinct"]
 
 
 def test_limit_is_seeded_random_subset(tmp_path):

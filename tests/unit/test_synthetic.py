@@ -153,6 +153,57 @@ def test_show_work_mixes_worked_and_direct_targets():
     assert re.fullmatch(r" </think> <answer> \d </answer>", direct)  # a direct answer: no steps at all
 
 
+LABELLED = dict(steps=3, ops="+-*/", max_value=9, max_operand=9, style="labelled")
+
+
+def test_mix_script_by_hand():
+    # problem 2 of the train stream: "Start at 6. (a) - 5 (b) * 6 (c) / 2."; a mixed solution names each
+    # operation in the script before the numbers, which stay as they are
+    plain = load_arithmetic("train", n=3, **LABELLED).problems[2]
+    han = load_arithmetic("train", n=3, mix_script="han", mix_share=1.0, **LABELLED).problems[2]
+    cyr = load_arithmetic("train", n=3, mix_script="cyrillic", mix_share=1.0, **LABELLED).problems[2]
+    assert plain.question == han.question == cyr.question == "Start at 6. (a) - 5 (b) * 6 (c) / 2. What is the result?"
+    assert plain.solution == "(a) 6 - 5 = 1. (b) 1 * 6 = 6. (c) 6 / 2 = 3."
+    assert han.solution == "(a) 减 6 - 5 = 1. (b) 乘 1 * 6 = 6. (c) 除 6 / 2 = 3."
+    assert cyr.solution == "(a) минус 6 - 5 = 1. (b) умножить 1 * 6 = 6. (c) делить 6 / 2 = 3."
+    assert han.meta["mixed_script"] == "han" and "mixed_script" not in plain.meta
+    assert sft_target(TEMPLATES["qa"], han) == " (a) 减 6 - 5 = 1. (b) 乘 1 * 6 = 6. (c) 除 6 / 2 = 3. </think> <answer> 3 </answer>"
+    # step-by-step styles without labels take the word at the start of each step; + is 加 / плюс
+    bare = load_arithmetic("train", n=1, steps=2, style="bare", mix_script="han", mix_share=1.0).problems[0]
+    assert (bare.question, bare.solution) == ("What is (9 * 6) / 6?", "乘 9 * 6 = 54. 除 54 / 6 = 9.")
+    add = load_arithmetic("train", n=1, steps=1, ops="+", style="bare", mix_script="cyrillic", mix_share=1.0).problems[0]
+    assert (add.question, add.solution) == ("What is 9 + 2?", "плюс 9 + 2 = 11.")
+
+
+def test_mixing_changes_no_problem_and_mixes_a_share_of_the_worked_solutions():
+    knobs = dict(n=2000, show_work=0.4, **LABELLED)
+    plain = load_arithmetic("train", **knobs).problems
+    mixed = load_arithmetic("train", mix_script="han", mix_share=0.5, **knobs).problems
+    # same questions, golds, and the same problems show their work
+    assert [(p.question, p.gold, bool(p.solution)) for p in plain] == [(p.question, p.gold, bool(p.solution))
+                                                                        for p in mixed]
+    worked = [p for p in mixed if p.solution]
+    flagged = [p for p in worked if p.meta.get("mixed_script") == "han"]
+    assert 0.45 < len(flagged) / len(worked) < 0.55  # mix_share is a share of the worked solutions
+    assert all(re.search("[加减乘除]", p.solution) for p in flagged)
+    assert not any(re.search("[加减乘除]", p.solution) for p in worked if p not in flagged)
+    assert not any("mixed_script" in p.meta for p in mixed if not p.solution)  # a direct answer has nothing to mix
+    # every unmixed worked solution is the quickstart's, unchanged
+    assert all(a.solution == b.solution for a, b in zip(plain, mixed) if "mixed_script" not in b.meta)
+    assert load_arithmetic("train", mix_script="han", mix_share=0.0, **knobs).problems == plain
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"mix_script": "latin", "mix_share": 0.5}, "mix_script must be one of 'han', 'cyrillic'"),
+    ({"mix_script": "han", "mix_share": 1.5}, "mix_share must be in"),
+    ({"mix_share": 0.5}, "mix_share needs mix_script"),
+    ({"mix_script": "han", "mix_share": 0.5, "style": "flat", "ops": "+-"}, "flat' has no steps to name"),
+])
+def test_mixing_bad_knobs(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        load_arithmetic("train", n=3, **kwargs)
+
+
 def test_distinct_skips_repeated_questions_and_stays_prefix_stable():
     opts = dict(steps=3, ops="+-*/", max_value=9, max_operand=9, style="labelled")
     plain = load_arithmetic("test", n=200, **opts).problems
