@@ -160,12 +160,15 @@ def dry_run(cfg: Recipe, out_dir: str | Path) -> dict:
     train = read_jsonl(Path(out_dir) / "train.jsonl")
     if len(train) < rc.prompts_per_step:
         raise ValueError(f"only {len(train)} training problems for rl.prompts_per_step={rc.prompts_per_step}")
-    scorer = Scorer({"correct": 1.0}, policy=cfg.grader)
+    weights = {"correct": 1.0, **({"format": 1.0} if "format" in rc.rewards else {})}
+    scorer = Scorer(weights, policy=cfg.grader, answer_format=template.answer_format)
     probe = train[: min(64, len(train))]
-    # the reference answer, in the template's own answer format, must be graded correct
+    # the reference answer, in the template's own answer format, must be graded correct (and, with a
+    # format reward, earn it)
     responses = [template.response_prefix + sft_target(template, p) for p in probe]
     result = scorer(responses, [p.gold for p in probe], [p.meta for p in probe])
-    failed = [(p.id, p.gold, v.reason) for p, v in zip(probe, result.verdicts) if not v.correct]
+    failed = [(p.id, p.gold, v.reason if not v.correct else "format") for i, (p, v) in enumerate(zip(probe, result.verdicts))
+              if not v.correct or result.components.get("format", [1.0] * len(probe))[i] != 1.0]
     if failed:
         raise ValueError(f"the grader rejects {len(failed)} reference answers, e.g. {failed[:3]}")
     return {"train": len(train), "eval": {k[5:]: v["count"] for k, v in card["outputs"].items() if k.startswith("eval-")},

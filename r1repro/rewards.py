@@ -25,6 +25,7 @@ from functools import partial
 from typing import Any
 
 from r1repro.grading import GraderPolicy, Verdict, grade_batch
+from r1repro.grading.extract import extract_answer
 from r1repro.registry import Registry
 
 RewardFn = Callable[[Sequence[str], Sequence[str], Sequence[Mapping]], list[float]]
@@ -65,10 +66,38 @@ def is_r1_format(response: str) -> bool:
         and not any(t in answer for t in ("<think>", "</think>", "<answer>", "</answer>"))
 
 
+ANSWER_FORMATS = ("think", "boxed", "hash", "phrase")
+"""The answer formats a template asks for (data.templates.Template.answer_format)."""
+
+
+def in_answer_format(response: str, answer_format: str = "think") -> bool:
+    """Does the response answer in the form its template asked for?
+    think:  the R1 format (is_r1_format);
+    boxed:  a \\boxed{} after the last </think>;
+    hash:   a `#### x` after the last </think>;
+    phrase: the grader reads the final answer from "the answer is ..." (not from a box, a tag or
+            `####`), and that answer holds a digit ("The answer is N." copied from the instruction
+            does not count)."""
+    if not isinstance(response, str):
+        return False
+    if answer_format == "think":
+        return is_r1_format(response)
+    final = response.split("</think>")[-1]
+    if answer_format == "boxed":
+        return "\\boxed" in final
+    if answer_format == "hash":
+        return "####" in final
+    if answer_format == "phrase":
+        e = extract_answer(response)
+        return e.source == "phrase" and e.reason == "ok" and any(ch.isdigit() for ch in e.answer)
+    raise ValueError(f"unknown answer format {answer_format!r}; known: {', '.join(ANSWER_FORMATS)}")
+
+
 @REWARDS.register("format")
-def format_reward(responses, golds, metas) -> list[float]:
-    """1 when the response follows the R1 format (is_r1_format), else 0."""
-    return [1.0 if is_r1_format(r) else 0.0 for r in responses]
+def format_reward(responses, golds, metas, *, answer_format: str = "think") -> list[float]:
+    """R1-Zero's format reward: 1 when the response answers in its template's format (in_answer_format;
+    the R1 <think>/<answer> format by default), else 0."""
+    return [1.0 if in_answer_format(r, answer_format) else 0.0 for r in responses]
 
 
 def think_text(response: str) -> str:
@@ -134,7 +163,10 @@ def reward_specs(rewards: Mapping[str, RewardSpec]) -> dict[str, tuple[float, di
 class Scorer:
     """Weighted sum of registered rewards; grades each completion once."""
 
-    def __init__(self, rewards: Mapping[str, RewardSpec], *, policy: GraderPolicy | None = None):
+    def __init__(self, rewards: Mapping[str, RewardSpec], *, policy: GraderPolicy | None = None,
+                 answer_format: str = "think"):
+        """answer_format: the template's (data.templates.Template.answer_format), what the format
+        reward checks unless the recipe sets the reward's own `answer_format`."""
         self.specs = reward_specs(rewards)
         self.weights = {name: w for name, (w, _) in self.specs.items()}
         self.policy = policy or GraderPolicy()
@@ -144,6 +176,11 @@ class Scorer:
                 from r1repro.text import language_stats
 
                 language_stats("", options.get("script", "latin"))  # an unknown script fails here, not per batch
+            if name == "format":  # the template's answer format (R1 tags, a box, `####`, the phrase)
+                options = {"answer_format": answer_format, **options}
+                if options["answer_format"] not in ANSWER_FORMATS:
+                    raise ValueError(f"unknown answer format {options['answer_format']!r}; known: "
+                                     f"{', '.join(ANSWER_FORMATS)}")
             if name != "correct":  # correctness comes from the verdicts, graded once
                 self._fns[name] = partial(REWARDS[name], **options)
 

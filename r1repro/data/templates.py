@@ -11,7 +11,8 @@ both must agree, and the recipe must name the template so the run records it. A 
 
 Templates: r1_zero (the DeepSeek-R1-Zero paper's text), qa (compact, same think/answer format, for
 the tiny embedded model's 512-token context), boxed, chat (the tokenizer's chat template plus a
-boxed instruction; needs the tokenizer), gsm8k_1shot..gsm8k_8shot (k fixed GSM8K train exemplars,
+boxed instruction; needs the tokenizer), chat_answer (the chat template, a short explanation
+ending "The answer is N."; what SmolLM2-135M-Instruct follows best, docs/real-models.md), gsm8k_1shot..gsm8k_8shot (k fixed GSM8K train exemplars,
 `#### x` answers; `gsm8k_kshot` = 8-shot; `gsm8k_kshot_template(k)` builds any k).
 
 For Countdown the answer slot holds the expression, not the target: use `sft_target(template, p)`,
@@ -36,6 +37,9 @@ R1_ZERO = (
 QA = "Q: {question}\nA: <think>"
 BOXED_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 BOXED = "{question}\n" + BOXED_INSTRUCTION + "\n"
+# Measured on SmolLM2-135M-Instruct (docs/real-models.md): it ends with this sentence far more often
+# than it writes a \boxed{}, and the short explanation keeps most completions under 128 tokens.
+ANSWER_INSTRUCTION = 'Answer with a short explanation and end with "The answer is N." where N is a number.'
 
 # The first 8 rows of GSM8K train.jsonl (MIT, (c) 2021 OpenAI), `<<..>>` annotations removed, as
 # (question, solution, gold). tests/unit/test_templates.py checks them against the file.
@@ -57,7 +61,8 @@ class Template:
     text: str
     """The prompt with a `{question}` slot (chat: the user message)."""
     answer_format: str
-    """How target() ends: "think" (</think> <answer> x </answer>), "boxed" or "hash" (#### x)."""
+    """How target() ends: "think" (</think> <answer> x </answer>), "boxed", "hash" (#### x) or
+    "phrase" (The answer is x.); r1repro.rewards.in_answer_format checks a response against it."""
     response_prefix: str = ""
     """Text the prompt already opened; the grader scores response_prefix + completion."""
     stop: tuple[str, ...] = ()
@@ -80,6 +85,8 @@ class Template:
             return f" {steps} </think> <answer> {gold} </answer>" if steps else f" </think> <answer> {gold} </answer>"
         if self.answer_format == "hash":
             return f" {steps}\n#### {gold}" if steps else f" #### {gold}"
+        if self.answer_format == "phrase":
+            return f"{steps}\nThe answer is {gold}." if steps else f"The answer is {gold}."
         return f"{steps}\nThe final answer is $\\boxed{{{gold}}}$." if steps else f"The final answer is $\\boxed{{{gold}}}$."
 
     def record(self) -> dict:
@@ -108,6 +115,7 @@ for _t in (
     Template("qa", QA, "think", response_prefix="<think>", stop=("</answer>",)),
     Template("boxed", BOXED, "boxed"),
     Template("chat", BOXED.replace("\n" + BOXED_INSTRUCTION + "\n", "\n" + BOXED_INSTRUCTION), "boxed", chat=True),
+    Template("chat_answer", "{question}\n" + ANSWER_INSTRUCTION, "phrase", chat=True),
     gsm8k_kshot_template(8, "gsm8k_kshot"),
     *(gsm8k_kshot_template(k) for k in range(1, 9)),
 ):

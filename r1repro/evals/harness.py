@@ -29,7 +29,7 @@ from r1repro.files import atomic_write_json, read_jsonl
 from r1repro.grading import GraderPolicy, Verdict, grade_batch
 from r1repro.metrics import summarize_eval
 from r1repro.models import load_model
-from r1repro.rewards import REWARDS
+from r1repro.rewards import in_answer_format
 from r1repro.rollout import backend_from_config
 from r1repro.rundir import RunDir
 from r1repro.text import count_reflections, language_stats
@@ -40,11 +40,9 @@ CHUNK = 32  # problems generated and graded between two appends to samples.jsonl
 
 
 def format_ok(template, responses: Sequence[str]) -> list[bool]:
-    """Did each response answer in the template's own format: R1 tags, a \\boxed{}, or `#### x`?"""
-    if template.answer_format == "think":
-        return [bool(x) for x in REWARDS["format"](responses, [""] * len(responses), None)]
-    marker = "\\boxed" if template.answer_format == "boxed" else "####"
-    return [marker in r.split("</think>")[-1] for r in responses]
+    """Did each response answer in the template's own format: R1 tags, a \\boxed{}, `#### x` or "The
+    answer is x."? The same check as the RL format reward (r1repro.rewards.in_answer_format)."""
+    return [in_answer_format(r, template.answer_format) for r in responses]
 
 
 def grading_policy(task: TaskConfig) -> GraderPolicy:

@@ -167,7 +167,8 @@ def rl_step(ctx: RLContext, step: int, problems: Sequence[Problem]) -> tuple[Bat
     stats = UPDATES[rc.algorithm](ctx, batch, old, ref, seed=ctx.seed * 7919 + step, **extra)
     sync_weights(ctx)
     t3 = time.time()
-    return batch, {**step_metrics(batch, rc.group_size, drawn["time/generate"], drawn["time/score"]), **drawn,
+    return batch, {**step_metrics(batch, rc.group_size, drawn["time/generate"], drawn["time/score"],
+                                  answer_format=ctx.template.answer_format), **drawn,
                    **stats, "lr": ctx.scheduler.get_last_lr()[0], "time/train": t3 - t2, "time/step": t3 - t0}
 
 
@@ -458,10 +459,12 @@ def _temperature(rc: RLConfig) -> float:
     return rc.sampling.temperature if rc.sampling.temperature > 0 else 1.0
 
 
-def step_metrics(batch: Batch, k: int, t_gen: float, t_score: float) -> dict[str, float]:
+def step_metrics(batch: Batch, k: int, t_gen: float, t_score: float, answer_format: str = "think") -> dict[str, float]:
+    """format/rate is the share of samples in the template's answer format (rewards.in_answer_format)."""
     lengths = [len(c.ids) for c in batch.completions]
     comps = batch.score.components
-    fmt = comps.get("format") or REWARDS["format"](batch.responses, [""] * len(batch.responses), None)
+    fmt = comps.get("format") or REWARDS["format"](batch.responses, [""] * len(batch.responses), None,
+                                                   answer_format=answer_format)
     thinks = [think_part(r) for r in batch.responses]
     return {
         "reward/mean": float(batch.rewards.mean()), "reward/std": float(batch.rewards.std()),
@@ -510,13 +513,14 @@ def heldout_eval(ctx: RLContext, cfg: Recipe, problems: Sequence[Problem], path:
     recs = generate_and_grade(ctx.backend, template, ctx.tokenizer, mine, task, n=1, greedy=True, seed=cfg.seed) \
         if mine else []
     worked = sum(count_worked_steps(r["completion"].split("</think>")[0]) > 0 for r in recs)
-    n, correct, work, mixed, tokens = dist.all_sum([len(recs), sum(r["correct"] for r in recs), worked,
-                                                    sum(r["mixed"] for r in recs), sum(r["length"] for r in recs)])
+    n, correct, work, mixed, tokens, fmt = dist.all_sum([len(recs), sum(r["correct"] for r in recs), worked,
+                                                         sum(r["mixed"] for r in recs), sum(r["length"] for r in recs),
+                                                         sum(r["format_ok"] for r in recs)])
     everyone = dist.gather_lists([{**r, "step": step, "task": name} for r in recs])
     if dist.is_main():
         atomic_write_jsonl(path, everyone)
     return {"eval/accuracy": correct / n, "eval/work_rate": work / n, "eval/lang_mixed_share": mixed / n,
-            "eval/length": tokens / n, "time/eval": time.time() - t0}
+            "eval/length": tokens / n, "eval/format": fmt / n, "time/eval": time.time() - t0}
 
 
 # ----------------------------------------------------------------------------- the stage
@@ -565,7 +569,7 @@ def setup(cfg: Recipe, run: RunDir, st, ckpt: Path | None, problems: list[Proble
                                   dtype=cfg.model.dtype, seed=cfg.seed)
     if ckpt is not None:
         backend.update_weights(gen_model)  # an engine loaded from model_path gets the checkpoint's weights
-    scorer = Scorer(rc.rewards, policy=cfg.grader)
+    scorer = Scorer(rc.rewards, policy=cfg.grader, answer_format=template.answer_format)
     ctx = RLContext(rc, model, optimizer, scheduler, backend, scorer, template, tokenizer.pad_token_id, tokenizer,
                     problems=problems, sampler=sampler, seed=cfg.seed, ref=ref, critic=critic, gen_model=gen_model)
     return ctx, state

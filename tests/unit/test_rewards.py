@@ -8,7 +8,15 @@ from __future__ import annotations
 import pytest
 
 from r1repro.grading import GraderPolicy
-from r1repro.rewards import REWARDS, Scorer, format_reward, is_r1_format, language_reward, think_text
+from r1repro.rewards import (
+    REWARDS,
+    Scorer,
+    format_reward,
+    in_answer_format,
+    is_r1_format,
+    language_reward,
+    think_text,
+)
 
 FORMAT_CASES = [
     ("<think>a</think><answer>1</answer>", True),                  # the R1 format
@@ -107,3 +115,35 @@ def test_language_reward_targets_the_script_the_recipe_names():
     resp = "<think>减 6 - 5 = 1.</think> <answer>1</answer>"
     assert Scorer({"language": {"script": "han"}})([resp], ["1"]).components["language"] == [1.0]
     assert Scorer({"language": 1.0})([resp], ["1"]).components["language"] == [0.0]  # default: latin
+# The template's answer format, as the `format` reward and the eval's format rate see it.
+ANSWER_FORMAT_CASES = [
+    ("phrase", "7 + 5 = 12. The answer is 12.", True),                 # what chat_answer asks for
+    ("phrase", "So the answer is 12 stickers.", True),                  # units after the number are fine
+    ("phrase", "7 + 5 = 12 stickers.", False),                          # a bare number is not the asked form
+    ("phrase", "The answer is N.", False),                              # the instruction's placeholder copied
+    ("phrase", "The answer is twelve.", False),                         # no digit
+    ("phrase", "The final answer is \\boxed{12}.", False),              # a box: another format
+    ("phrase", "The answer is 12.\n\nThen 3 more.", True),              # text after the answer sentence
+    ("boxed", "so \\boxed{12}", True),
+    ("boxed", "<think>\\boxed{3}</think> 12", False),                   # a box only in the reasoning
+    ("hash", "7 + 5 = 12\n#### 12", True),
+    ("hash", "The answer is 12.", False),
+    ("think", "<think>a</think><answer>1</answer>", True),
+    ("think", "The answer is 1.", False),
+]
+
+
+@pytest.mark.parametrize("fmt,response,ok", ANSWER_FORMAT_CASES)
+def test_in_answer_format(fmt, response, ok):
+    assert in_answer_format(response, fmt) is ok
+    assert format_reward([response], ["12"], [{}], answer_format=fmt) == [1.0 if ok else 0.0]
+
+
+def test_scorer_format_follows_template():
+    out = Scorer({"correct": 1.0, "format": 0.1}, answer_format="phrase")(
+        ["7 + 5 = 12. The answer is 12.", "7 + 5 = 12.", "The answer is 13."], ["12"] * 3)
+    assert out.components["format"] == [1.0, 0.0, 1.0]
+    assert out.rewards == pytest.approx([1.1, 0.0, 0.1])
+    with pytest.raises(ValueError, match="unknown answer format"):
+        Scorer({"format": 1.0}, answer_format="xml")
+    assert in_answer_format(None, "phrase") is False  # never raises on model output

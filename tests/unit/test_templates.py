@@ -50,7 +50,15 @@ def test_chat_needs_tokenizer():
         t.prompt("2+3?")
 
 
-@pytest.mark.parametrize("name", ["r1_zero", "qa", "boxed", "chat", "gsm8k_8shot"])
+def test_chat_answer_asks_for_the_phrase():
+    t = TEMPLATES["chat_answer"]
+    assert t.prompt("2+3?", FakeTokenizer()) == (
+        '<|user|>2+3?\nAnswer with a short explanation and end with "The answer is N." where N is a number.<|assistant|>')
+    assert (t.answer_format, t.response_prefix, t.stop) == ("phrase", "", ())
+    assert t.target("2 + 3 = 5.", "5") == "2 + 3 = 5.\nThe answer is 5."
+
+
+@pytest.mark.parametrize("name", ["r1_zero", "qa", "boxed", "chat", "chat_answer", "gsm8k_8shot"])
 def test_targets_grade_correct_with_project_grader(name):
     grading = pytest.importorskip("r1repro.grading", reason="r1repro.grading not importable yet")
     t = TEMPLATES[name]
