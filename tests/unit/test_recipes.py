@@ -12,7 +12,7 @@ from r1repro.data.paths import DataDirNotFound, resolve_data_dir
 from r1repro.pipeline import dry_run
 
 GPU_RECIPES = sorted(p for p in Path("recipes/gpu").glob("*.yaml") if not p.name.startswith("_"))
-GPU_RECIPES.append(Path("recipes/smollm2-135m-gsm8k.yaml"))  # the real-model CPU recipe: same checks
+GPU_RECIPES += [Path("recipes/smollm2-135m-gsm8k.yaml"), Path("recipes/smollm2-135m-arith.yaml")]  # real-model CPU recipes
 CLI_CHECKED = "qwen2.5-math-1.5b-r1zero-math12k"  # dry-run through the CLI below (same checks, plus imports)
 
 
