@@ -9,7 +9,9 @@ sampling budget and evaluation are identical across variants. Prints per variant
 greedy accuracy, mean over seeds with a 95% t-interval; sample efficiency, the RL steps (and RL
 seconds, evaluation excluded) until the held-out accuracy measured during RL (rl.eval_every) first
 reached 90%; RL wall-clock; and the |advantage| of the correct sample in groups with exactly 1 of k
-correct (GRPO inflates it, RLOO does not). Writes a comparison report (curves overlaid) to
+correct (GRPO inflates it, RLOO does not); the 4-step transfer task's accuracy (a harder task no
+variant trained on); the mean held-out accuracy over RL steps 0-10 (the early curve's area).
+Writes a comparison report (curves overlaid) to
 runs/study/compare/. `--name` keeps another study's runs and results apart (a harder task).
 """
 
@@ -28,6 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "runs" / "study"
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 """Two-sided 95% quantiles of Student's t by degrees of freedom (n - 1)."""
+EARLY = 10
+"""Sample efficiency without the 2-step grain of steps-to-90%: each run's mean held-out accuracy over
+the evaluations at RL steps 0..EARLY (the area under its early curve), then mean ± CI over seeds."""
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from machine import copy_after_sft, cpu_line, machine_info  # noqa: E402
 
@@ -92,6 +97,16 @@ def mean_ci(xs: list[float]) -> tuple[float, float]:
     return statistics.mean(xs), T975.get(len(xs) - 1, 1.96) * statistics.stdev(xs) / len(xs) ** 0.5
 
 
+def mean_of_task(rows: list[dict], task: str) -> float | None:
+    """Mean accuracy (%) of one eval task over the rows that have it (the 4-step transfer task)."""
+    vals = [100 * r["acc"][task] for r in rows if r["acc"].get(task) is not None]
+    return statistics.mean(vals) if vals else None
+
+
+def pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1f}"
+
+
 def one_of_k_advantages(run: Path) -> list[float]:
     """|advantage| of the correct sample in groups where exactly one of k samples was correct."""
     out = []
@@ -135,25 +150,27 @@ def main() -> None:
             print(f"{row['variant']:>14} seed {seed}: acc {row['acc']} rl {row['rl_s']:.0f}s", flush=True)
     table = []
     print(f"\n{'variant':>14} {'acc (95% CI)':>16} {'n':>2} {'to 90%: steps':>14} {'s':>5} {'reached':>7} "
-          f"{'RL s':>6} {'|A| 1-of-k':>11}")
+          f"{'RL s':>6} {'|A| 1-of-k':>11} {'4-step':>6} {f'mean acc, steps 0-{EARLY}':>22}")
     for recipe in variants:
         mine = [r for r in rows if r["variant"] == recipe.stem]
         accs = [100 * next(iter(r["acc"].values())) for r in mine if r["acc"]]
         adv = [a for r in mine for a in one_of_k_advantages(Path(r["run"]))]
         hits = [r for r in mine if r["steps_to_90"] is not None]
+        early = mean_ci([100 * statistics.mean(a for st, a in r["curve"] if st <= EARLY) for r in mine if r["curve"]])
         mean, half = mean_ci(accs)
         entry = {"variant": recipe.stem, "acc_mean": mean, "acc_ci95": half, "acc_std": statistics.stdev(accs)
                  if len(accs) > 1 else 0.0, "n": len(accs), "accs": accs,
                  "reached_90": len(hits), "steps_to_90_mean": statistics.mean(r["steps_to_90"] for r in hits)
                  if hits else None, "seconds_to_90_mean": statistics.mean(r["seconds_to_90"] for r in hits)
                  if hits else None, "rl_s_mean": statistics.mean(r["rl_s"] for r in mine),
-                 "one_of_k_abs_adv_mean": statistics.mean(adv) if adv else None, "one_of_k_groups": len(adv)}
+                 "one_of_k_abs_adv_mean": statistics.mean(adv) if adv else None, "one_of_k_groups": len(adv),
+                 "transfer_mean": mean_of_task(mine, "arith_4step"), "early_mean": early[0], "early_ci95": early[1]}
         table.append(entry)
         adv_txt = f"{entry['one_of_k_abs_adv_mean']:.2f} ({len(adv)})" if adv else "-"
         steps_txt = f"{entry['steps_to_90_mean']:.1f}" if hits else "never"
         secs_txt = f"{entry['seconds_to_90_mean']:.0f}" if hits else "-"
         print(f"{recipe.stem:>14} {mean:>8.1f} ± {half:>4.1f}% {entry['n']:>2} {steps_txt:>14} {secs_txt:>5} "
-              f"{len(hits):>3}/{len(mine):<3} {entry['rl_s_mean']:>6.0f} {adv_txt:>11}")
+              f"{len(hits):>3}/{len(mine):<3} {entry['rl_s_mean']:>6.0f} {adv_txt:>11} {pct(entry['transfer_mean']):>6} {early[0]:>14.1f} ± {early[1]:>4.1f}")
     from r1repro.report import render_comparison
 
     render_comparison([Path(r["run"]) for r in rows], RUNS / "compare")
