@@ -1,6 +1,7 @@
 """Screenshot a rendered report with headless Chromium (for the README and pull requests).
 
-    python scripts/screenshot.py runs/quickstart/report/index.html docs/img/report.png --at eval
+    python scripts/screenshot.py runs/quickstart/report/index.html docs/img/report.png --readme
+    python scripts/screenshot.py runs/quickstart/report/index.html eval.png --at eval
 
 Why: the README shows what a report looks like; this makes that picture from a real run in one
 command. How: runs the `chromium` binary (Debian's package; also chromium-browser, google-chrome)
@@ -65,6 +66,23 @@ def screenshot(page: str | Path, out: str | Path, *, at: str = "", width: int = 
     return out
 
 
+def readme_picture(page: str | Path, out: str | Path, *, width: int = 1360, top: int = 370, curves: int = 540) -> Path:
+    """The README's picture: the report's first `top` pixels (title, Results, the held-out line) over
+    the first two rows of training curves (reward, held-out accuracy, training accuracy, shows its
+    work, format, length). Needs selenium (to scroll) and Pillow (matplotlib's dependency)."""
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as tmp:
+        head = Image.open(screenshot(page, Path(tmp) / "top.png", width=width, height=top + 200))
+        body = Image.open(screenshot(page, Path(tmp) / "curves.png", at="curves", width=width, height=curves + 200))
+        picture = Image.new("RGB", (width, top + curves), "white")
+        picture.paste(head.crop((0, 0, width, top)), (0, 0))
+        picture.paste(body.crop((0, 0, width, curves)), (0, top))
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        picture.save(out, optimize=True)
+    return Path(out)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("page", help="a report's index.html")
@@ -72,7 +90,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--at", default="", help="section anchor to scroll to: summary, curves, eval, traces")
     ap.add_argument("--width", type=int, default=1360)
     ap.add_argument("--height", type=int, default=1500)
+    ap.add_argument("--readme", action="store_true", help="the README's picture: results over the first curves")
     args = ap.parse_args(argv)
+    if args.readme:
+        print(readme_picture(args.page, args.out, width=args.width))
+        return
     print(screenshot(args.page, args.out, at=args.at, width=args.width, height=args.height))
 
 
