@@ -34,10 +34,9 @@ import time
 from pathlib import Path
 
 from r1repro.config import config_hash, load_recipe, to_yaml
-from r1repro.evals.harness import think_part
 from r1repro.files import read_jsonl
 from r1repro.metrics import language_metrics, work_rate
-from r1repro.text import count_worked_steps, language_stats
+from r1repro.text import count_worked_steps, language_stats, think_part
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "runs" / "mixing"

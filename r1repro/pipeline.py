@@ -167,8 +167,9 @@ def dry_run(cfg: Recipe, out_dir: str | Path) -> dict:
     # format reward, earn it)
     responses = [template.response_prefix + sft_target(template, p) for p in probe]
     result = scorer(responses, [p.gold for p in probe], [p.meta for p in probe])
-    failed = [(p.id, p.gold, v.reason if not v.correct else "format") for i, (p, v) in enumerate(zip(probe, result.verdicts))
-              if not v.correct or result.components.get("format", [1.0] * len(probe))[i] != 1.0]
+    formatted = result.components.get("format", [1.0] * len(probe))
+    failed = [(p.id, p.gold, v.reason if not v.correct else "format")
+              for p, v, f in zip(probe, result.verdicts, formatted) if not v.correct or f != 1.0]
     if failed:
         raise ValueError(f"the grader rejects {len(failed)} reference answers, e.g. {failed[:3]}")
     return {"train": len(train), "eval": {k[5:]: v["count"] for k, v in card["outputs"].items() if k.startswith("eval-")},

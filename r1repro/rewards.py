@@ -100,29 +100,17 @@ def format_reward(responses, golds, metas, *, answer_format: str = "think") -> l
     return [1.0 if in_answer_format(r, answer_format) else 0.0 for r in responses]
 
 
-def think_text(response: str) -> str:
-    """The text of the first think block (to the end when it is never closed)."""
-    if not isinstance(response, str):
-        return ""
-    start = response.find("<think>")
-    if start < 0:
-        return ""
-    start += len("<think>")
-    end = response.find("</think>", start)
-    return response[start:] if end < 0 else response[start:end]
-
-
 @REWARDS.register("language")
 def language_reward(responses, golds, metas, *, script: str = "latin") -> list[float]:
     """DeepSeek-R1 language consistency: the share of words in the target `script` inside <think>
     (1.0 when the think block has no words), from r1repro.text.language_stats.
     Recipe: `rl.rewards: {correct: 1.0, language: {weight: 0.1, script: latin}}`."""
-    from r1repro.text import language_stats
+    from r1repro.text import language_stats, think_part
 
     out = []
     for r in responses:
         try:
-            out.append(float(language_stats(think_text(r), script).target_share))
+            out.append(float(language_stats(think_part(r), script).target_share))
         except Exception:  # noqa: BLE001 - a reward never raises on model text
             out.append(0.0)
     return out

@@ -152,6 +152,13 @@ def _check_target(target: str) -> None:
         raise ValueError(f"unknown script {target!r}; known: {', '.join(SCRIPTS)}")
 
 
+def think_part(response: str) -> str:
+    """The reasoning that the language and reflection metrics and the language reward measure: the
+    text before </think> (all of it when there is none), without the <think> tag. A tag is markup,
+    not a word: kept, "think" counted as a Latin word in every trace."""
+    return response.split("</think>")[0].replace("<think>", "")
+
+
 def language_stats(text: str, target: str = "latin", *, skip_math: bool = True) -> LanguageStats:
     """Count words per script in `text` and how often consecutive words switch script."""
     _check_target(target)

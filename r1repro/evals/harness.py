@@ -32,7 +32,7 @@ from r1repro.models import load_model
 from r1repro.rewards import in_answer_format
 from r1repro.rollout import backend_from_config
 from r1repro.rundir import RunDir
-from r1repro.text import count_reflections, language_stats
+from r1repro.text import count_reflections, language_stats, think_part
 from r1repro.trackers import open_metrics
 
 log = logging.getLogger("r1repro.eval")
@@ -65,12 +65,6 @@ def flexible_metrics(samples: Sequence[dict], k: int) -> dict[str, object]:
     m = summarize_eval(view, k)["metrics"]
     return {f"{key}/flexible": v for key, v in m.items() if key == "accuracy" or re.fullmatch(r"pass@\d+", key)}
 
-
-def think_part(response: str) -> str:
-    """The reasoning that language and reflection metrics measure: the text before </think>, without
-    the <think> tag. A tag is markup, not a word: kept, "think" counted as a Latin word in every
-    trace (a fully Chinese trace read as mixed, and a mixed trace's Latin share came out too high)."""
-    return response.split("</think>")[0].replace("<think>", "")
 
 
 def _records(problems, prompts, groups, responses, verdicts, fmt, task, *, greedy: bool) -> list[dict]:

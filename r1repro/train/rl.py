@@ -44,7 +44,7 @@ from r1repro.algos.value import gae, token_rewards, whiten
 from r1repro.config import Recipe, RLConfig
 from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES, Template
-from r1repro.evals.harness import generate_and_grade, think_part
+from r1repro.evals.harness import generate_and_grade
 from r1repro.files import atomic_write_jsonl, read_jsonl
 from r1repro.metrics import language_metrics, reflection_rate, work_rate
 from r1repro.models import PolicyLogProbs, adapters_disabled, load_model, load_policy, token_logprobs, unwrap
@@ -52,7 +52,7 @@ from r1repro.registry import Registry
 from r1repro.rewards import REWARDS, Scorer, ScoreResult
 from r1repro.rollout import Completion, backend_from_config
 from r1repro.rundir import RunDir
-from r1repro.text import count_worked_steps
+from r1repro.text import count_worked_steps, think_part
 from r1repro.trackers import open_metrics
 from r1repro.train.common import (
     EpochSampler,
@@ -512,7 +512,7 @@ def heldout_eval(ctx: RLContext, cfg: Recipe, problems: Sequence[Problem], path:
     mine = list(problems)[dist.rank() :: dist.world_size()]
     recs = generate_and_grade(ctx.backend, template, ctx.tokenizer, mine, task, n=1, greedy=True, seed=cfg.seed) \
         if mine else []
-    worked = sum(count_worked_steps(r["completion"].split("</think>")[0]) > 0 for r in recs)
+    worked = sum(count_worked_steps(think_part(r["completion"])) > 0 for r in recs)
     n, correct, work, mixed, tokens, fmt = dist.all_sum([len(recs), sum(r["correct"] for r in recs), worked,
                                                          sum(r["mixed"] for r in recs), sum(r["length"] for r in recs),
                                                          sum(r["format_ok"] for r in recs)])

@@ -6,10 +6,9 @@ import pytest
 
 from r1repro.data.synthetic import load_arithmetic
 from r1repro.data.templates import TEMPLATES, sft_target
-from r1repro.evals.harness import think_part
 from r1repro.metrics import language_metrics, work_rate
 from r1repro.rewards import language_reward
-from r1repro.text import count_worked_steps, language_stats, script_spans
+from r1repro.text import count_worked_steps, language_stats, script_spans, think_part
 
 UNMIXED = " (a) 6 - 5 = 1. (b) 1 * 6 = 6. (c) 6 / 2 = 3. "
 HAN = " (a) 减 6 - 5 = 1. (b) 乘 1 * 6 = 6. (c) 除 6 / 2 = 3. "

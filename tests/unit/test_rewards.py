@@ -15,7 +15,6 @@ from r1repro.rewards import (
     in_answer_format,
     is_r1_format,
     language_reward,
-    think_text,
 )
 
 FORMAT_CASES = [
@@ -38,10 +37,13 @@ def test_format(response, ok):
     assert format_reward([response], ["1"], [{}]) == [1.0 if ok else 0.0]
 
 
-def test_think_text():
-    assert think_text("<think>abc</think><answer>1</answer>") == "abc"
-    assert think_text("<think>unclosed") == "unclosed"
-    assert think_text("no tags") == ""
+def test_language_reward_reads_the_reasoning():
+    # the reasoning before </think>, the tag dropped; unclosed: all of it; no tags: the whole response
+    # (a chat/boxed template has no think block, and its reasoning is still measured)
+    assert language_reward(["<think>abc</think><answer>一</answer>"], ["1"], [{}]) == [1.0]
+    # each Han character is a word: abc + 一 + 二 -> 1 of 3 Latin; so is the answer + 一 二 -> 4 of 6
+    assert language_reward(["<think>abc 一二"], ["1"], [{}]) == [pytest.approx(1 / 3)]
+    assert language_reward(["so 一二 is the answer"], ["1"], [{}], script="latin") == [pytest.approx(4 / 6)]
 
 
 def test_language_reward():
