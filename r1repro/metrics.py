@@ -10,7 +10,8 @@ Why: one definition of every number the report shows, with the conventions named
 - maj@k votes over the first k extracted answers; "no answer" never wins; ties go to the answer
   whose first occurrence comes earliest.
 - uncertainty: the standard error uses the sample std (n-1); the CI is a seeded percentile bootstrap
-  over problems.
+  over problems; a change between two checkpoints (paired_change) resamples the problems both
+  answered together (a paired bootstrap of the per-problem differences).
 
 How: `summarize_eval(records, k=4)`; run the tests with `pytest tests/unit/test_metrics.py`.
 """
@@ -91,6 +92,37 @@ def bootstrap_ci(
     means = x[rng.integers(0, x.size, size=(n_boot, x.size))].mean(axis=1)  # (n_boot,)
     lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
     return float(lo), float(hi)
+
+
+def per_problem(samples: Sequence[dict]) -> dict[str, dict[str, float]]:
+    """problem_id -> {"accuracy": greedy correct (0/1), "pass@1": share of its sampled completions
+    correct}, each key present only when the problem has such records."""
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    for g in _group_by_problem([s for s in samples if not s.get("greedy")]):
+        out[g[0]["problem_id"]]["pass@1"] = float(np.mean([bool(s["correct"]) for s in g]))
+    for s in samples:
+        if s.get("greedy"):
+            out[s["problem_id"]]["accuracy"] = float(bool(s["correct"]))
+    return dict(out)
+
+
+def paired_change(before: Sequence[dict], after: Sequence[dict], *, n_boot: int = 1000, alpha: float = 0.05,
+                  seed: int = 0) -> dict[str, dict[str, object]]:
+    """The change of accuracy and pass@1 from `before` to `after` (samples.jsonl records of two
+    checkpoints on the same problems), with a paired percentile bootstrap CI: the problems both
+    evaluated are resampled together, so a problem's own difficulty cancels out of the difference.
+
+    Returns {"accuracy": {"delta", "ci95", "n"}, "pass@1": {...}} for the metrics both sides have."""
+    b, a = per_problem(before), per_problem(after)
+    out: dict[str, dict[str, object]] = {}
+    for key in ("accuracy", "pass@1"):
+        ids = [pid for pid in b if key in b[pid] and key in a.get(pid, {})]
+        if not ids:
+            continue
+        diffs = [a[pid][key] - b[pid][key] for pid in ids]
+        lo, hi = bootstrap_ci(diffs, n_boot=n_boot, alpha=alpha, seed=seed)
+        out[key] = {"delta": float(np.mean(diffs)), "ci95": [lo, hi], "n": len(ids)}
+    return out
 
 
 def length_stats(lengths: Sequence[int], truncated: Sequence[bool]) -> dict[str, float]:

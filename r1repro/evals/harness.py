@@ -27,7 +27,7 @@ from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES
 from r1repro.files import atomic_write_json, read_jsonl
 from r1repro.grading import GraderPolicy, Verdict, grade_batch
-from r1repro.metrics import summarize_eval
+from r1repro.metrics import paired_change, summarize_eval
 from r1repro.models import load_model
 from r1repro.rewards import in_answer_format
 from r1repro.rollout import backend_from_config
@@ -154,7 +154,7 @@ def checkpoint_path(cfg: Recipe, run: RunDir, name: str) -> str | None:
 
 def run_eval(cfg: Recipe, run: RunDir, *, resume: bool = False) -> dict:
     """The `eval` stage: every task the recipe names, for every checkpoint it names."""
-    results = {}
+    results, firsts = {}, {}  # firsts: task -> the first checkpoint evaluated on it
     with run.stage("eval") as st:
         # one record per checkpoint, at step 0 / 1 / 2 for base / sft / rl: {"<task>/<metric>": ...};
         # on resume every record is written again (the summaries are rebuilt from the graded samples)
@@ -172,8 +172,14 @@ def run_eval(cfg: Recipe, run: RunDir, *, resume: bool = False) -> dict:
                 problems = problems[: cfg.eval.limit] if cfg.eval.limit else problems
                 out = run.paths.eval_dir(ckpt, name)
                 meta = {"task": name, "checkpoint": ckpt, "model": path}
-                results[f"{ckpt}/{name}"] = evaluate(model, tokenizer, task, problems, out, meta=meta, seed=cfg.seed,
-                                                     template_name=task.template or cfg.data.template, resume=resume)
+                summary = evaluate(model, tokenizer, task, problems, out, meta=meta, seed=cfg.seed,
+                                   template_name=task.template or cfg.data.template, resume=resume)
+                first = firsts.setdefault(name, ckpt)
+                if first != ckpt:  # the change from the first checkpoint, with a paired CI over problems
+                    summary["change"] = {"from": first, **paired_change(read_jsonl(run.paths.samples(first, name)),
+                                                                        read_jsonl(out / "samples.jsonl"), seed=cfg.seed)}
+                    atomic_write_json(out / "summary.json", summary)
+                results[f"{ckpt}/{name}"] = summary
                 st.output(f"{ckpt}/{name}", out)
                 m = results[f"{ckpt}/{name}"]["metrics"]
                 log.info("eval %s/%s: accuracy %s pass@1 %s (n=%d)", ckpt, name, m.get("accuracy"), m.get("pass@1"),

@@ -61,7 +61,10 @@ def columns(summaries: list[dict]) -> list[tuple[str, str, int, int]]:
     return cols + [c for c in FIXED[2:] if c[0] in keys]
 
 
-def _cell(metrics: dict, base: dict | None, key: str, decimals: int, direction: int) -> Cell:
+def _cell(metrics: dict, base: dict | None, key: str, decimals: int, direction: int,
+          change: dict | None = None) -> Cell:
+    """The metric's value; with a baseline, its change, and the paired 95% CI of that change when the
+    summary's `change` block (paired_change, from the eval stage) has one for this metric."""
     v = metrics.get(key)
     text = fmt(v, decimals)
     ci = metrics.get("pass@1/ci95")
@@ -74,17 +77,23 @@ def _cell(metrics: dict, base: dict | None, key: str, decimals: int, direction: 
     if fmt(abs(d), decimals) == fmt(0.0, decimals):
         return Cell(text, f"±{fmt(0.0, decimals)}")
     tone = "" if direction == 0 else "good" if d * direction > 0 else "bad"
-    return Cell(text, f"{d:+.{decimals}f}", tone)
+    ci = ((change or {}).get(key) or {}).get("ci95")
+    paired = f" [{ci[0]:+.{decimals}f}, {ci[1]:+.{decimals}f}]" if isinstance(ci, list) and len(ci) == 2 else ""
+    return Cell(text, f"{d:+.{decimals}f}{paired}", tone)
 
 
-def eval_table(task: str, rows: list[tuple[str, dict, dict | None]]) -> Table:
-    """rows: (label, summary.json, baseline summary.json or None for no delta)."""
+def eval_table(task: str, rows: list[tuple[str, dict, dict | None]], *, paired: bool = False) -> Table:
+    """rows: (label, summary.json, baseline summary.json or None for no delta). paired: the rows are
+    checkpoints of one run, so a summary's `change` block against the baseline's checkpoint applies."""
     cols = columns([s for _, s, _ in rows])
     table = Table(task, ["n", "k"] + [h for _, h, _, _ in cols])
     for label, s, base in rows:
         m, bm = s.get("metrics") or {}, (base or {}).get("metrics") if base is not None else None
         cells = [Cell(str(s.get("n", "–"))), Cell(str(s.get("k", "–")))]
-        table.rows.append((label, cells + [_cell(m, bm, k, d, direc) for k, _, d, direc in cols]))
+        change = s.get("change") if paired and base is not None else None
+        if (change or {}).get("from") != (base or {}).get("checkpoint"):
+            change = None
+        table.rows.append((label, cells + [_cell(m, bm, k, d, direc, change) for k, _, d, direc in cols]))
     names = sorted({r for _, s, _ in rows for r in (s.get("reasons") or {})})
     table.reasons = (names, [(label, [int((s.get("reasons") or {}).get(r, 0)) for r in names])
                              for label, s, _ in rows])
@@ -103,6 +112,9 @@ def caption(tables: list[Table], delta: str) -> list[str]:
                    "interval over problems in brackets; pass@k unbiased, maj@k a vote over the k answers")
     if tables:
         out.append(f"the change from the first row: {delta}")
+    if any("[" in c.delta for t in tables for _, cells in t.rows for c in cells):
+        out.append("a bracket after a change: its 95% paired bootstrap interval (the problems both rows "
+                   "answered, resampled together)")
     return out
 
 
@@ -113,5 +125,5 @@ def run_tables(evals: dict[str, dict[str, dict]]) -> list[Table]:
         items = list(evals[task].items())
         first = items[0][1]
         tables.append(eval_table(task, [(ckpt, s, None if i == 0 else first)
-                                         for i, (ckpt, s) in enumerate(items)]))
+                                         for i, (ckpt, s) in enumerate(items)], paired=True))
     return tables

@@ -71,13 +71,17 @@ def stage_rows(run: RunData) -> list[list[str]]:
 
 
 def rl_timing(run: RunData) -> list[tuple[str, str]]:
-    """Mean over RL steps of each timing metric logged (seconds per step, tokens per second)."""
+    """Mean over RL steps of each timing metric logged (seconds per step, tokens per second), and the
+    RL process's peak resident memory."""
     out = []
     for key in TIMING_KEYS:
         vals = [r[key] for r in run.rl_metrics if isinstance(r.get(key), (int, float))]
         if vals:
             unit = " tok/s" if key == "tokens_per_s" else " s"
             out.append((f"{key} (mean of {len(vals)} steps)", f"{sum(vals) / len(vals):.2f}{unit}"))
+    peaks = [r["mem/peak_rss_gb"] for r in run.rl_metrics if isinstance(r.get("mem/peak_rss_gb"), (int, float))]
+    if peaks:
+        out.append(("peak RSS (RL process)", f"{max(peaks):.2f} GiB"))
     return out
 
 
@@ -91,13 +95,19 @@ def hardware(run: RunData) -> list[tuple[str, str]]:
 
 def headline(run: RunData) -> tuple[list[str], list[list[str]]]:
     """(headers, rows): greedy accuracy of every eval task per checkpoint, and the change from the
-    first checkpoint evaluated to the last."""
+    first checkpoint evaluated to the last, with its paired 95% CI when the eval stage wrote one."""
     ckpts = [c for c in ("base", "sft", "rl") if any(c in by for by in run.evals.values())]
     rows = []
     for task in run.tasks:
         accs = [run.evals[task].get(c, {}).get("metrics", {}).get("accuracy") for c in ckpts]
         known = [a for a in accs if isinstance(a, (int, float))]
         change = f"{100 * (known[-1] - known[0]):+.1f} points" if len(known) > 1 else "–"
+        first = next((c for c, a in zip(ckpts, accs) if isinstance(a, (int, float))), None)
+        last = next((c for c, a in zip(reversed(ckpts), reversed(accs)) if isinstance(a, (int, float))), None)
+        paired = (run.evals[task].get(last or "", {}).get("change") or {})
+        ci = (paired.get("accuracy") or {}).get("ci95") if len(known) > 1 and paired.get("from") == first else None
+        if isinstance(ci, list) and len(ci) == 2:
+            change += f" (95% CI {100 * ci[0]:+.1f} to {100 * ci[1]:+.1f})"
         rows.append([task, *[f"{100 * a:.1f}%" if isinstance(a, (int, float)) else "–" for a in accs], change])
     return ["task (greedy accuracy)", *ckpts, "change"], rows
 

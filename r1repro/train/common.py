@@ -14,6 +14,7 @@ import logging
 import math
 import random
 import shutil
+import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,6 +43,17 @@ class StepSchedule(torch.optim.lr_scheduler.LambdaLR):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)` before")
             super().step(*args, **kwargs)
+
+
+def peak_rss_gb() -> float | None:
+    """This process's peak resident memory so far, in GiB (getrusage's ru_maxrss: KiB on Linux, bytes
+    on macOS); None where the resource module does not exist (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (2**30 if sys.platform == "darwin" else 2**20)
 
 
 def build_optimizer(model, cfg: OptimConfig, total_steps: int):

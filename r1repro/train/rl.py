@@ -59,6 +59,7 @@ from r1repro.train.common import (
     build_optimizer,
     collate,
     collate_shared,
+    peak_rss_gb,
     resume_training,
     save_training_checkpoint,
     scatter,
@@ -169,7 +170,8 @@ def rl_step(ctx: RLContext, step: int, problems: Sequence[Problem]) -> tuple[Bat
     t3 = time.time()
     return batch, {**step_metrics(batch, rc.group_size, drawn["time/generate"], drawn["time/score"],
                                   answer_format=ctx.template.answer_format), **drawn,
-                   **stats, "lr": ctx.scheduler.get_last_lr()[0], "time/train": t3 - t2, "time/step": t3 - t0}
+                   **stats, "lr": ctx.scheduler.get_last_lr()[0], "time/train": t3 - t2, "time/step": t3 - t0,
+                   "mem/peak_rss_gb": peak_rss_gb()}
 
 
 def rollout(ctx: RLContext, step: int, problems: Sequence[Problem], attempt: int = 0) -> tuple[Batch, float, float]:

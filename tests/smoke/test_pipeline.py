@@ -35,6 +35,14 @@ def test_run_writes_every_stage(micro_run):
     assert {"accuracy", "pass@1", "pass@2", "maj@2", "format/rate"} <= set(summary["metrics"])
     samples = [json.loads(x) for x in (micro_run / "eval" / "rl" / "arith" / "samples.jsonl").read_text().splitlines()]
     assert len(samples) == 6 * 3  # greedy + 2 samples per problem
+    # the change from the first checkpoint evaluated (sft), paired over the same 6 problems
+    sft = json.loads((micro_run / "eval" / "sft" / "arith" / "summary.json").read_text())
+    change = summary["change"]
+    assert change["from"] == "sft" and "change" not in sft
+    for key in ("accuracy", "pass@1"):
+        assert change[key]["n"] == 6
+        assert math.isclose(change[key]["delta"], summary["metrics"][key] - sft["metrics"][key], abs_tol=1e-9)
+        assert change[key]["ci95"][0] <= change[key]["delta"] <= change[key]["ci95"][1]
     rollouts = [json.loads(x) for x in (micro_run / "rl" / "rollouts" / "step_000003.jsonl").read_text().splitlines()]
     assert len(rollouts) == 2 * 4 and {"advantage", "reward", "reason", "completion", "gold"} <= set(rollouts[0])
 

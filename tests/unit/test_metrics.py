@@ -12,8 +12,10 @@ from r1repro.metrics import (
     length_stats,
     maj_at_k,
     mean_se,
+    paired_change,
     pass_at_k,
     pass_at_k_mean,
+    per_problem,
     reflection_rate,
     reflections_per_trace,
     summarize_eval,
@@ -222,3 +224,41 @@ def test_summarize_eval_greedy_only_and_reasoning_picker():
     assert m["accuracy"] == 0.5 and "pass@1" not in m
     assert m["length/mean"] == 13.0 and m["reflection/rate"] == 1.0  # every picked text has "wait"
     assert out["reasons"] == {"exact": 1, "mismatch": 1}
+
+
+def _rec(pid, idx, correct, greedy=False):
+    return {"problem_id": pid, "sample_idx": idx, "correct": correct, "greedy": greedy, "length": 1}
+
+
+def test_per_problem_and_paired_change():
+    # problem a: greedy wrong -> right, samples 1/2 -> 2/2; b: greedy right -> right, 0/2 -> 1/2;
+    # c only in `before` (unpaired, left out)
+    before = [_rec("a", 0, False, True), _rec("a", 0, True), _rec("a", 1, False),
+              _rec("b", 0, True, True), _rec("b", 0, False), _rec("b", 1, False), _rec("c", 0, True, True)]
+    after = [_rec("a", 0, True, True), _rec("a", 0, True), _rec("a", 1, True),
+             _rec("b", 0, True, True), _rec("b", 0, True), _rec("b", 1, False)]
+    assert per_problem(before)["a"] == {"pass@1": 0.5, "accuracy": 0.0}
+    assert per_problem(before)["c"] == {"accuracy": 1.0}
+    ch = paired_change(before, after)
+    assert ch["accuracy"]["n"] == 2 and ch["accuracy"]["delta"] == pytest.approx(0.5)  # diffs 1, 0
+    assert ch["pass@1"]["delta"] == pytest.approx(0.5)  # diffs +0.5, +0.5: every resample gives 0.5
+    assert ch["pass@1"]["ci95"] == pytest.approx([0.5, 0.5])
+    lo, hi = ch["accuracy"]["ci95"]
+    assert 0.0 <= lo <= 0.5 <= hi <= 1.0  # resampled means of {1, 0} lie in [0, 1]
+
+
+def test_paired_change_cancels_problem_difficulty():
+    # 40 problems: after = before + 1 on every 4th problem (pass@1 from 4 samples), before varies wildly;
+    # the unpaired CIs of the two sides overlap, the paired CI of the change excludes zero
+    before, after = [], []
+    for i in range(40):
+        c_before = i % 4  # 0..3 correct of 4
+        c_after = c_before + (1 if i % 4 == 0 else 0)
+        before += [_rec(f"p{i}", j, j < c_before) for j in range(4)]
+        after += [_rec(f"p{i}", j, j < c_after) for j in range(4)]
+    ch = paired_change(before, after)["pass@1"]
+    assert ch["delta"] == pytest.approx(10 * 0.25 / 40)  # 10 problems gain 1/4
+    assert ch["ci95"][0] > 0
+    b_ci = summarize_eval(before, 4)["metrics"]["pass@1/ci95"]
+    a_ci = summarize_eval(after, 4)["metrics"]["pass@1/ci95"]
+    assert a_ci[0] < b_ci[1]  # the two sides' own intervals overlap

@@ -51,3 +51,17 @@ def test_results_line_reads_the_curve(tmp_path):
     gsm = next(r for r in rows if r[0] == "gsm8k")
     acc = {c: data.evals["gsm8k"][c]["metrics"]["accuracy"] for c in ("base", "rl")}
     assert gsm[-1] == f"{100 * (acc['rl'] - acc['base']):+.1f} points"
+
+
+def test_headline_change_carries_the_paired_interval(tmp_path):
+    run = make_run(tmp_path)
+    path = run / "eval" / "rl" / "gsm8k" / "summary.json"
+    summary = json.loads(path.read_text())
+    summary["change"] = {"from": "base", "accuracy": {"delta": 0.1, "ci95": [0.05, 0.155], "n": 20}}
+    path.write_text(json.dumps(summary))
+    gsm = next(r for r in headline(load_run(run))[1] if r[0] == "gsm8k")
+    assert gsm[-1].endswith(" points (95% CI +5.0 to +15.5)")
+    summary["change"]["from"] = "sft"  # against another checkpoint than the row's first: not shown
+    path.write_text(json.dumps(summary))
+    gsm = next(r for r in headline(load_run(run))[1] if r[0] == "gsm8k")
+    assert gsm[-1].endswith(" points")

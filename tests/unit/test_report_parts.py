@@ -95,3 +95,15 @@ def test_choose_shows_a_problem_shared_by_tasks_once_under_the_first():
     # the quickstart evaluates the same problems plain and with each mode forced
     eval_ids = {"arith_forced": ["q1", "q2"], "arith": ["q1", "q2"], "other": ["o1"]}
     assert _choose([], eval_ids, 5) == [("q1", "arith"), ("o1", "other"), ("q2", "arith")]
+
+
+def test_paired_interval_follows_the_change_only_within_one_run():
+    base = {"n": 4, "k": 2, "checkpoint": "base", "metrics": {"pass@1": 0.2}}
+    change = {"from": "base", "pass@1": {"delta": 0.15, "ci95": [0.05, 0.25], "n": 4}}
+    rl = {"n": 4, "k": 2, "checkpoint": "rl", "metrics": {"pass@1": 0.35}, "change": change}
+    cell = eval_table("t", [("base", base, None), ("rl", rl, base)], paired=True).rows[1][1][2]
+    assert cell.delta == "+0.150 [+0.050, +0.250]"
+    # across runs (compare.py) the same summaries get no interval: the change was against another base
+    assert eval_table("t", [("base", base, None), ("rl", rl, base)]).rows[1][1][2].delta == "+0.150"
+    other = {**base, "checkpoint": "sft"}
+    assert eval_table("t", [("sft", other, None), ("rl", rl, other)], paired=True).rows[1][1][2].delta == "+0.150"
