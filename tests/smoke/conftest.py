@@ -24,8 +24,9 @@ def metrics(path: Path) -> list[dict]:
 
 
 def comparable(records: list[dict]) -> list[dict]:
-    """Metrics without wall-clock fields (they differ between any two runs)."""
-    return [{k: v for k, v in r.items() if not k.startswith("time/") and k != "tokens_per_s"} for r in records]
+    """Metrics without wall-clock and memory fields (they differ between any two runs)."""
+    return [{k: v for k, v in r.items() if not k.startswith(("time/", "mem/")) and k != "tokens_per_s"}
+            for r in records]
 
 
 @pytest.fixture(scope="session")
