@@ -1,0 +1,146 @@
+"""Generation speed on one model: our sampling loop against transformers' `generate`, and the CPU's peak.
+
+What (issue 21): tokens/s of r1repro.rollout.loop.sample_loop at an RL-sized batch (16 prompts x 8
+samples = 128 rows, 128 new tokens, T 0.8) and of `model.generate` on the same rows; the fp32
+matrix-multiply peak of this machine measured in the same process (a 2048^3 GEMM, best of 5); the
+model FLOPs the loop reached as a share of that peak (2 x parameters per generated token, prefill
+included); and greedy equality against `generate` on distinct prompts. `--profile` adds a
+torch.profiler table of where one sampled batch spends its time (the top operators by self CPU time).
+
+Prompts are the one-step word problems of recipes/smollm2-135m-arith.yaml in the model's chat
+template, so rows stop at EOS as they do in RL ("rows/s" counts finished rows; tokens/s counts
+generated tokens over wall time). Every figure names the CPU: float kernels, hence speeds, differ.
+
+    OMP_NUM_THREADS=2 python benchmarks/generation.py --model smollm2-135m --threads 2 \
+        --json benchmarks/results/generation_smollm2_135m.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import cpu_line, machine_info, write_result  # noqa: E402
+
+from r1repro.config import SourceSpec
+from r1repro.data.loaders import load_source
+from r1repro.data.templates import TEMPLATES
+from r1repro.models import encode_prompt, left_padded, load_model
+from r1repro.rollout.loop import COMPACT_AT, sample_loop
+
+
+def gemm_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """Best-of-`repeats` fp32 GFLOP/s of one n x n x n matrix multiply (the attainable peak)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)  # warm up
+    best = min(_timed(lambda: torch.mm(a, b)) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def prompts(tokenizer, template: str, n: int) -> list[list[int]]:
+    src = SourceSpec("arithmetic", "test", None,
+                     {"n": n, "steps": 1, "ops": "+-", "max_value": 20, "max_operand": 10, "style": "word",
+                      "distinct": True})
+    tpl = TEMPLATES[template]
+    return [encode_prompt(tokenizer, tpl.prompt(p.question, tokenizer)) for p in load_source(src, None).problems[:n]]
+
+
+def run_loop(model, tok, rows, args, temperature: float, seed: int = 0):
+    return sample_loop(model, rows, pad_id=tok.pad_token_id, eos_id=tok.eos_token_id,
+                       max_new_tokens=args.max_new_tokens, temperature=temperature, top_p=args.top_p, seed=seed,
+                       compact_at=args.compact_at)
+
+
+def run_generate(model, tok, rows, args, temperature: float) -> list[list[int]]:
+    ids, mask = left_padded(rows, tok.pad_token_id)
+    kw = dict(do_sample=True, temperature=temperature, top_p=args.top_p, top_k=0) if temperature > 0 else dict(do_sample=False)
+    torch.manual_seed(0)
+    out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=args.max_new_tokens,
+                         pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, **kw)
+    new = out[:, ids.shape[1]:].tolist()
+    return [r[: r.index(tok.eos_token_id) + 1] if tok.eos_token_id in r else r for r in new]
+
+
+def speed(name: str, fn, n_params: int, prompt_tokens: int, peak: float) -> dict:
+    t = time.perf_counter()
+    rows = fn()
+    wall = time.perf_counter() - t
+    gen = sum(len(r) for r in rows)
+    flops = 2 * n_params * (gen + prompt_tokens)
+    res = {"engine": name, "wall_s": round(wall, 2), "generated_tokens": gen, "tokens_per_s": round(gen / wall, 1),
+           "model_gflops": round(flops / wall / 1e9, 1), "share_of_peak": round(flops / wall / 1e9 / peak, 3)}
+    print(f"{name:>10}: {wall:7.1f} s  {gen:6d} tokens  {gen / wall:6.1f} tok/s  "
+          f"{flops / wall / 1e9:5.1f} GFLOP/s = {100 * flops / wall / 1e9 / peak:4.1f}% of peak")
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="smollm2-135m")
+    ap.add_argument("--template", default="chat_answer")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--prompts", type=int, default=16, help="distinct prompts of the sampled batch")
+    ap.add_argument("--k", type=int, default=8, help="samples per prompt (rows = prompts x k)")
+    ap.add_argument("--max-new-tokens", type=int, default=128)
+    ap.add_argument("--temperature", type=float, default=0.8)
+    ap.add_argument("--top-p", type=float, default=1.0)
+    ap.add_argument("--compact-at", type=float, default=COMPACT_AT,
+                    help="share of finished rows at which they leave the loop's batch (0: at once)")
+    ap.add_argument("--greedy-prompts", type=int, default=32, help="distinct prompts for the greedy equality check")
+    ap.add_argument("--no-generate", action="store_true", help="skip transformers' generate (speed side)")
+    ap.add_argument("--profile", action="store_true", help="torch.profiler table of one sampled batch")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    info = machine_info(("r1repro", "torch", "transformers"))
+    model, tok = load_model(args.model)
+    model.eval()
+    n_params = sum(p.numel() for p in model.parameters())  # tied embeddings count once: the LM head
+    peak = gemm_gflops()
+    print(f"{args.model}, {n_params / 1e6:.0f}M parameters; {cpu_line(info)}, {args.threads} threads; "
+          f"fp32 GEMM peak {peak:.1f} GFLOP/s")
+    base = prompts(tok, args.template, max(args.prompts, args.greedy_prompts))
+    rows = [p for p in base[: args.prompts] for _ in range(args.k)]
+    prompt_tokens = sum(map(len, base[: args.prompts]))  # the loop prefills each distinct prompt once
+    result = {"model": args.model, "threads": args.threads, "rows": len(rows), "max_new_tokens": args.max_new_tokens,
+              "temperature": args.temperature, "top_p": args.top_p, "compact_at": args.compact_at, "gemm_peak_gflops": round(peak, 1),
+              "params": n_params, "speed": []}
+    with torch.no_grad():
+        run_loop(model, tok, rows[:8], args, args.temperature)  # warm up
+        result["speed"].append(speed("loop", lambda: [t for t, _ in run_loop(model, tok, rows, args, args.temperature)],
+                                     n_params, prompt_tokens, peak))
+        if not args.no_generate:
+            result["speed"].append(speed("generate", lambda: run_generate(model, tok, rows, args, args.temperature),
+                                         n_params, sum(map(len, rows)), peak))
+        greedy = base[: args.greedy_prompts]
+        ours = [t for t, _ in run_loop(model, tok, greedy, args, 0.0)]
+        ref = run_generate(model, tok, greedy, args, 0.0)
+        same = sum(a == b for a, b in zip(ours, ref))
+        print(f"greedy equal to generate: {same}/{len(greedy)} rows")
+        result["greedy_equal"] = {"rows": len(greedy), "equal": same}
+        if args.profile:
+            from torch.profiler import ProfilerActivity, profile
+            with profile(activities=[ProfilerActivity.CPU]) as prof:
+                run_loop(model, tok, rows, args, args.temperature)
+            table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=20)
+            print(table)
+            result["profile_top"] = [
+                {"op": e.key, "self_cpu_s": round(e.self_cpu_time_total / 1e6, 2), "calls": e.count}
+                for e in sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)[:20]]
+    if args.json:
+        write_result(args.json, result, info)
+
+
+if __name__ == "__main__":
+    main()
