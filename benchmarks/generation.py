@@ -8,8 +8,7 @@ included); and greedy equality against `generate` on distinct prompts. `--profil
 torch.profiler table of where one sampled batch spends its time (the top operators by self CPU time).
 
 Prompts are the one-step word problems of recipes/smollm2-135m-arith.yaml in the model's chat
-template, so rows stop at EOS as they do in RL ("rows/s" counts finished rows; tokens/s counts
-generated tokens over wall time). Every figure names the CPU: float kernels, hence speeds, differ.
+template, so rows stop at EOS as they do in RL (tokens/s: generated tokens over wall time). Every figure names the CPU: float kernels, hence speeds, differ.
 
     OMP_NUM_THREADS=2 python benchmarks/generation.py --model smollm2-135m --threads 2 \
         --json benchmarks/results/generation_smollm2_135m.json
@@ -26,12 +25,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_line, machine_info, write_result  # noqa: E402
+from task_selection import SETS, set_problems  # noqa: E402
 
-from r1repro.config import SourceSpec
-from r1repro.data.loaders import load_source
 from r1repro.data.templates import TEMPLATES
 from r1repro.models import encode_prompt, left_padded, load_model
-from r1repro.rollout.loop import COMPACT_AT, sample_loop
+from r1repro.rollout.loop import sample_loop
 
 
 def gemm_gflops(n: int = 2048, repeats: int = 5) -> float:
@@ -49,17 +47,13 @@ def _timed(fn) -> float:
 
 
 def prompts(tokenizer, template: str, n: int) -> list[list[int]]:
-    src = SourceSpec("arithmetic", "test", None,
-                     {"n": n, "steps": 1, "ops": "+-", "max_value": 20, "max_operand": 10, "style": "word",
-                      "distinct": True})
     tpl = TEMPLATES[template]
-    return [encode_prompt(tokenizer, tpl.prompt(p.question, tokenizer)) for p in load_source(src, None).problems[:n]]
+    return [encode_prompt(tokenizer, tpl.prompt(p.question, tokenizer)) for p in set_problems(SETS["arith1"], n)]
 
 
 def run_loop(model, tok, rows, args, temperature: float, seed: int = 0):
     return sample_loop(model, rows, pad_id=tok.pad_token_id, eos_id=tok.eos_token_id,
-                       max_new_tokens=args.max_new_tokens, temperature=temperature, top_p=args.top_p, seed=seed,
-                       compact_at=args.compact_at)
+                       max_new_tokens=args.max_new_tokens, temperature=temperature, top_p=args.top_p, seed=seed)
 
 
 def run_generate(model, tok, rows, args, temperature: float) -> list[list[int]]:
@@ -77,11 +71,11 @@ def speed(name: str, fn, n_params: int, prompt_tokens: int, peak: float) -> dict
     rows = fn()
     wall = time.perf_counter() - t
     gen = sum(len(r) for r in rows)
-    flops = 2 * n_params * (gen + prompt_tokens)
+    gflops = 2 * n_params * (gen + prompt_tokens) / wall / 1e9
     res = {"engine": name, "wall_s": round(wall, 2), "generated_tokens": gen, "tokens_per_s": round(gen / wall, 1),
-           "model_gflops": round(flops / wall / 1e9, 1), "share_of_peak": round(flops / wall / 1e9 / peak, 3)}
+           "model_gflops": round(gflops, 1), "share_of_peak": round(gflops / peak, 3)}
     print(f"{name:>10}: {wall:7.1f} s  {gen:6d} tokens  {gen / wall:6.1f} tok/s  "
-          f"{flops / wall / 1e9:5.1f} GFLOP/s = {100 * flops / wall / 1e9 / peak:4.1f}% of peak")
+          f"{gflops:5.1f} GFLOP/s = {100 * gflops / peak:4.1f}% of peak")
     return res
 
 
@@ -95,8 +89,6 @@ def main() -> None:
     ap.add_argument("--max-new-tokens", type=int, default=128)
     ap.add_argument("--temperature", type=float, default=0.8)
     ap.add_argument("--top-p", type=float, default=1.0)
-    ap.add_argument("--compact-at", type=float, default=COMPACT_AT,
-                    help="share of finished rows at which they leave the loop's batch (0: at once)")
     ap.add_argument("--greedy-prompts", type=int, default=32, help="distinct prompts for the greedy equality check")
     ap.add_argument("--no-generate", action="store_true", help="skip transformers' generate (speed side)")
     ap.add_argument("--profile", action="store_true", help="torch.profiler table of one sampled batch")
@@ -114,7 +106,7 @@ def main() -> None:
     rows = [p for p in base[: args.prompts] for _ in range(args.k)]
     prompt_tokens = sum(map(len, base[: args.prompts]))  # the loop prefills each distinct prompt once
     result = {"model": args.model, "threads": args.threads, "rows": len(rows), "max_new_tokens": args.max_new_tokens,
-              "temperature": args.temperature, "top_p": args.top_p, "compact_at": args.compact_at, "gemm_peak_gflops": round(peak, 1),
+              "temperature": args.temperature, "top_p": args.top_p, "gemm_peak_gflops": round(peak, 1),
               "params": n_params, "speed": []}
     with torch.no_grad():
         run_loop(model, tok, rows[:8], args, args.temperature)  # warm up

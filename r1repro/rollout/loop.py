@@ -23,7 +23,6 @@ from transformers.cache_utils import DynamicLayer
 from r1repro.models import cache_kw, distinct_left_padded
 
 NUCLEUS_CANDIDATES = 64  # top-p looks at the 64 likeliest tokens first; exact whenever they hold > top_p
-COMPACT_AT = 0.125  # finished rows leave the batch once they are this share of it (docs/benchmarks.md)
 
 
 def _draw(probs: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -141,12 +140,8 @@ def growing_cache(model, capacity: int = 0) -> DynamicCache:
 
 @torch.no_grad()
 def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int, max_new_tokens: int,
-                temperature: float, top_p: float, seed: int, stop: StopChecker | None = None,
-                compact_at: float = COMPACT_AT) -> list[tuple[list[int], str]]:
-    """Generated ids and finish reason ("eos" | "stop" | "length") per prompt.
-
-    Finished rows stay in the batch (fed a pad, their output ignored) until they are `compact_at` of
-    it; then they leave the batch and the cache in one copy (0: as soon as any row finishes)."""
+                temperature: float, top_p: float, seed: int, stop: StopChecker | None = None) -> list[tuple[list[int], str]]:
+    """Generated ids and finish reason ("eos" | "stop" | "length") per prompt."""
     device = next(model.parameters()).device
     # the k samples of a prompt share its prefill: each distinct prompt is prefilled once, then its
     # cache row, mask and logits are copied to every row that asked for it
@@ -164,13 +159,11 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
         cache.batch_select_indices(rows)
         logits, mask, positions = logits[rows], mask[rows], positions[rows]  # (R, V), (R, P), (R, P)
     next_pos = positions[:, -1:] + 1  # (R, 1)
-    alive = list(range(len(prompt_ids)))  # original row of each live row
-    live = None  # batch position of each live row; None while every batch row is live
+    alive = list(range(len(prompt_ids)))  # original row of each live batch row
     tokens: list[list[int]] = [[] for _ in prompt_ids]
     finish = ["length"] * len(prompt_ids)
     for step in range(max_new_tokens):
-        # only live rows are sampled: one uniform per live row, the same draws whatever the batch holds
-        nxt = _sample(logits if live is None else logits[live], temperature, top_p, gen)  # (live,)
+        nxt = _sample(logits, temperature, top_p, gen)  # (R,)
         keep = []
         for j, tok in enumerate(nxt.tolist()):
             row = alive[j]
@@ -183,17 +176,12 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
                 keep.append(j)
         if not keep or step == max_new_tokens - 1:
             break
-        if len(keep) < len(alive):
+        if len(keep) < len(alive):  # finished rows leave the batch and the cache
             sel = torch.tensor(keep, device=device)
-            live = sel if live is None else live[sel]
-            nxt, alive = nxt[sel], [alive[j] for j in keep]
-            if mask.shape[0] - len(keep) >= compact_at * mask.shape[0]:
-                # finished rows leave the batch and the cache; fewer, larger compactions: each copies the cache
-                cache.batch_select_indices(live)
-                mask, next_pos, live = mask[live], next_pos[live], None
-        if live is not None:  # finished rows still in the batch are fed a pad and ignored
-            nxt = torch.full_like(mask[:, 0], pad_id).index_copy_(0, live, nxt)
-        mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)  # (B, P + step + 1)
+            cache.batch_select_indices(sel)
+            mask, nxt, next_pos = mask[sel], nxt[sel], next_pos[sel]
+            alive = [alive[j] for j in keep]
+        mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)  # (R, P + step + 1)
         out = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=next_pos, **{cache_kw(model): cache},
                     use_cache=True)
         logits = out.logits[:, -1]
