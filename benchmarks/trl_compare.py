@@ -4,20 +4,17 @@ What: the same model, prompts, k, completion budget, batch, learning rate and GR
 r1repro's real RL stage (r1repro.train.rl: sample -> score -> advantages -> policy_update) and by
 TRL's GRPOTrainer (HF `generate` on CPU, no vLLM, no KL), each in its own process, alternating
 (ours, TRL, ours, TRL, ...) so machine noise hits both. Both sides score with r1repro's Scorer.
-Why: issue #10; users choose between the two. How to run (`pip install -e .[bench]` for TRL):
+Why: issues #10 and #21; users choose between the two. How to run (`pip install -e .[bench]` for TRL):
 
-    python benchmarks/trl_compare.py step  --base runs/bench-trl-base            # tiny model
-    python benchmarks/trl_compare.py step  --base runs/bench-trl-135m --label smollm2-135m --prompts 2 \
-        --max-new-tokens 64 --micro-batch 16 --lr 1e-6 --warmup 1 --steps 10 --pairs 1 model.path=smollm2-135m
-    python benchmarks/trl_compare.py learn --base runs/quickstart --pairs 3      # time to 90% held-out
+    python benchmarks/trl_compare.py step --model tiny            # the quickstart's tiny model, after its SFT
+    python benchmarks/trl_compare.py step --model smollm2-135m    # SmolLM2-135M on recipes/smollm2-135m-arith.yaml
+    python benchmarks/trl_compare.py learn --model tiny --pairs 3 # time to 90% held-out
 
---base is a run directory whose `prepare` (and, for the tiny model, `sft`) stages are done, e.g.
-`r1repro run recipes/quickstart.yaml --stages prepare,sft --run-dir $PWD/runs/bench-trl-base` (an
-absolute --run-dir: with a relative one the manifest records the SFT checkpoint relative to the working
-directory, which the rl stage then cannot find), or for SmolLM2 `r1repro run recipes/quickstart.yaml
-model.path=smollm2-135m --stages prepare --run-dir $PWD/runs/bench-trl-135m`; both sides
-start from its SFT checkpoint (else from the recipe's model) and draw prompts from its train.jsonl in
-the same order. `step` writes benchmarks/results/trl_step[_LABEL].json, `learn` trl_learn.json.
+--model picks a preset (PRESETS: recipe, prompts, k, budget, lr, threads, steps); any flag overrides
+it. Both sides start from the base run directory's SFT checkpoint (else from the recipe's model) and
+draw prompts from its train.jsonl in the same order. The base run directory (--base, default
+runs/trl-bench-MODEL) is made on first use by `r1repro run RECIPE --stages prepare[,sft]`. `step`
+writes benchmarks/results/trl_step[_LABEL].json, `learn` trl_learn.json.
 
 `learn` measures time to accuracy: both sides train until the held-out greedy accuracy, measured
 every --eval-every steps on the first --eval-size problems of the recipe's first eval task with the
@@ -54,6 +51,41 @@ class BudgetReached(Exception):
 
 
 # ----------------------------------------------------------------------------- shared settings
+# --model presets: the recipe, the stages its base run needs, and the flags' defaults for that model
+COMMON = {"prompts": 16, "k": 8, "temperature": 1.0, "top_p": 1.0, "lr": 1e-4, "micro_batch": 32, "threads": 1,
+          "seed": 0, "pairs": 2, "warmup": 2, "steps": 10}
+PRESETS = {
+    "tiny": {"recipe": "recipes/quickstart.yaml", "stages": "prepare,sft", "label": "tiny",
+             "step": {"max_new_tokens": 96, "lr_warmup": 0}, "learn": {"max_new_tokens": 48, "lr_warmup": 5}},
+    # the real-model recipe's task, sampling and lr; 2 threads, 1 pair of 1 + 4 steps (a step takes minutes)
+    "smollm2-135m": {"recipe": "recipes/smollm2-135m-arith.yaml", "stages": "prepare", "label": "smollm2-135m",
+                     "step": {"prompts": 8, "max_new_tokens": 128, "temperature": 0.8, "lr": 2e-5, "micro_batch": 16,
+                              "threads": 2, "pairs": 1, "warmup": 1, "steps": 4, "lr_warmup": 0},
+                     "learn": {"prompts": 8, "max_new_tokens": 128, "temperature": 0.8, "lr": 2e-5,
+                               "micro_batch": 16, "threads": 2, "lr_warmup": 3}},
+}
+
+
+def apply_preset(a) -> None:
+    """Fill every flag left unset from the --model preset; make the base run directory if missing."""
+    preset = PRESETS[a.model]
+    for key, value in {**COMMON, **preset[a.cmd], "recipe": preset["recipe"], "label": preset["label"]}.items():
+        if getattr(a, key, value) is None:
+            setattr(a, key, value)
+    a.base = a.base or str(ROOT / "runs" / f"trl-bench-{a.model}")
+    stages = preset["stages"].split(",")
+    from r1repro.rundir import RunDir
+
+    if Path(a.base).exists() and all(RunDir.load(Path(a.base)).output_path(s, k) for s, k in
+                                      (("prepare", "base_model"), ("sft", "checkpoint")) if s in stages):
+        return
+    # an absolute run dir: the manifest then records the SFT checkpoint by an absolute path
+    cmd = [sys.executable, "-m", "r1repro.cli", "run", a.recipe, "--stages", preset["stages"],
+           "--run-dir", str(Path(a.base).resolve()), f"seed={a.seed}"]
+    print("making the base run:", " ".join(cmd[2:]), flush=True)
+    subprocess.run(cmd + (["--resume"] if Path(a.base).exists() else []), cwd=ROOT, check=True)
+
+
 def recipe_overrides(spec: dict) -> list[str]:
     """The recipe overrides that put our side on the shared settings (GRPO, token-mean, no KL)."""
     return [f"model.threads={spec['threads']}", f"seed={spec['seed']}",
@@ -96,15 +128,23 @@ def worker_ours(spec: dict, out: Path) -> None:
     state = {"t0": None, "cpu0": None}
     target = spec.get("target")
 
-    class StampedLogger(rl.MetricsLogger):  # instrumentation only: a wall-clock stamp per step
-        def log(self, record):
+    real_open = rl.open_metrics
+
+    def open_metrics(*a, **kw):  # instrumentation only: a wall-clock stamp per logged step
+        logger = real_open(*a, **kw)
+        real_log = logger.log
+
+        def log(record):
             if record.get("step", 0) == 0:  # the held-out evaluation before RL: not a training step
-                return super().log(record)
+                return real_log(record)
             ends.append(time.perf_counter())
             cpu_ends.append(time.process_time())
-            super().log(record)
+            real_log(record)
             if target is not None and record.get("eval/accuracy", -1.0) >= target:
                 raise BudgetReached
+
+        logger.log = log
+        return logger
 
     real_sample = rl.sample
 
@@ -113,7 +153,7 @@ def worker_ours(spec: dict, out: Path) -> None:
             state["t0"], state["cpu0"] = time.perf_counter(), time.process_time()
         return real_sample(backend, prompts, rc, seed, first)
 
-    rl.MetricsLogger, rl.sample = StampedLogger, sample
+    rl.open_metrics, rl.sample = open_metrics, sample
     try:
         run_stages(cfg, run, ["rl"], redo=True)
     except BudgetReached:
@@ -127,6 +167,7 @@ def worker_ours(spec: dict, out: Path) -> None:
         cpu = cpu_ends[i] - (cpu_ends[i - 1] if i else state["cpu0"])
         steps.append({"step": r["step"], "wall": wall, "cpu": cpu, "generate": r["time/generate"], "score": r["time/score"],
                       "train": r["time/train"], "reward": r["reward/mean"], "length": r["length/mean"],
+                      "skipped_zero_adv": r.get("skipped/zero_adv"),
                       **({"eval_acc": r["eval/accuracy"]} if "eval/accuracy" in r else {})})
     import torch
 
@@ -413,24 +454,25 @@ def main() -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     for name in ("step", "learn"):
         p = sub.add_parser(name)
-        p.add_argument("--base", required=True, help="run dir with prepare (+ sft) done")
-        p.add_argument("--recipe", default="recipes/quickstart.yaml")
-        p.add_argument("--prompts", type=int, default=16, help="prompts per step")
-        p.add_argument("--k", type=int, default=8, help="samples per prompt")
-        p.add_argument("--max-new-tokens", type=int, default=96 if name == "step" else 48)
-        p.add_argument("--temperature", type=float, default=1.0)
-        p.add_argument("--top-p", type=float, default=1.0)
-        p.add_argument("--lr", type=float, default=1e-4)
-        p.add_argument("--micro-batch", type=int, default=32, help="sequences per forward/backward")
-        p.add_argument("--lr-warmup", type=int, default=0 if name == "step" else 5, help="linear lr warmup steps")
-        p.add_argument("--threads", type=int, default=1, help="torch/OpenMP threads, both sides")
-        p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--pairs", type=int, default=2, help="alternating (ours, TRL) pairs")
+        p.add_argument("--model", default="tiny", choices=sorted(PRESETS), help="preset of the flags below")
+        p.add_argument("--base", help="run dir with prepare (+ sft) done (default: runs/trl-bench-MODEL, made if missing)")
+        p.add_argument("--recipe")
+        p.add_argument("--prompts", type=int, help="prompts per step")
+        p.add_argument("--k", type=int, help="samples per prompt")
+        p.add_argument("--max-new-tokens", type=int)
+        p.add_argument("--temperature", type=float)
+        p.add_argument("--top-p", type=float)
+        p.add_argument("--lr", type=float)
+        p.add_argument("--micro-batch", type=int, help="sequences per forward/backward")
+        p.add_argument("--lr-warmup", type=int, help="linear lr warmup steps")
+        p.add_argument("--threads", type=int, help="torch/OpenMP threads, both sides")
+        p.add_argument("--seed", type=int)
+        p.add_argument("--pairs", type=int, help="alternating (ours, TRL) pairs")
         p.add_argument("overrides", nargs="*", help="extra recipe overrides for our side (documented differences)")
         if name == "step":
-            p.add_argument("--warmup", type=int, default=2)
-            p.add_argument("--steps", type=int, default=10)
-            p.add_argument("--label", default="tiny")
+            p.add_argument("--warmup", type=int, help="steps left out of the medians")
+            p.add_argument("--steps", type=int, help="measured steps")
+            p.add_argument("--label")
             p.add_argument("--sides", nargs="+", default=["ours", "trl"], choices=["ours", "trl"],
                            help="run only one side (no ratio; for models too slow to alternate here)")
         else:
@@ -439,6 +481,7 @@ def main() -> None:
             p.add_argument("--eval-size", type=int, default=100, help="held-out problems per evaluation")
             p.add_argument("--max-steps", type=int, default=60, help="stop here if the target is not reached")
     a = ap.parse_args()
+    apply_preset(a)
     {"step": cmd_step, "learn": cmd_learn}[a.cmd](a)
 
 

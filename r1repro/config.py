@@ -364,6 +364,11 @@ class RLConfig:
     share_prompt: bool = True
     """Forward each distinct prompt of a micro-batch once; its k completions attend to its keys/values
     (same log-probs and gradients; off automatically under gradient checkpointing)."""
+    skip_zero_advantage: bool = True
+    """Leave sequences whose advantage is exactly 0 out of the forward/backward: their loss is 0 x
+    (log-prob or ratio), so the gradient is the same (they still count in the aggregation). Off
+    automatically with a KL term in the loss, an entropy bonus, or per-token advantages (ppo).
+    entropy and ratio/* are then measured on the sequences that were trained on."""
     save_every: int = num(0, ge=0)
     """Checkpoint every N steps (0: only the final one)."""
     keep_last: int = num(2, gt=0)

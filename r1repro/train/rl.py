@@ -369,6 +369,7 @@ def policy_step(ctx: RLContext, batch: Batch, mb: np.ndarray, old, ref, want_ent
     # global counts over ranks, and loss x world size: DDP/FSDP2 average the ranks' gradients
     num_seqs, num_tokens = map(int, dist.all_sum([len(mb), sum(_loss_tokens(comps[i], rc) for i in mb)]))
     num_tokens = max(1, num_tokens)  # every completion masked (rl.mask_truncated): a zero loss, not 0/0
+    n_all, mb = len(mb), _with_gradient(mb, batch.advantages, ref, rc)  # counts above include skipped ones
     total, acc = 0.0, {}
     starts = range(0, len(mb), rc.micro_batch)
     for j in starts:
@@ -387,8 +388,23 @@ def policy_step(ctx: RLContext, batch: Batch, mb: np.ndarray, old, ref, want_ent
         ctx.optimizer.step()
     ctx.scheduler.step()  # the schedule follows the step count, a skipped update included
     ctx.optimizer.zero_grad(set_to_none=True)
-    acc.update({"loss/pg": [total], "grad/norm": [grad_norm], "skipped/nonfinite": [int(not ok)]})
+    acc.update({"loss/pg": [total], "grad/norm": [grad_norm], "skipped/nonfinite": [int(not ok)],
+                "skipped/zero_adv": [1.0 - len(mb) / n_all]})
     return acc
+
+
+def _with_gradient(mb: np.ndarray, adv, ref, rc: RLConfig) -> np.ndarray:
+    """The sequences of minibatch `mb` that can move the weights (rl.skip_zero_advantage).
+
+    A sequence with advantage exactly 0 has loss 0 x (log-prob or ratio) in pg and ppo_clip: its
+    forward and backward add exactly zero, unless a KL term in the loss or an entropy bonus adds a
+    gradient of their own. When every advantage is 0 one sequence is kept, so that every rank
+    still runs a backward (the DDP/FSDP gradient sync) and the optimizer steps on zero gradients,
+    as without skipping, when all advantages are 0."""
+    if not rc.skip_zero_advantage or ref is not None or rc.entropy_coef or not isinstance(adv, torch.Tensor):
+        return mb
+    nonzero = (adv[torch.from_numpy(mb)] != 0).numpy()
+    return mb[nonzero] if nonzero.any() else mb[:1]
 
 
 def _summarise(acc: dict[str, list]) -> dict[str, float]:

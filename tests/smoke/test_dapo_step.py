@@ -93,9 +93,10 @@ def _completion(prompt, ids, finish):
     return Completion(tuple(prompt), tuple(ids), "x", finish)
 
 
-def _updated_weights(completions, advantages, mask_truncated: bool):
-    rc = RLConfig(group_size=len(completions), micro_batch=8, mask_truncated=mask_truncated,
-                  sampling=SamplingConfig(max_new_tokens=5, batch_size=8), optim=OptimConfig(lr=1e-2, warmup_steps=0))
+def _updated_weights(completions, advantages, mask_truncated: bool = False, **rc_kw):
+    rc = RLConfig(**{"group_size": len(completions), "micro_batch": 8, "mask_truncated": mask_truncated,
+                     "sampling": SamplingConfig(max_new_tokens=5, batch_size=8),
+                     "optim": OptimConfig(lr=1e-2, warmup_steps=0), **rc_kw})
     ctx = toy_context(rc, 1)
     # plain SGD with lr 1: the weights move by exactly the (clipped) gradient, which is what is compared
     ctx.optimizer = torch.optim.SGD(ctx.model.parameters(), lr=1.0)
@@ -124,6 +125,28 @@ def test_every_completion_masked_gives_a_zero_gradient_not_a_nonfinite_step():
     cut = _completion([5, 6], [11, 12, 13, 14, 15], "length")
     _, stats = _updated_weights([cut], [1.0], mask_truncated=True)
     assert stats["grad/norm"] == 0.0 and stats["skipped/nonfinite"] == 0
+
+
+def test_zero_advantage_sequences_are_skipped_without_changing_the_update():
+    prompt = [5, 6, 7]
+    comps = [_completion(prompt, ids, "eos") for ids in ([8, 9, 10], [11, 12], [13, 14, 15, 16], [8, 12, 9])]
+    adv = [1.0, 0.0, -0.5, 0.0]
+    skipped, st_skip = _updated_weights(comps, adv, skip_zero_advantage=True, micro_batch=2)
+    full, st_full = _updated_weights(comps, adv, skip_zero_advantage=False, micro_batch=2)
+    assert st_skip["skipped/zero_adv"] == 0.5 and st_full["skipped/zero_adv"] == 0.0
+    assert max(float(a.abs().max()) for a in full) > 1e-4  # the update is not trivially zero
+    # the same update up to float summation order (the micro-batches hold other sequences)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(skipped, full))
+    # an entropy bonus has a gradient of its own at advantage 0: nothing is skipped
+    _, st_ent = _updated_weights(comps, adv, skip_zero_advantage=True, entropy_coef=0.01)
+    assert st_ent["skipped/zero_adv"] == 0.0
+
+
+def test_all_zero_advantages_keep_one_sequence_and_take_a_zero_step():
+    comps = [_completion([5, 6], ids, "eos") for ids in ([8, 9], [10, 11, 12])]
+    delta, stats = _updated_weights(comps, [0.0, 0.0], skip_zero_advantage=True)
+    assert stats["skipped/zero_adv"] == 0.5 and stats["grad/norm"] == 0.0 and stats["skipped/nonfinite"] == 0
+    assert all(float(d.abs().max()) == 0.0 for d in delta)
 
 
 def test_soft_overlong_penalty_is_added_to_the_rewards():
