@@ -16,8 +16,8 @@ The std division multiplies groups that almost all pass or all fail (small std) 
 
 How: `ADVANTAGES[name](rewards)` with rewards of shape (P, G); every entry returns (P, G) and binds
 the keyword defaults of the underlying function, e.g. ADVANTAGES["dr_grpo"] is
-`grpo_advantages(r, scale_by_std=False)`. Degenerate groups (all rewards equal, or G = 1) give zeros,
-never NaN or inf. Run the tests with `pytest tests/unit/test_advantages.py`.
+`grpo_advantages(r, scale_by_std=False)`. Degenerate groups (all rewards equal, or G = 1) give
+exactly zero (computed in float64), never NaN or inf. Run the tests with `pytest tests/unit/test_advantages.py`.
 """
 
 from __future__ import annotations
@@ -45,6 +45,20 @@ def _check(rewards: Tensor) -> Tensor:
     return rewards
 
 
+def _exact(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """Compute in float64, return the rewards' float dtype. Identical rewards then have a mean equal
+    to them, so a group that carries no signal gets advantages of exactly 0: in float32 eight rewards
+    of 0.1 have a mean 7.5e-9 away, which GRPO's division by (std 0 + 1e-4) turns into -7.5e-5 for
+    every sample, and the update (rl.skip_zero_advantage) could not tell the group apart."""
+
+    @functools.wraps(fn)
+    def wrapper(rewards: Tensor, **kw) -> Tensor:
+        r = _check(rewards)
+        return fn(r.double(), **kw).to(r.dtype)
+
+    return wrapper
+
+
 def _std(x: Tensor, dim: int | None, unbiased: bool) -> Tensor:
     """Standard deviation that is 0 (not NaN) when there are too few values for the sample std."""
     n = x.numel() if dim is None else x.shape[dim]
@@ -55,17 +69,20 @@ def _std(x: Tensor, dim: int | None, unbiased: bool) -> Tensor:
     return x.std(dim=dim, keepdim=True, correction=int(unbiased))
 
 
+@_exact
 def reinforce_advantages(rewards: Tensor) -> Tensor:
     """Vanilla REINFORCE: the advantage is the raw reward. (P, G) -> (P, G)."""
     return _check(rewards).clone()
 
 
+@_exact
 def batch_mean_advantages(rewards: Tensor) -> Tensor:
     """REINFORCE with one baseline for the whole batch: r - mean of all P*G rewards. (P, G) -> (P, G)."""
     r = _check(rewards)
     return r - r.mean()  # (P, G)
 
 
+@_exact
 def rloo_advantages(rewards: Tensor) -> Tensor:
     """Leave-one-out baseline within each group: A_i = r_i - mean_{j != i} r_j. (P, G) -> (P, G).
 
@@ -80,6 +97,7 @@ def rloo_advantages(rewards: Tensor) -> Tensor:
     return (r - r.mean(dim=1, keepdim=True)) * (g / (g - 1))  # (P, G)
 
 
+@_exact
 def grpo_advantages(
     rewards: Tensor, *, scale_by_std: bool = True, eps: float = TRL_GRPO_EPS, unbiased: bool = True
 ) -> Tensor:
@@ -98,6 +116,7 @@ def grpo_advantages(
     return centred / (_std(r, dim=1, unbiased=unbiased) + eps)  # (P, G)
 
 
+@_exact
 def reinforce_pp_advantages(
     rewards: Tensor, *, baseline: str = "group", eps: float = 1e-6, unbiased: bool = True
 ) -> Tensor:

@@ -74,6 +74,11 @@ def test_groups_of_identical_rewards_give_zeros(name):
     r = torch.tensor([[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]])
     out = ADVANTAGES[name](r)
     assert torch.equal(out, torch.zeros_like(r))
+    # rewards float32 cannot average exactly (a format bonus of 0.1, k = 8 or 6): still exactly 0
+    for k in (8, 6):
+        r = torch.tensor([[0.1] * k, [0.3] * k, [1.1] * k])
+        assert torch.equal(ADVANTAGES[name](r), torch.zeros_like(r)), k
+    assert ADVANTAGES[name](r).dtype == torch.float32
 
 
 @pytest.mark.parametrize("name", ["batch_mean", "reinforce_pp"])
