@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -41,6 +40,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import cpu_line, machine_info  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -197,16 +199,18 @@ def worker_trl(spec: dict, out: Path) -> None:
     sampler = EpochSampler(len(problems), cfg.seed)  # our prompt order, step by step
     n_steps = spec["steps"]
     order = [problems[i] for _ in range(n_steps) for i in sampler.take(spec["prompts"])]
-    data = Dataset.from_list([{"prompt": template.prompt(p.question), "gold": p.gold, "meta": json.dumps(p.meta)}
-                              for p in order])
+    model_path = start_model(base, cfg)
+    model, tokenizer = load_model(model_path, dtype="float32")
+    # the prompt text our side samples from (a chat template's is rendered by the tokenizer, BOS included;
+    # TRL tokenizes prompt text without adding special tokens, so both see the same ids)
+    data = Dataset.from_list([{"prompt": template.prompt(p.question, tokenizer), "gold": p.gold,
+                               "meta": json.dumps(p.meta)} for p in order])
     scorer = Scorer(rc.rewards, policy=cfg.grader)
 
     def r1repro_reward(prompts, completions, gold, meta, **_):
         responses = [template.response_prefix + c for c in completions]
         return scorer(responses, list(gold), [json.loads(m) for m in meta]).rewards
 
-    model_path = start_model(base, cfg)
-    model, tokenizer = load_model(model_path, dtype="float32")
     k, micro = spec["k"], spec["micro_batch"]
     batch = spec["prompts"] * k
     args = GRPOConfig(
@@ -289,8 +293,9 @@ def heldout_evaluator(spec: dict, cfg, tokenizer):
     return evaluate
 
 
-def run_worker(side: str, spec: dict, log_dir: Path) -> dict:
-    """One side in a fresh process; returns its steps plus peak RSS from wait4."""
+def run_worker(side: str, spec: dict, log_dir: Path, profile: Path | None = None) -> dict:
+    """One side in a fresh process; returns its steps plus peak RSS from wait4. With `profile`, the
+    worker runs under py-spy (20 samples a second, Python frames), which writes its stacks there."""
     work = Path(tempfile.mkdtemp(prefix=f"trlbench-{side}-", dir=ROOT / "runs"))
     spec = {**spec, "workdir": str(work)}
     (work / "spec.json").write_text(json.dumps(spec))
@@ -301,8 +306,11 @@ def run_worker(side: str, spec: dict, log_dir: Path) -> dict:
     log_path = log_dir / f"{side}-{int(time.time())}.log"
     t0 = time.time()
     with open(log_path, "w") as logf:
-        proc = subprocess.Popen([sys.executable, __file__, "_worker", side, str(work / "spec.json")],
-                                cwd=ROOT, env=env, stdout=logf, stderr=subprocess.STDOUT)
+        cmd = [sys.executable, __file__, "_worker", side, str(work / "spec.json")]
+        if profile is not None:
+            spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+            cmd = [spy, "record", "--rate", "20", "--format", "raw", "--output", str(profile), "--", *cmd]
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=logf, stderr=subprocess.STDOUT)
         _, status, ru = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{side} worker failed (exit {os.waitstatus_to_exitcode(status)}); see {log_path}")
@@ -314,20 +322,7 @@ def run_worker(side: str, spec: dict, log_dir: Path) -> dict:
 
 # ----------------------------------------------------------------------------- reporting
 def machine() -> dict:
-    from importlib import metadata
-
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    vers = {}
-    for pkg in ("r1repro", "torch", "transformers", "trl", "accelerate", "datasets"):
-        try:
-            vers[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            vers[pkg] = None
-    sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    return {"cpu": cpu, "cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-            "versions": vers, "git_sha": sha, "loadavg": os.getloadavg(),
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    return machine_info(("r1repro", "torch", "transformers", "trl", "accelerate", "datasets"))
 
 
 def summarise(runs: list[dict], warmup: int) -> dict:
@@ -342,10 +337,57 @@ def summarise(runs: list[dict], warmup: int) -> dict:
     return out
 
 
+# where a step's time goes, from py-spy's stacks: the first phase whose marker a stack holds (root first)
+PHASES = (("generate", ("sample_loop (", "_generate_single_turn (", "generate (")),
+          ("score", ("_calculate_rewards (", "score (r1repro/train/rl.py")),
+          ("backward", ("backward (",)),
+          ("optimizer", ("torch/optim/",)),
+          ("train forward", ("policy_update (", "training_step (", "compute_loss (")))
+IN_STEP = ("rl_step (", "training_step (")  # a sample inside a training step, either side
+
+
+def profile_table(raw: Path, top: int = 8) -> dict:
+    """Shares of the samples taken inside training steps, by phase, and the heaviest leaf frames."""
+    phases: dict[str, int] = {}
+    leaves: dict[str, int] = {}
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not any(m in stack for m in IN_STEP):
+            continue
+        n = int(count)
+        phase = next((name for name, marks in PHASES if any(m in stack for m in marks)), "other")
+        phases[phase] = phases.get(phase, 0) + n
+        leaf = f"{phase}: {stack.rsplit(';', 1)[-1]}"
+        leaves[leaf] = leaves.get(leaf, 0) + n
+    total = sum(phases.values()) or 1
+    return {"samples": total, "phases": {k: round(v / total, 3) for k, v in sorted(phases.items(), key=lambda x: -x[1])},
+            "top_frames": [(k, round(v / total, 3)) for k, v in sorted(leaves.items(), key=lambda x: -x[1])[:top]]}
+
+
+def cmd_profile(a, spec: dict, log_dir: Path) -> None:
+    """Each side once under py-spy: where its training steps spend their time (not timed: sampling slows it)."""
+    out = {}
+    for side in a.sides:
+        raw = log_dir / f"profile-{a.label}-{side}.txt"
+        run_worker(side, spec, log_dir, profile=raw)
+        out[side] = profile_table(raw)
+        print(f"\n{side}: {out[side]['samples']} samples in training steps")
+        print("| phase | share |\n|---|---|")
+        for k, v in out[side]["phases"].items():
+            print(f"| {k} | {100 * v:.1f}% |")
+        print("| top frames (phase: leaf Python frame) | share |\n|---|---|")
+        for k, v in out[side]["top_frames"]:
+            print(f"| {k} | {100 * v:.1f}% |")
+    write(RESULTS / f"trl_profile_{a.label}.json", {"benchmark": "profile", "label": a.label, "settings": spec,
+                                                     "profile": out, "machine": machine()})
+
+
 def cmd_step(a) -> None:
     spec = shared_spec(a, steps=a.warmup + a.steps)
     log_dir = ROOT / "runs" / "trlbench-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
+    if a.profile:
+        return cmd_profile(a, spec, log_dir)
     runs: dict[str, list] = {"ours": [], "trl": []}
     for i in range(a.pairs):
         for side in a.sides:
@@ -363,7 +405,8 @@ def cmd_step(a) -> None:
         return
     o, t = summ["ours"], summ["trl"]
     print(f"\n{a.label}: {a.prompts} prompts x k={a.k}, <= {a.max_new_tokens} new tokens, "
-          f"{a.steps} steps after {a.warmup} warm-up, {a.pairs} alternating pair(s), {a.threads} thread(s)")
+          f"{a.steps} steps after {a.warmup} warm-up, {a.pairs} alternating pair(s), {a.threads} thread(s); "
+          f"{cpu_line(machine())}")
     print("| side | s/step (median) | CPU s/step | generate | score | train+other | peak RSS MB | mean completion tokens |")
     print("|---|---|---|---|---|---|---|---|")
     for side, s in summ.items():
@@ -475,6 +518,8 @@ def main() -> None:
             p.add_argument("--label")
             p.add_argument("--sides", nargs="+", default=["ours", "trl"], choices=["ours", "trl"],
                            help="run only one side (no ratio; for models too slow to alternate here)")
+            p.add_argument("--profile", action="store_true",
+                           help="instead of timing: each side once under py-spy, phases and top frames of its steps")
         else:
             p.add_argument("--target", type=float, default=0.9, help="held-out greedy accuracy to reach")
             p.add_argument("--eval-every", type=int, default=2, help="RL steps between held-out evaluations")

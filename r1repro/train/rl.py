@@ -289,12 +289,32 @@ def sequence_logprobs(model, completions: Sequence[Completion], pad_id: int, rc:
     return out
 
 
-def _micro_batch_order(comps: Sequence[Completion], idx: np.ndarray, share: bool) -> np.ndarray:
-    if share:  # a prompt's samples together, by prompt length, then completion length
-        key = lambda i: (len(comps[i].prompt_ids), comps[i].prompt_ids, len(comps[i].ids))  # noqa: E731
-    else:
-        key = lambda i: len(comps[i].prompt_ids) + len(comps[i].ids)  # noqa: E731
-    return np.array(sorted(idx.tolist(), key=key), dtype=idx.dtype)
+def _micro_batch_order(comps: Sequence[Completion], idx: np.ndarray, share: bool, micro: int) -> np.ndarray:
+    """The order in which a minibatch is cut into micro-batches of `micro` sequences.
+
+    A micro-batch runs forward and backward on every position of its padded tensor, so similar
+    lengths go together. Without share_prompt: by prompt + completion length. With it, the cheaper
+    (fewer positions through the model, padding included) of two orders: a prompt's samples together
+    (each distinct prompt is forwarded once per micro-batch it appears in), or by completion length
+    (one truncated sample no longer pads its 15 neighbours to the budget: measured on SmolLM2 RL
+    steps, 8,128 completion positions for 4,125 tokens grouped by prompt, 4,992 by length)."""
+    rows = idx.tolist()
+    if not share:
+        return np.array(sorted(rows, key=lambda i: len(comps[i].prompt_ids) + len(comps[i].ids)), dtype=idx.dtype)
+    by_prompt = sorted(rows, key=lambda i: (len(comps[i].prompt_ids), comps[i].prompt_ids, len(comps[i].ids)))
+    by_length = sorted(rows, key=lambda i: (len(comps[i].ids), len(comps[i].prompt_ids), comps[i].prompt_ids))
+    return np.array(min(by_prompt, by_length, key=lambda order: _positions(comps, order, micro)), dtype=idx.dtype)
+
+
+def _positions(comps: Sequence[Completion], order: list[int], micro: int) -> int:
+    """Positions forwarded when `order` is cut into micro-batches with shared prompts: each micro-batch's
+    distinct prompts, left-padded to the longest, and its completions, right-padded to the longest."""
+    total = 0
+    for j in range(0, len(order), micro):
+        part = [comps[i] for i in order[j : j + micro]]
+        prompts = {c.prompt_ids for c in part}
+        total += len(prompts) * max(map(len, prompts)) + len(part) * max(len(c.ids) for c in part)
+    return total
 
 
 def _shares_prompt(model, rc: RLConfig) -> bool:
@@ -362,14 +382,13 @@ def minibatches(n: int, rc: RLConfig, seed: int):
 def policy_step(ctx: RLContext, batch: Batch, mb: np.ndarray, old, ref, want_entropy: bool) -> dict[str, list]:
     """One optimizer step of the policy on minibatch `mb` (micro-batched); skipped if non-finite."""
     rc, model, comps = ctx.rc, ctx.model, batch.completions
-    # similar lengths share a micro-batch (less padding), and with share_prompt a prompt's samples
-    # stay together (its forward is shared); the minibatch's summed gradient is the same
-    mb = _micro_batch_order(comps, mb, _shares_prompt(model, rc))
     ctx.optimizer.zero_grad(set_to_none=True)
     # global counts over ranks, and loss x world size: DDP/FSDP2 average the ranks' gradients
     num_seqs, num_tokens = map(int, dist.all_sum([len(mb), sum(_loss_tokens(comps[i], rc) for i in mb)]))
     num_tokens = max(1, num_tokens)  # every completion masked (rl.mask_truncated): a zero loss, not 0/0
-    n_all, mb = len(mb), _with_gradient(mb, batch.advantages, ref, rc)  # counts above include skipped ones
+    n_all, mb = len(mb), _with_gradient(mb, batch.advantages, ref, rc)  # the counts above include skipped ones
+    # similar lengths share a micro-batch (less padding); the minibatch's summed gradient is the same
+    mb = _micro_batch_order(comps, mb, _shares_prompt(model, rc), rc.micro_batch)
     total, acc = 0.0, {}
     starts = range(0, len(mb), rc.micro_batch)
     for j in starts:
