@@ -4,6 +4,7 @@ date), and copying a finished run's prepared data and SFT checkpoint to start an
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -24,7 +25,9 @@ def machine_info(packages: tuple[str, ...] = ("r1repro", "torch", "transformers"
             vers[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             vers[pkg] = None
-    sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    # the commit of the r1repro that runs (PYTHONPATH may point at another checkout than this script's)
+    code = Path(importlib.import_module("r1repro").__file__).resolve().parents[1]
+    sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=code, capture_output=True, text=True).stdout.strip()
     return {**hardware(), "versions": vers, "git_sha": sha, "loadavg": os.getloadavg(),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
