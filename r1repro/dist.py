@@ -170,22 +170,33 @@ def clip_grad_norm(model, max_norm: float) -> float:
     return float(norm)
 
 
+def _all_reduce(values: Sequence[float], op=None) -> list[float]:
+    # on the process group's device: NCCL reduces CUDA tensors only
+    t = torch.tensor(list(values), dtype=torch.float64, device=device())
+    tdist.all_reduce(t, op=op or tdist.ReduceOp.SUM)
+    return t.cpu().tolist()
+
+
 def all_true(flag: bool) -> bool:
     """True when flag is true on every rank (e.g. 'this step's loss is finite')."""
     if not active():
         return bool(flag)
-    t = torch.tensor([0.0 if flag else 1.0])
-    tdist.all_reduce(t)
-    return float(t) == 0.0
+    return _all_reduce([0.0 if flag else 1.0])[0] == 0.0
 
 
 def all_sum(values: Sequence[float]) -> list[float]:
     """Element-wise sum over ranks (e.g. global sequence and token counts)."""
     if not active():
         return list(values)
-    t = torch.tensor(list(values), dtype=torch.float64)
-    tdist.all_reduce(t)
-    return t.tolist()
+    return _all_reduce(values)
+
+
+def all_max(value: int) -> int:
+    """The largest value over ranks (e.g. the micro-batches every rank must run: FSDP gathers the
+    weights in each forward, so ranks running different numbers of forwards would hang)."""
+    if not active():
+        return int(value)
+    return int(_all_reduce([value], tdist.ReduceOp.MAX)[0])
 
 
 def gather_lists(items: list[T]) -> list[T]:

@@ -423,7 +423,13 @@ def _with_gradient(mb: np.ndarray, adv, ref, rc: RLConfig) -> np.ndarray:
     if not rc.skip_zero_advantage or ref is not None or rc.entropy_coef or not isinstance(adv, torch.Tensor):
         return mb
     nonzero = (adv[torch.from_numpy(mb)] != 0).numpy()
-    return mb[nonzero] if nonzero.any() else mb[:1]
+    keep = mb[nonzero] if nonzero.any() else mb[:1]
+    # every rank runs as many micro-batches (FSDP gathers weights in each forward): a rank with fewer
+    # sequences to train on takes back zero-advantage ones, which add nothing
+    need = (dist.all_max(-(-len(keep) // rc.micro_batch)) - 1) * rc.micro_batch + 1
+    if len(keep) < need:
+        keep = np.concatenate([keep, mb[~np.isin(mb, keep)][: need - len(keep)]])
+    return keep
 
 
 def _summarise(acc: dict[str, list]) -> dict[str, float]:

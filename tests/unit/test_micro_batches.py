@@ -1,9 +1,13 @@
-"""How the RL update cuts a minibatch into micro-batches: the order with fewer padded positions."""
+"""How the RL update picks a minibatch's sequences (zero advantages skipped) and cuts it into
+micro-batches (the order with fewer padded positions)."""
 
 import numpy as np
+import torch
 
+from r1repro import dist
+from r1repro.config import RLConfig
 from r1repro.rollout import Completion
-from r1repro.train.rl import _micro_batch_order, _positions
+from r1repro.train.rl import _micro_batch_order, _positions, _with_gradient
 
 
 def comp(prompt: tuple[int, ...], n: int) -> Completion:
@@ -36,3 +40,21 @@ def test_long_prompts_of_even_lengths_stay_together():
 def test_without_prompt_sharing_by_total_length():
     comps = [comp(A, 5), comp((1,), 1), comp(A, 1)]
     assert _micro_batch_order(comps, np.array([0, 1, 2]), share=False, micro=2).tolist() == [1, 2, 0]
+
+
+def test_zero_advantages_are_left_out_unless_a_term_of_their_own_needs_them():
+    adv, mb = torch.tensor([0.0, 1.0, 0.0, -2.0, 0.0]), np.arange(5)
+    assert _with_gradient(mb, adv, None, RLConfig()).tolist() == [1, 3]
+    assert _with_gradient(mb, torch.zeros(5), None, RLConfig()).tolist() == [0]  # one backward still runs
+    assert _with_gradient(mb, adv, None, RLConfig(entropy_coef=0.01)).tolist() == list(range(5))
+    assert _with_gradient(mb, adv, [torch.zeros(1)] * 5, RLConfig()).tolist() == list(range(5))  # KL in the loss
+    assert _with_gradient(mb, adv, None, RLConfig(skip_zero_advantage=False)).tolist() == list(range(5))
+
+
+def test_a_rank_with_fewer_sequences_to_train_runs_as_many_micro_batches(monkeypatch):
+    # another rank needs 3 micro-batches of 2: this one (2 non-zero -> 1 micro-batch) takes back
+    # zero-advantage sequences until it has 5 (3 micro-batches), which add nothing to the gradient
+    monkeypatch.setattr(dist, "all_max", lambda n: max(n, 3))
+    adv, mb = torch.tensor([0.0, 1.0, 0.0, -2.0, 0.0, 0.0, 0.0]), np.arange(7)
+    keep = _with_gradient(mb, adv, None, RLConfig(micro_batch=2))
+    assert sorted(keep.tolist()) == [0, 1, 2, 3, 4] and -(-len(keep) // 2) == 3
