@@ -25,13 +25,15 @@ from r1repro.models import cache_kw, distinct_left_padded
 NUCLEUS_CANDIDATES = 64  # top-p looks at the 64 likeliest tokens first; exact whenever they hold > top_p
 
 
-def _draw(probs: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+def _draw(probs: torch.Tensor, gen: torch.Generator, order: torch.Tensor | None = None) -> torch.Tensor:
     """One index per row of (R, N) unnormalised probabilities, by inverse CDF: one uniform per row.
 
     torch.multinomial draws an exponential for every column (53 ms a step for 32 x 49,152 on this
-    CPU); a float64 cumsum and a binary search cost a few ms and sample the same distribution."""
+    CPU); a float64 cumsum and a binary search cost a few ms and sample the same distribution.
+    order (R,): row j takes the order[j]-th uniform (the loop's rows are not in request order)."""
     cdf = probs.double().cumsum(-1)  # (R, N)
-    u = torch.rand(probs.shape[0], 1, generator=gen, device=probs.device, dtype=torch.float64) * cdf[:, -1:]
+    u = torch.rand(probs.shape[0], 1, generator=gen, device=probs.device, dtype=torch.float64)  # (R, 1)
+    u = (u if order is None else u[order]) * cdf[:, -1:]
     idx = torch.searchsorted(cdf, u, right=True).squeeze(-1)  # first column whose cdf exceeds u
     return idx.clamp(max=probs.shape[1] - 1)
 
@@ -41,19 +43,20 @@ def _nucleus(sorted_p: torch.Tensor, top_p: float) -> torch.Tensor:
     return sorted_p.masked_fill(sorted_p.cumsum(-1) - sorted_p > top_p, 0.0)
 
 
-def _sample(logits: torch.Tensor, temperature: float, top_p: float, gen: torch.Generator) -> torch.Tensor:
+def _sample(logits: torch.Tensor, temperature: float, top_p: float, gen: torch.Generator,
+            order: torch.Tensor | None = None) -> torch.Tensor:
     """Next token per row from (R, V) logits: greedy when temperature is 0, else temperature + nucleus."""
     if temperature <= 0:
         return logits.argmax(-1)  # (R,)
     probs = torch.softmax(logits.float() / temperature, dim=-1)  # (R, V)
     if top_p >= 1.0:
-        return _draw(probs, gen)
+        return _draw(probs, gen, order)
     # A token outside the top K has more than the top K's mass before it, so when that mass exceeds
     # top_p for every row the nucleus lies inside the top K: no full-vocabulary sort is needed.
     top, idx = probs.topk(min(NUCLEUS_CANDIDATES, probs.shape[-1]), dim=-1)  # (R, K), descending
     if not bool((top.sum(-1) > top_p).all()):
         top, idx = probs.sort(dim=-1, descending=True)  # (R, V)
-    return idx.gather(-1, _draw(_nucleus(top, top_p), gen)[:, None]).squeeze(-1)  # (R,)
+    return idx.gather(-1, _draw(_nucleus(top, top_p), gen, order)[:, None]).squeeze(-1)  # (R,)
 
 
 class StopChecker:
@@ -113,18 +116,25 @@ class GrowingLayer(DynamicLayer):
         return self._len if self.is_initialized else 0
 
     def batch_select_indices(self, indices: torch.Tensor) -> None:
-        """Keep (or repeat) the rows `indices`, copying only the filled positions, not the spare room.
+        """Row j becomes row indices[j], copying only the filled positions, not the spare room.
 
-        Fewer rows (finished rows leaving) are compacted into the front of the same buffers."""
+        More rows (a prompt's prefill fanned out to its samples) go to new buffers. Fewer rows stay in
+        the same buffers and only the rows whose place changes are copied: the loop fills a finished
+        row's place with a row from the end (sample_loop), so that is a few rows, not the whole cache."""
         if self.get_seq_length() == 0:
             return
         n, m = self._len, len(indices)
-        k, v = self._k[:, :, :n].index_select(0, indices), self._v[:, :, :n].index_select(0, indices)  # (m, H, n, D)
-        if m > self._k.shape[0]:  # more rows than before (a prompt's prefill fanned out to its k samples)
+        if m > self._k.shape[0]:
+            k, v = self._k[:, :, :n].index_select(0, indices), self._v[:, :, :n].index_select(0, indices)  # (m, H, n, D)
             self._k = k.new_empty(m, k.shape[1], self._k.shape[2], k.shape[3])
             self._v = v.new_empty(m, v.shape[1], self._v.shape[2], v.shape[3])
-        self._k, self._v = self._k[:m], self._v[:m]
-        self._k[:, :, :n], self._v[:, :, :n] = k, v
+            self._k[:, :, :n], self._v[:, :, :n] = k, v
+        else:
+            dst = (indices != torch.arange(m, device=indices.device)).nonzero().squeeze(1)  # rows that change
+            if len(dst):  # the right-hand side is gathered before it is written: overlap is safe
+                src = indices[dst]
+                self._k[dst, :, :n], self._v[dst, :, :n] = self._k[src, :, :n], self._v[src, :, :n]
+            self._k, self._v = self._k[:m], self._v[:m]
         self.keys, self.values = self._k[:, :, :n], self._v[:, :, :n]
 
 
@@ -136,6 +146,18 @@ def growing_cache(model, capacity: int = 0) -> DynamicCache:
     if all(t == "full_attention" for t in types) and getattr(cache, "layer_class_to_replicate", None) is DynamicLayer:
         cache.layer_class_to_replicate = functools.partial(GrowingLayer, capacity)
     return cache
+
+
+def _fill_from_end(keep: list[int], rows: int) -> list[int]:
+    """The live rows' new places: row j stays at j unless it is past the end (len(keep)), then it fills
+    the place of a finished row. (rows = 5, keep = [0, 2, 4]) -> [0, 4, 2]."""
+    m, kept = len(keep), set(keep)
+    holes = [j for j in range(m) if j not in kept]
+    movers = [j for j in keep if j >= m]
+    sel = list(range(m))
+    for h, j in zip(holes, movers):
+        sel[h] = j
+    return sel
 
 
 @torch.no_grad()
@@ -160,10 +182,11 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
         logits, mask, positions = logits[rows], mask[rows], positions[rows]  # (R, V), (R, P), (R, P)
     next_pos = positions[:, -1:] + 1  # (R, 1)
     alive = list(range(len(prompt_ids)))  # original row of each live batch row
+    order = None  # (R,): rank of each live row's original row, once rows are out of order
     tokens: list[list[int]] = [[] for _ in prompt_ids]
     finish = ["length"] * len(prompt_ids)
     for step in range(max_new_tokens):
-        nxt = _sample(logits, temperature, top_p, gen)  # (R,)
+        nxt = _sample(logits, temperature, top_p, gen, order)  # (R,)
         keep = []
         for j, tok in enumerate(nxt.tolist()):
             row = alive[j]
@@ -177,10 +200,12 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
         if not keep or step == max_new_tokens - 1:
             break
         if len(keep) < len(alive):  # finished rows leave the batch and the cache
-            sel = torch.tensor(keep, device=device)
+            sel = torch.tensor(_fill_from_end(keep, len(alive)), device=device)
             cache.batch_select_indices(sel)
             mask, nxt, next_pos = mask[sel], nxt[sel], next_pos[sel]
-            alive = [alive[j] for j in keep]
+            alive = [alive[j] for j in sel.tolist()]
+            # each row keeps the uniform it would get in request order: the same samples as an ordered batch
+            order = torch.tensor(alive, device=device).argsort().argsort()
         mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)  # (R, P + step + 1)
         out = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=next_pos, **{cache_kw(model): cache},
                     use_cache=True)

@@ -6,7 +6,7 @@ import torch
 from r1repro.config import TinyModelConfig
 from r1repro.models import build_tiny_model, train_tokenizer
 from r1repro.rollout.hf import HFBackend
-from r1repro.rollout.loop import _draw, _sample
+from r1repro.rollout.loop import _draw, _fill_from_end, _sample
 
 TEXTS = [f"Q: Tom has {i} apples and gets {j} more. A: <think> {i} + {j} = {i + j}. </think> <answer> {i + j} </answer>"
          for i in range(20) for j in range(10)]
@@ -125,9 +125,17 @@ def test_growing_cache_layer_matches_dynamic_layer():
         got, want = ours.update(k, v), ref.update(k, v)
         assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1]), step
         assert ours.get_seq_length() == ref.get_seq_length() == 5 + step
-        if step in (3, 5):  # row 1 finished; then the two rows fan out to three (a prefill shared by samples)
-            keep = torch.tensor([0, 2] if step == 3 else [0, 1, 1])
+        if step in (3, 5, 6):  # row 1 finished; the two rows fan out to three (a prefill shared by samples);
+            # row 0 finished and the last row takes its place (the loop's fill-from-the-end)
+            keep = torch.tensor({3: [0, 2], 5: [0, 1, 1], 6: [2, 1]}[step])
             ours.batch_select_indices(keep)
             ref.batch_select_indices(keep)
     assert ours._k.shape[-2] == 22  # first allocation max(8, 2 x 5) = 10; outgrown at 11 tokens: 2 x 11
 
+
+
+def test_finished_rows_are_replaced_from_the_end():
+    assert _fill_from_end([0, 2, 4], 5) == [0, 4, 2]  # row 1 finished: row 4 takes its place
+    assert _fill_from_end([1, 2, 3, 4], 5) == [4, 1, 2, 3]
+    assert _fill_from_end([0, 1], 4) == [0, 1]  # the last rows finished: nothing moves
+    assert _fill_from_end([3], 4) == [3]
