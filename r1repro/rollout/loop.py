@@ -3,7 +3,8 @@
 Why: for small models on CPU, transformers' `generate` spends much of each step outside the model
 (logits processors, stopping criteria) and keeps computing rows that already finished. This loop
 does prefill + one forward per token, samples with temperature / top-p from a seeded generator,
-and drops finished rows from the batch and the cache. The KV cache is written in place into
+and drops finished rows from the batch and the cache (the last live row takes a finished row's
+place, so the cache copies a few rows, not all of them). The KV cache is written in place into
 preallocated room (GrowingLayer) instead of being re-concatenated every token, and sampling uses
 one uniform per row and a top-64 nucleus: on SmolLM2-135M (2 CPU threads, 32 rows, 64 tokens) the
 two took generation from 50 to 78 tokens/s (docs/real-models.md). Greedy output equals `model.generate`'s
