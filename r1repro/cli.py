@@ -159,6 +159,9 @@ def cmd_report(args) -> None:
     from r1repro.report import render_comparison, render_run
 
     if len(args.runs) == 1:
+        if args.out:
+            raise RecipeError(f"--out is for a comparison of several runs; the report of one run is written "
+                              f"to its own directory ({Path(args.runs[0]) / 'report'})")
         paths = render_run(Path(args.runs[0]), traces=args.traces)
     else:
         paths = render_comparison([Path(r) for r in args.runs], Path(args.out or "runs/compare"))

@@ -79,3 +79,8 @@ def test_eval_of_a_model_checks_the_template_before_loading_it(tmp_path, capsys,
     code = main(["eval", "--model", str(tmp_path / "no-model"), "--task", "gsm8k", "--template", "r1zero"])
     assert code == 2
     assert "--template = 'r1zero': unknown prompt template 'r1zero'; did you mean 'r1_zero'" in capsys.readouterr().err
+
+
+def test_report_of_one_run_refuses_out_instead_of_ignoring_it(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "run"), "--out", str(tmp_path / "cmp")]) == 2
+    assert "--out is for a comparison" in capsys.readouterr().err and not (tmp_path / "cmp").exists()
