@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -348,20 +349,18 @@ IN_STEP = ("rl_step (", "training_step (")  # a sample inside a training step, e
 
 def profile_table(raw: Path, top: int = 8) -> dict:
     """Shares of the samples taken inside training steps, by phase, and the heaviest leaf frames."""
-    phases: dict[str, int] = {}
-    leaves: dict[str, int] = {}
+    phases: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if not any(m in stack for m in IN_STEP):
             continue
-        n = int(count)
         phase = next((name for name, marks in PHASES if any(m in stack for m in marks)), "other")
-        phases[phase] = phases.get(phase, 0) + n
-        leaf = f"{phase}: {stack.rsplit(';', 1)[-1]}"
-        leaves[leaf] = leaves.get(leaf, 0) + n
+        phases[phase] += int(count)
+        leaves[f"{phase}: {stack.rsplit(';', 1)[-1]}"] += int(count)
     total = sum(phases.values()) or 1
-    return {"samples": total, "phases": {k: round(v / total, 3) for k, v in sorted(phases.items(), key=lambda x: -x[1])},
-            "top_frames": [(k, round(v / total, 3)) for k, v in sorted(leaves.items(), key=lambda x: -x[1])[:top]]}
+    return {"samples": total, "phases": {k: round(v / total, 3) for k, v in phases.most_common()},
+            "top_frames": [(k, round(v / total, 3)) for k, v in leaves.most_common(top)]}
 
 
 def cmd_profile(a, spec: dict, log_dir: Path) -> None:

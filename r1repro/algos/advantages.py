@@ -53,7 +53,7 @@ def _exact(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
 
     @functools.wraps(fn)
     def wrapper(rewards: Tensor, **kw) -> Tensor:
-        r = _check(rewards)
+        r = _check(rewards)  # shape and dtype, once for every estimator
         return fn(r.double(), **kw).to(r.dtype)
 
     return wrapper
@@ -72,13 +72,13 @@ def _std(x: Tensor, dim: int | None, unbiased: bool) -> Tensor:
 @_exact
 def reinforce_advantages(rewards: Tensor) -> Tensor:
     """Vanilla REINFORCE: the advantage is the raw reward. (P, G) -> (P, G)."""
-    return _check(rewards).clone()
+    return rewards.clone()
 
 
 @_exact
 def batch_mean_advantages(rewards: Tensor) -> Tensor:
     """REINFORCE with one baseline for the whole batch: r - mean of all P*G rewards. (P, G) -> (P, G)."""
-    r = _check(rewards)
+    r = rewards
     return r - r.mean()  # (P, G)
 
 
@@ -90,7 +90,7 @@ def rloo_advantages(rewards: Tensor) -> Tensor:
     other samples to form a baseline, so the advantage is defined as 0 (no learning signal), never
     NaN/inf.
     """
-    r = _check(rewards)
+    r = rewards
     g = r.shape[1]
     if g < 2:
         return torch.zeros_like(r)
@@ -109,7 +109,7 @@ def grpo_advantages(
     scale_by_std=False drops the division (Dr. GRPO). A group of identical rewards has r - mean = 0,
     so its advantages are exactly 0; with unbiased=True and G = 1 the std is taken as 0 (not NaN).
     """
-    r = _check(rewards)
+    r = rewards
     centred = r - r.mean(dim=1, keepdim=True)  # (P, G)
     if not scale_by_std:
         return centred
@@ -130,7 +130,7 @@ def reinforce_pp_advantages(
     (longer answers weigh more) and uses rsqrt(var + 1e-8); we whiten over sequences.
     A batch of identical rewards gives zeros.
     """
-    r = _check(rewards)
+    r = rewards
     if baseline == "group":
         centred = r - r.mean(dim=1, keepdim=True)  # (P, G)
     elif baseline == "batch":

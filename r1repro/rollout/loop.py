@@ -201,10 +201,11 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
         if not keep or step == max_new_tokens - 1:
             break
         if len(keep) < len(alive):  # finished rows leave the batch and the cache
-            sel = torch.tensor(_fill_from_end(keep, len(alive)), device=device)
+            places = _fill_from_end(keep, len(alive))
+            sel = torch.tensor(places, device=device)
             cache.batch_select_indices(sel)
             mask, nxt, next_pos = mask[sel], nxt[sel], next_pos[sel]
-            alive = [alive[j] for j in sel.tolist()]
+            alive = [alive[j] for j in places]
             # each row keeps the uniform it would get in request order: the same samples as an ordered batch
             order = torch.tensor(alive, device=device).argsort().argsort()
         mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)  # (R, P + step + 1)

@@ -419,7 +419,7 @@ def _with_gradient(mb: np.ndarray, adv, ref, rc: RLConfig) -> np.ndarray:
     forward and backward add exactly zero, unless a KL term in the loss or an entropy bonus adds a
     gradient of their own. When every advantage is 0 one sequence is kept, so that every rank
     still runs a backward (the DDP/FSDP gradient sync) and the optimizer steps on zero gradients,
-    as without skipping, when all advantages are 0."""
+    as it would without skipping."""
     if not rc.skip_zero_advantage or ref is not None or rc.entropy_coef or not isinstance(adv, torch.Tensor):
         return mb
     nonzero = (adv[torch.from_numpy(mb)] != 0).numpy()
