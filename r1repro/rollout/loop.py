@@ -7,36 +7,53 @@ and drops finished rows from the batch and the cache (the last live row takes a 
 place, so the cache copies a few rows, not all of them). The KV cache is written in place into
 preallocated room (GrowingLayer) instead of being re-concatenated every token, and sampling uses
 one uniform per row and a top-64 nucleus: on SmolLM2-135M (2 CPU threads, 32 rows, 64 tokens) the
-two took generation from 50 to 78 tokens/s (docs/real-models.md). Greedy output equals `model.generate`'s
+two took generation from 50 to 78 tokens/s (docs/real-models.md). On CPU the LM head runs on oneDNN
+(onednn_head) and the inverse-CDF draw searches block sums first (_draw). Greedy output equals `model.generate`'s
 (tests/unit/test_rollout_contract.py); the HF backend uses `generate` for models it was not
 checked on (engine: "generate").
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
 from r1repro.models import cache_kw, distinct_left_padded
 
+DRAW_BLOCK = 256  # _draw searches block sums first, then one block of this many columns
 NUCLEUS_CANDIDATES = 64  # top-p looks at the 64 likeliest tokens first; exact whenever they hold > top_p
 
 
 def _draw(probs: torch.Tensor, gen: torch.Generator, order: torch.Tensor | None = None) -> torch.Tensor:
     """One index per row of (R, N) unnormalised probabilities, by inverse CDF: one uniform per row.
 
-    torch.multinomial draws an exponential for every column (53 ms a step for 32 x 49,152 on this
-    CPU); a float64 cumsum and a binary search cost a few ms and sample the same distribution.
+    torch.multinomial draws an exponential for every column (53 ms a step for 32 x 49,152 on one
+    CPU); a cumulative sum and a binary search sample the same distribution with one uniform. The
+    search runs in two levels: over the sums of DRAW_BLOCK-column blocks (float32 sums, whose
+    pairwise reduction errs by ~1e-7 relative, the softmax's own precision), then inside the chosen
+    block only, in float64. A float64 cumsum over the whole vocabulary took 97 ms for 128 rows on one
+    Zen 3 thread, this 4 ms. A zero-probability token is never drawn.
     order (R,): row j takes the order[j]-th uniform (the loop's rows are not in request order)."""
-    cdf = probs.double().cumsum(-1)  # (R, N)
-    u = torch.rand(probs.shape[0], 1, generator=gen, device=probs.device, dtype=torch.float64)  # (R, 1)
-    u = (u if order is None else u[order]) * cdf[:, -1:]
-    idx = torch.searchsorted(cdf, u, right=True).squeeze(-1)  # first column whose cdf exceeds u
-    return idx.clamp(max=probs.shape[1] - 1)
+    r, n = probs.shape
+    u = torch.rand(r, 1, generator=gen, device=probs.device, dtype=torch.float64)  # (R, 1)
+    u = u if order is None else u[order]
+    pad = -n % DRAW_BLOCK
+    blocks = (F.pad(probs, (0, pad)) if pad else probs).view(r, -1, DRAW_BLOCK)  # (R, B, S)
+    mass = blocks.sum(-1).double()  # (R, B)
+    cdf = mass.cumsum(-1)  # (R, B)
+    u = u * cdf[:, -1:]
+    b = torch.searchsorted(cdf, u, right=True).clamp(max=cdf.shape[1] - 1)  # (R, 1): first block whose cdf exceeds u
+    before = F.pad(cdf, (1, 0)).gather(1, b)  # (R, 1): the mass of the blocks before it
+    inner = blocks[torch.arange(r, device=probs.device), b.squeeze(1)].double().cumsum(-1)  # (R, S)
+    # below the block's own total, so the search lands on a column whose probability is positive
+    t = torch.minimum(u - before, torch.nextafter(inner[:, -1:], torch.zeros((), dtype=inner.dtype, device=inner.device)))
+    return (b * DRAW_BLOCK + torch.searchsorted(inner, t, right=True)).squeeze(-1)  # (R,)
 
 
 def _nucleus(sorted_p: torch.Tensor, top_p: float) -> torch.Tensor:
@@ -149,6 +166,42 @@ def growing_cache(model, capacity: int = 0) -> DynamicCache:
     return cache
 
 
+class _OneDNNHead:
+    """A float32 CPU nn.Linear's forward as a oneDNN matrix multiply over a copy of its weight.
+
+    nn.Linear calls MKL's sgemm, which runs a language-model head's shape, few rows by a tall
+    vocabulary, far below the machine's peak: SmolLM2-135M's (rows x 576) @ (576 x 49,152) at
+    16-128 rows ran at 15-52 GFLOP/s on 2 Zen 3 threads, oneDNN at 34-82 (docs/benchmarks.md). The head
+    is a fifth of a decode step's FLOPs. The weight is copied once per sample_loop call: it changes
+    between RL steps."""
+
+    def __init__(self, head: torch.nn.Linear):
+        self.weight = head.weight.detach().to_mkldnn()
+        bias = head.bias if head.bias is not None else head.weight.new_zeros(head.out_features)
+        self.bias = bias.detach().to_mkldnn()
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(-1, x.shape[-1]).to_mkldnn()  # (N, H)
+        return torch._C._nn.mkldnn_linear(flat, self.weight, self.bias).to_dense().view(*x.shape[:-1], -1)
+
+
+@contextlib.contextmanager
+def onednn_head(model):
+    """While sampling, the model's output embedding (a float32 nn.Linear on CPU) runs on oneDNN; a
+    no-op elsewhere (GPU, other dtypes, builds without oneDNN)."""
+    head = model.get_output_embeddings()
+    if not (isinstance(head, torch.nn.Linear) and head.weight.device.type == "cpu"
+            and head.weight.dtype == torch.float32 and torch.backends.mkldnn.is_available()
+            and hasattr(torch._C._nn, "mkldnn_linear")):
+        yield
+        return
+    head.forward = _OneDNNHead(head)  # an instance attribute: hooks and the module itself stay as they are
+    try:
+        yield
+    finally:
+        del head.forward
+
+
 def _fill_from_end(keep: list[int], rows: int) -> list[int]:
     """The live rows' new places: row j stays at j unless it is past the end (len(keep)), then it fills
     the place of a finished row. (rows = 5, keep = [0, 2, 4]) -> [0, 4, 2]."""
@@ -165,6 +218,13 @@ def _fill_from_end(keep: list[int], rows: int) -> list[int]:
 def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int, max_new_tokens: int,
                 temperature: float, top_p: float, seed: int, stop: StopChecker | None = None) -> list[tuple[list[int], str]]:
     """Generated ids and finish reason ("eos" | "stop" | "length") per prompt."""
+    with onednn_head(model):
+        return _sample_loop(model, prompt_ids, pad_id=pad_id, eos_id=eos_id, max_new_tokens=max_new_tokens,
+                            temperature=temperature, top_p=top_p, seed=seed, stop=stop)
+
+
+def _sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int, max_new_tokens: int,
+                 temperature: float, top_p: float, seed: int, stop: StopChecker | None) -> list[tuple[list[int], str]]:
     device = next(model.parameters()).device
     # the k samples of a prompt share its prefill: each distinct prompt is prefilled once, then its
     # cache row, mask and logits are copied to every row that asked for it

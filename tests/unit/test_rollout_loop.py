@@ -6,7 +6,7 @@ import torch
 from r1repro.config import TinyModelConfig
 from r1repro.models import build_tiny_model, train_tokenizer
 from r1repro.rollout.hf import HFBackend
-from r1repro.rollout.loop import _draw, _fill_from_end, _sample
+from r1repro.rollout.loop import _draw, _fill_from_end, _sample, onednn_head
 
 TEXTS = [f"Q: Tom has {i} apples and gets {j} more. A: <think> {i} + {j} = {i + j}. </think> <answer> {i + j} </answer>"
          for i in range(20) for j in range(10)]
@@ -86,6 +86,28 @@ def test_inverse_cdf_draws_follow_the_probabilities():
     assert all(abs(s - p) < 0.01 for s, p in zip(shares, [0.5, 0.3, 0.2])), shares  # s.e. <= 0.0036 a share
 
 
+def test_two_level_draw_matches_a_whole_vocabulary_inverse_cdf():
+    # 600 columns: two full 256-column blocks and a padded third; zeros inside and across blocks
+    probs = torch.rand(500, 600) * (torch.rand(500, 600) < 0.3)
+    probs[:, 599] = 0.01  # every row has mass; the last (padded) block is never empty
+    ours = _draw(probs, torch.Generator().manual_seed(3))
+    u = torch.rand(500, 1, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    cdf = probs.double().cumsum(-1)  # the one-level reference with the same uniforms
+    ref = torch.searchsorted(cdf, u * cdf[:, -1:], right=True).squeeze(-1)
+    assert (ours == ref).all()
+    assert (probs.gather(1, ours[:, None]) > 0).all()
+
+
+def test_two_level_draw_never_picks_a_zero_column_at_a_block_edge():
+    # all mass on the last column of block 0 and the first of block 1: the uniform's share of
+    # block 0 may round to its total, and the draw must still land on column 255
+    probs = torch.zeros(20_000, 512)
+    probs[:, 255], probs[:, 256] = 0.25, 0.75
+    counts = torch.bincount(_draw(probs, torch.Generator().manual_seed(0)), minlength=512)
+    assert counts.sum() == counts[255] + counts[256]
+    assert abs(counts[255] / 20_000 - 0.25) < 0.01
+
+
 def reference_nucleus(probs: torch.Tensor, top_p: float) -> set[int]:
     """The nucleus by the textbook rule: sort, keep a token while the mass before it is <= top_p."""
     sorted_p, idx = probs.sort(descending=True)
@@ -139,3 +161,34 @@ def test_finished_rows_are_replaced_from_the_end():
     assert _fill_from_end([1, 2, 3, 4], 5) == [4, 1, 2, 3]
     assert _fill_from_end([0, 1], 4) == [0, 1]  # the last rows finished: nothing moves
     assert _fill_from_end([3], 4) == [3]
+
+
+class HeadOnly(torch.nn.Module):
+    def __init__(self, dtype=torch.float32, bias=False):
+        super().__init__()
+        self.head = torch.nn.Linear(8, 300, bias=bias, dtype=dtype)
+
+    def get_output_embeddings(self):
+        return self.head
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_onednn_head_computes_the_linear_and_restores_it(bias):
+    model = HeadOnly(bias=bias)
+    x = torch.randn(5, 1, 8)
+    want = torch.nn.functional.linear(x, model.head.weight, model.head.bias)
+    with onednn_head(model):
+        got = model.head(x)  # (5, 1, 300): the shape of a decode step's logits
+        if torch.backends.mkldnn.is_available():
+            assert "forward" in vars(model.head)
+    assert got.shape == (5, 1, 300) and torch.allclose(got, want, atol=1e-5)
+    assert "forward" not in vars(model.head)
+    with pytest.raises(RuntimeError), onednn_head(model):
+        raise RuntimeError("a failed sampling step")
+    assert "forward" not in vars(model.head)  # restored after an error too
+
+
+def test_onednn_head_leaves_other_dtypes_alone():
+    model = HeadOnly(dtype=torch.bfloat16)
+    with onednn_head(model):
+        assert "forward" not in vars(model.head)
