@@ -33,9 +33,10 @@ def machine_info(packages: tuple[str, ...] = ("r1repro", "torch", "transformers"
 
 
 def cpu_line(info: dict) -> str:
-    """One line for a printed table: 'AMD EPYC (avx2, fma), 2 cores'."""
+    """One line for a printed table: 'AMD EPYC family/model 25/1 (avx2, fma), 2 cores'."""
     flags = ", ".join(f for f in info.get("cpu_flags", []) if f not in ("sse4_2", "avx")) or "no AVX2"
-    return f"{info.get('cpu_model')} ({flags}), {info.get('cpu_count')} cores"
+    fm = f" family/model {info['cpu_family_model']}" if "cpu_family_model" in info else ""
+    return f"{info.get('cpu_model')}{fm} ({flags}), {info.get('cpu_count')} cores"
 
 
 def copy_after_sft(src: Path, dst: Path) -> Path:

@@ -193,15 +193,22 @@ VECTOR_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx51
 """CPU features that change which float kernels run (and so the numbers a seed gives)."""
 
 
-def cpu_model() -> tuple[str, list[str]]:
-    """(model name, vector extensions among VECTOR_FLAGS) from /proc/cpuinfo; the platform's processor
-    string and no flags where that file is absent."""
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields of /proc/cpuinfo; empty where that file is absent."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return platform.processor() or platform.machine(), []
+        return {}
     fields = dict(line.split(":", 1) for line in text.splitlines()[:40] if ":" in line)
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    return {k.strip(): v.strip() for k, v in fields.items()}
+
+
+def cpu_model() -> tuple[str, list[str]]:
+    """(model name, vector extensions among VECTOR_FLAGS) from /proc/cpuinfo; the platform's processor
+    string and no flags where that file is absent."""
+    fields = _cpuinfo()
+    if not fields:
+        return platform.processor() or platform.machine(), []
     name = fields.get("model name") or fields.get("Model") or fields.get("Hardware") or platform.machine()
     flags = set((fields.get("flags") or fields.get("Features") or "").split())
     return name, [f for f in VECTOR_FLAGS if f in flags]
@@ -211,6 +218,9 @@ def hardware() -> dict[str, Any]:
     model, flags = cpu_model()
     info: dict[str, Any] = {"platform": platform.platform(), "cpu_count": os.cpu_count(), "cpu_model": model,
                             "cpu_flags": flags}
+    fields = _cpuinfo()
+    if "cpu family" in fields:  # x86: a VM's model name may be just "AMD EPYC"; family 25 model 1 is Zen 3
+        info["cpu_family_model"] = f"{fields['cpu family']}/{fields.get('model', '?')}"
     if "torch" in sys.modules:
         torch = sys.modules["torch"]
         info["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None

@@ -176,3 +176,15 @@ def test_stage_start_restores_a_checkpoint_caught_between_its_two_renames(tmp_pa
         pass
     assert sorted(p.name for p in ck.iterdir()) == ["step_000002", "step_000004"]
     assert (ck / "step_000004" / "trainer_state.pt").read_text() == "v1"
+
+
+def test_hardware_names_the_x86_family_and_model(monkeypatch):
+    from r1repro import rundir
+
+    zen3 = {"model name": "AMD EPYC", "cpu family": "25", "model": "1", "flags": "fpu avx avx2 fma"}
+    monkeypatch.setattr(rundir, "_cpuinfo", lambda: zen3)
+    info = rundir.hardware()
+    assert (info["cpu_model"], info["cpu_flags"], info["cpu_family_model"]) == ("AMD EPYC", ["avx", "avx2", "fma"], "25/1")
+    monkeypatch.setattr(rundir, "_cpuinfo", lambda: {"Hardware": "Apple M2", "Features": "neon asimd"})
+    info = rundir.hardware()
+    assert info["cpu_model"] == "Apple M2" and "cpu_family_model" not in info
