@@ -28,32 +28,43 @@ from r1repro.models import cache_kw, distinct_left_padded
 
 DRAW_BLOCK = 256  # _draw searches block sums first, then one block of this many columns
 NUCLEUS_CANDIDATES = 64  # top-p looks at the 64 likeliest tokens first; exact whenever they hold > top_p
+# heads with fewer weights run faster on MKL: the oneDNN conversions cost more than they save
+# (the quickstart's 384 x 128 head: 230 us on MKL, 373 us on oneDNN for 128 rows on one thread)
+ONEDNN_HEAD_MIN = 1 << 20
+
+
+def _search(cdf: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """(R, 1): per row, the first column of the (R, N) cumulative sums that exceeds u (R, 1). u is kept
+    below the row's total, so the column found has a positive probability even when u rounds up."""
+    u = torch.minimum(u, torch.nextafter(cdf[:, -1:], torch.zeros_like(cdf[:, -1:])))
+    return torch.searchsorted(cdf, u, right=True)
 
 
 def _draw(probs: torch.Tensor, gen: torch.Generator, order: torch.Tensor | None = None) -> torch.Tensor:
     """One index per row of (R, N) unnormalised probabilities, by inverse CDF: one uniform per row.
 
     torch.multinomial draws an exponential for every column (53 ms a step for 32 x 49,152 on one
-    CPU); a cumulative sum and a binary search sample the same distribution with one uniform. The
-    search runs in two levels: over the sums of DRAW_BLOCK-column blocks (float32 sums, whose
-    pairwise reduction errs by ~1e-7 relative, the softmax's own precision), then inside the chosen
-    block only, in float64. A float64 cumsum over the whole vocabulary took 97 ms for 128 rows on one
-    Zen 3 thread, this 4 ms. A zero-probability token is never drawn.
+    CPU); a cumulative sum and a binary search sample the same distribution with one uniform. Over a
+    large vocabulary the search runs in two levels: over the sums of DRAW_BLOCK-column blocks (float32
+    sums, whose pairwise reduction errs by ~1e-7 relative, the softmax's own precision), then inside
+    the chosen block only, in float64. A float64 cumsum over 49,152 columns took 117 ms for 128 rows
+    on one Zen 3 thread, this 5.5 ms; below 8 blocks the one-level search is cheaper and stays.
+    A zero-probability token is never drawn.
     order (R,): row j takes the order[j]-th uniform (the loop's rows are not in request order)."""
     r, n = probs.shape
     u = torch.rand(r, 1, generator=gen, device=probs.device, dtype=torch.float64)  # (R, 1)
     u = u if order is None else u[order]
+    if n <= 8 * DRAW_BLOCK:
+        cdf = probs.double().cumsum(-1)  # (R, N)
+        return _search(cdf, u * cdf[:, -1:]).squeeze(-1)
     pad = -n % DRAW_BLOCK
     blocks = (F.pad(probs, (0, pad)) if pad else probs).view(r, -1, DRAW_BLOCK)  # (R, B, S)
-    mass = blocks.sum(-1).double()  # (R, B)
-    cdf = mass.cumsum(-1)  # (R, B)
+    cdf = blocks.sum(-1).double().cumsum(-1)  # (R, B)
     u = u * cdf[:, -1:]
-    b = torch.searchsorted(cdf, u, right=True).clamp(max=cdf.shape[1] - 1)  # (R, 1): first block whose cdf exceeds u
+    b = _search(cdf, u)  # (R, 1)
     before = F.pad(cdf, (1, 0)).gather(1, b)  # (R, 1): the mass of the blocks before it
     inner = blocks[torch.arange(r, device=probs.device), b.squeeze(1)].double().cumsum(-1)  # (R, S)
-    # below the block's own total, so the search lands on a column whose probability is positive
-    t = torch.minimum(u - before, torch.nextafter(inner[:, -1:], torch.zeros((), dtype=inner.dtype, device=inner.device)))
-    return (b * DRAW_BLOCK + torch.searchsorted(inner, t, right=True)).squeeze(-1)  # (R,)
+    return (b * DRAW_BLOCK + _search(inner, u - before)).squeeze(-1)  # (R,)
 
 
 def _nucleus(sorted_p: torch.Tensor, top_p: float) -> torch.Tensor:
@@ -187,10 +198,11 @@ class _OneDNNHead:
 
 @contextlib.contextmanager
 def onednn_head(model):
-    """While sampling, the model's output embedding (a float32 nn.Linear on CPU) runs on oneDNN; a
-    no-op elsewhere (GPU, other dtypes, builds without oneDNN)."""
+    """While sampling, the model's output embedding (a float32 nn.Linear on CPU, at least
+    ONEDNN_HEAD_MIN weights) runs on oneDNN; a no-op elsewhere (GPU, other dtypes, small heads, builds
+    without oneDNN)."""
     head = model.get_output_embeddings()
-    if not (isinstance(head, torch.nn.Linear) and head.weight.device.type == "cpu"
+    if not (isinstance(head, torch.nn.Linear) and head.weight.numel() >= ONEDNN_HEAD_MIN and head.weight.device.type == "cpu"
             and head.weight.dtype == torch.float32 and torch.backends.mkldnn.is_available()
             and hasattr(torch._C._nn, "mkldnn_linear")):
         yield

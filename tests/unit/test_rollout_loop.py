@@ -6,6 +6,7 @@ import torch
 from r1repro.config import TinyModelConfig
 from r1repro.models import build_tiny_model, train_tokenizer
 from r1repro.rollout.hf import HFBackend
+from r1repro.rollout import loop
 from r1repro.rollout.loop import _draw, _fill_from_end, _sample, onednn_head
 
 TEXTS = [f"Q: Tom has {i} apples and gets {j} more. A: <think> {i} + {j} = {i + j}. </think> <answer> {i + j} </answer>"
@@ -86,10 +87,11 @@ def test_inverse_cdf_draws_follow_the_probabilities():
     assert all(abs(s - p) < 0.01 for s, p in zip(shares, [0.5, 0.3, 0.2])), shares  # s.e. <= 0.0036 a share
 
 
-def test_two_level_draw_matches_a_whole_vocabulary_inverse_cdf():
-    # 600 columns: two full 256-column blocks and a padded third; zeros inside and across blocks
-    probs = torch.rand(500, 600) * (torch.rand(500, 600) < 0.3)
-    probs[:, 599] = 0.01  # every row has mass; the last (padded) block is never empty
+@pytest.mark.parametrize("columns", [600, 2600])  # one level; two: ten 256-column blocks and a padded one
+def test_draw_matches_a_whole_vocabulary_inverse_cdf(columns):
+    # zeros inside and across blocks
+    probs = torch.rand(500, columns) * (torch.rand(500, columns) < 0.3)
+    probs[:, -1] = 0.01  # every row has mass
     ours = _draw(probs, torch.Generator().manual_seed(3))
     u = torch.rand(500, 1, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     cdf = probs.double().cumsum(-1)  # the one-level reference with the same uniforms
@@ -101,9 +103,9 @@ def test_two_level_draw_matches_a_whole_vocabulary_inverse_cdf():
 def test_two_level_draw_never_picks_a_zero_column_at_a_block_edge():
     # all mass on the last column of block 0 and the first of block 1: the uniform's share of
     # block 0 may round to its total, and the draw must still land on column 255
-    probs = torch.zeros(20_000, 512)
+    probs = torch.zeros(20_000, 4096)
     probs[:, 255], probs[:, 256] = 0.25, 0.75
-    counts = torch.bincount(_draw(probs, torch.Generator().manual_seed(0)), minlength=512)
+    counts = torch.bincount(_draw(probs, torch.Generator().manual_seed(0)), minlength=4096)
     assert counts.sum() == counts[255] + counts[256]
     assert abs(counts[255] / 20_000 - 0.25) < 0.01
 
@@ -173,7 +175,8 @@ class HeadOnly(torch.nn.Module):
 
 
 @pytest.mark.parametrize("bias", [False, True])
-def test_onednn_head_computes_the_linear_and_restores_it(bias):
+def test_onednn_head_computes_the_linear_and_restores_it(bias, monkeypatch):
+    monkeypatch.setattr(loop, "ONEDNN_HEAD_MIN", 0)  # the test's head is small
     model = HeadOnly(bias=bias)
     x = torch.randn(5, 1, 8)
     want = torch.nn.functional.linear(x, model.head.weight, model.head.bias)
@@ -188,7 +191,8 @@ def test_onednn_head_computes_the_linear_and_restores_it(bias):
     assert "forward" not in vars(model.head)  # restored after an error too
 
 
-def test_onednn_head_leaves_other_dtypes_alone():
-    model = HeadOnly(dtype=torch.bfloat16)
-    with onednn_head(model):
-        assert "forward" not in vars(model.head)
+def test_onednn_head_leaves_other_dtypes_and_small_heads_alone(monkeypatch):
+    for model in (HeadOnly(), HeadOnly(dtype=torch.bfloat16)):  # 2,400 weights < ONEDNN_HEAD_MIN; bf16
+        monkeypatch.setattr(loop, "ONEDNN_HEAD_MIN", 0 if model.head.weight.dtype == torch.bfloat16 else 1 << 20)
+        with onednn_head(model):
+            assert "forward" not in vars(model.head)
