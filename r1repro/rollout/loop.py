@@ -58,7 +58,7 @@ def _draw(probs: torch.Tensor, gen: torch.Generator, order: torch.Tensor | None 
         cdf = probs.double().cumsum(-1)  # (R, N)
         return _search(cdf, u * cdf[:, -1:]).squeeze(-1)
     pad = -n % DRAW_BLOCK
-    blocks = (F.pad(probs, (0, pad)) if pad else probs).view(r, -1, DRAW_BLOCK)  # (R, B, S)
+    blocks = (F.pad(probs, (0, pad)) if pad else probs).reshape(r, -1, DRAW_BLOCK)  # (R, B, S)
     cdf = blocks.sum(-1).double().cumsum(-1)  # (R, B)
     u = u * cdf[:, -1:]
     b = _search(cdf, u)  # (R, 1)
