@@ -203,10 +203,9 @@ def _cpuinfo() -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in fields.items()}
 
 
-def cpu_model() -> tuple[str, list[str]]:
-    """(model name, vector extensions among VECTOR_FLAGS) from /proc/cpuinfo; the platform's processor
-    string and no flags where that file is absent."""
-    fields = _cpuinfo()
+def cpu_model(fields: dict[str, str]) -> tuple[str, list[str]]:
+    """(model name, vector extensions among VECTOR_FLAGS) from /proc/cpuinfo's fields; the platform's
+    processor string and no flags where that file is absent."""
     if not fields:
         return platform.processor() or platform.machine(), []
     name = fields.get("model name") or fields.get("Model") or fields.get("Hardware") or platform.machine()
@@ -215,10 +214,10 @@ def cpu_model() -> tuple[str, list[str]]:
 
 
 def hardware() -> dict[str, Any]:
-    model, flags = cpu_model()
+    fields = _cpuinfo()
+    model, flags = cpu_model(fields)
     info: dict[str, Any] = {"platform": platform.platform(), "cpu_count": os.cpu_count(), "cpu_model": model,
                             "cpu_flags": flags}
-    fields = _cpuinfo()
     if "cpu family" in fields:  # x86: a VM's model name may be just "AMD EPYC"; family 25 model 1 is Zen 3
         info["cpu_family_model"] = f"{fields['cpu family']}/{fields.get('model', '?')}"
     if "torch" in sys.modules:

@@ -231,58 +231,52 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
                 temperature: float, top_p: float, seed: int, stop: StopChecker | None = None) -> list[tuple[list[int], str]]:
     """Generated ids and finish reason ("eos" | "stop" | "length") per prompt."""
     with onednn_head(model):
-        return _sample_loop(model, prompt_ids, pad_id=pad_id, eos_id=eos_id, max_new_tokens=max_new_tokens,
-                            temperature=temperature, top_p=top_p, seed=seed, stop=stop)
-
-
-def _sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int, max_new_tokens: int,
-                 temperature: float, top_p: float, seed: int, stop: StopChecker | None) -> list[tuple[list[int], str]]:
-    device = next(model.parameters()).device
-    # the k samples of a prompt share its prefill: each distinct prompt is prefilled once, then its
-    # cache row, mask and logits are copied to every row that asked for it
-    ids, mask, src = distinct_left_padded(prompt_ids, pad_id)  # (U, P), (U, P); row -> distinct prompt
-    width = ids.shape[1]
-    ids, mask = ids.to(device), mask.to(device)
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (U, P)
-    cache = growing_cache(model, width + max_new_tokens)
-    gen = torch.Generator(device=device).manual_seed(seed)
-    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, **{cache_kw(model): cache}, use_cache=True,
-                logits_to_keep=1)
-    logits = out.logits[:, -1]  # (U, V)
-    if len(ids) < len(prompt_ids):
-        rows = torch.tensor(src, device=device)
-        cache.batch_select_indices(rows)
-        logits, mask, positions = logits[rows], mask[rows], positions[rows]  # (R, V), (R, P), (R, P)
-    next_pos = positions[:, -1:] + 1  # (R, 1)
-    alive = list(range(len(prompt_ids)))  # original row of each live batch row
-    order = None  # (R,): rank of each live row's original row, once rows are out of order
-    tokens: list[list[int]] = [[] for _ in prompt_ids]
-    finish = ["length"] * len(prompt_ids)
-    for step in range(max_new_tokens):
-        nxt = _sample(logits, temperature, top_p, gen, order)  # (R,)
-        keep = []
-        for j, tok in enumerate(nxt.tolist()):
-            row = alive[j]
-            tokens[row].append(tok)
-            if tok == eos_id:
-                finish[row] = "eos"
-            elif stop is not None and stop.hit(tokens[row]):
-                finish[row] = "stop"
-            else:
-                keep.append(j)
-        if not keep or step == max_new_tokens - 1:
-            break
-        if len(keep) < len(alive):  # finished rows leave the batch and the cache
-            places = _fill_from_end(keep, len(alive))
-            sel = torch.tensor(places, device=device)
-            cache.batch_select_indices(sel)
-            mask, nxt, next_pos = mask[sel], nxt[sel], next_pos[sel]
-            alive = [alive[j] for j in places]
-            # each row keeps the uniform it would get in request order: the same samples as an ordered batch
-            order = torch.tensor(alive, device=device).argsort().argsort()
-        mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)  # (R, P + step + 1)
-        out = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=next_pos, **{cache_kw(model): cache},
-                    use_cache=True)
-        logits = out.logits[:, -1]
-        next_pos = next_pos + 1
-    return list(zip(tokens, finish))
+        device = next(model.parameters()).device
+        # the k samples of a prompt share its prefill: each distinct prompt is prefilled once, then its
+        # cache row, mask and logits are copied to every row that asked for it
+        ids, mask, src = distinct_left_padded(prompt_ids, pad_id)  # (U, P), (U, P); row -> distinct prompt
+        width = ids.shape[1]
+        ids, mask = ids.to(device), mask.to(device)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (U, P)
+        cache = growing_cache(model, width + max_new_tokens)
+        gen = torch.Generator(device=device).manual_seed(seed)
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, **{cache_kw(model): cache},
+                    use_cache=True, logits_to_keep=1)
+        logits = out.logits[:, -1]  # (U, V)
+        if len(ids) < len(prompt_ids):
+            rows = torch.tensor(src, device=device)
+            cache.batch_select_indices(rows)
+            logits, mask, positions = logits[rows], mask[rows], positions[rows]  # (R, V), (R, P), (R, P)
+        next_pos = positions[:, -1:] + 1  # (R, 1)
+        alive = list(range(len(prompt_ids)))  # original row of each live batch row
+        order = None  # (R,): rank of each live row's original row, once rows are out of order
+        tokens: list[list[int]] = [[] for _ in prompt_ids]
+        finish = ["length"] * len(prompt_ids)
+        for step in range(max_new_tokens):
+            nxt = _sample(logits, temperature, top_p, gen, order)  # (R,)
+            keep = []
+            for j, tok in enumerate(nxt.tolist()):
+                row = alive[j]
+                tokens[row].append(tok)
+                if tok == eos_id:
+                    finish[row] = "eos"
+                elif stop is not None and stop.hit(tokens[row]):
+                    finish[row] = "stop"
+                else:
+                    keep.append(j)
+            if not keep or step == max_new_tokens - 1:
+                break
+            if len(keep) < len(alive):  # finished rows leave the batch and the cache
+                places = _fill_from_end(keep, len(alive))
+                sel = torch.tensor(places, device=device)
+                cache.batch_select_indices(sel)
+                mask, nxt, next_pos = mask[sel], nxt[sel], next_pos[sel]
+                alive = [alive[j] for j in places]
+                # each row keeps the uniform it would get in request order: the same samples as an ordered batch
+                order = torch.tensor(alive, device=device).argsort().argsort()
+            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)  # (R, P + step + 1)
+            out = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=next_pos, **{cache_kw(model): cache},
+                        use_cache=True)
+            logits = out.logits[:, -1]
+            next_pos = next_pos + 1
+        return list(zip(tokens, finish))

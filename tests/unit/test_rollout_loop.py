@@ -5,9 +5,9 @@ import torch
 
 from r1repro.config import TinyModelConfig
 from r1repro.models import build_tiny_model, train_tokenizer
-from r1repro.rollout.hf import HFBackend
 from r1repro.rollout import loop
-from r1repro.rollout.loop import _draw, _fill_from_end, _sample, onednn_head
+from r1repro.rollout.hf import HFBackend
+from r1repro.rollout.loop import _draw, _fill_from_end, _sample, _search, onednn_head
 
 TEXTS = [f"Q: Tom has {i} apples and gets {j} more. A: <think> {i} + {j} = {i + j}. </think> <answer> {i + j} </answer>"
          for i in range(20) for j in range(10)]
@@ -100,14 +100,24 @@ def test_draw_matches_a_whole_vocabulary_inverse_cdf(columns):
     assert (probs.gather(1, ours[:, None]) > 0).all()
 
 
-def test_two_level_draw_never_picks_a_zero_column_at_a_block_edge():
-    # all mass on the last column of block 0 and the first of block 1: the uniform's share of
-    # block 0 may round to its total, and the draw must still land on column 255
+def test_two_level_draw_is_exact_across_a_block_edge():
+    # mass on the last column of block 0 and two columns of block 1: the second level searches
+    # u less block 0's mass (before); without it column 256 would never be drawn
     probs = torch.zeros(20_000, 4096)
-    probs[:, 255], probs[:, 256] = 0.25, 0.75
+    probs[:, 255], probs[:, 256], probs[:, 300] = 0.25, 0.25, 0.5
     counts = torch.bincount(_draw(probs, torch.Generator().manual_seed(0)), minlength=4096)
-    assert counts.sum() == counts[255] + counts[256]
-    assert abs(counts[255] / 20_000 - 0.25) < 0.01
+    assert counts.sum() == counts[255] + counts[256] + counts[300]  # no zero column
+    shares = [counts[c].item() / 20_000 for c in (255, 256, 300)]
+    assert all(abs(s - p) < 0.01 for s, p in zip(shares, [0.25, 0.25, 0.5])), shares
+
+
+def test_search_never_lands_past_the_last_positive_column():
+    # a uniform that rounds up to the row's total would find no column whose cdf exceeds it (searchsorted
+    # returns N) or, clamped, a last column of probability 0; the search keeps u below the total
+    cdf = torch.tensor([[0.25, 1.0, 1.0]], dtype=torch.float64)  # column 2 has probability 0
+    assert _search(cdf, torch.tensor([[1.0]], dtype=torch.float64)).item() == 1
+    assert _search(cdf, torch.tensor([[0.25]], dtype=torch.float64)).item() == 1  # right=True: cdf must exceed u
+    assert _search(cdf, torch.tensor([[0.0]], dtype=torch.float64)).item() == 0
 
 
 def reference_nucleus(probs: torch.Tensor, top_p: float) -> set[int]:
@@ -191,8 +201,11 @@ def test_onednn_head_computes_the_linear_and_restores_it(bias, monkeypatch):
     assert "forward" not in vars(model.head)  # restored after an error too
 
 
-def test_onednn_head_leaves_other_dtypes_and_small_heads_alone(monkeypatch):
-    for model in (HeadOnly(), HeadOnly(dtype=torch.bfloat16)):  # 2,400 weights < ONEDNN_HEAD_MIN; bf16
-        monkeypatch.setattr(loop, "ONEDNN_HEAD_MIN", 0 if model.head.weight.dtype == torch.bfloat16 else 1 << 20)
-        with onednn_head(model):
-            assert "forward" not in vars(model.head)
+def test_onednn_head_leaves_small_heads_and_other_dtypes_alone(monkeypatch):
+    small = HeadOnly()  # 2,400 weights, below ONEDNN_HEAD_MIN
+    with onednn_head(small):
+        assert "forward" not in vars(small.head)
+    monkeypatch.setattr(loop, "ONEDNN_HEAD_MIN", 0)
+    bf16 = HeadOnly(dtype=torch.bfloat16)
+    with onednn_head(bf16):
+        assert "forward" not in vars(bf16.head)
