@@ -21,8 +21,8 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from transformers import DynamicCache
-from transformers.cache_utils import DynamicLayer
+from transformers import AttentionInterface, DynamicCache
+from transformers.cache_utils import Cache, DynamicLayer
 
 from r1repro.models import cache_kw, distinct_left_padded
 
@@ -167,6 +167,124 @@ class GrowingLayer(DynamicLayer):
         self.keys, self.values = self._k[:, :, :n], self._v[:, :, :n]
 
 
+# ------------------------------------------------------------------------------ shared-prefix attention
+# The k samples of a prompt share its keys/values. A decode step of the plain loop reads them k times
+# (each row's cache holds its own copy); here each distinct prompt's keys/values are kept once and a
+# step's attention runs in two parts merged by their log-sum-exps, as FlashInfer's and vLLM's cascade
+# attention do: the rows of a prompt attend together to the prompt (one pass per prompt, all its rows'
+# queries at once), each row alone to the tokens it generated. Gated to the CPU (the flash kernel that
+# returns log-sum-exps) and to model types whose attention takes the attention interface's kwargs.
+SHARED_PREFIX_IMPL = "r1repro_shared_prefix"
+SHARED_PREFIX_MODELS = ("llama", "qwen2")  # checked against `generate` (tests/unit/test_rollout_contract.py)
+_FLASH_CPU = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+
+
+def _flash(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float | None, bias: torch.Tensor | None = None):
+    """softmax(q k^T scale + bias) v (B, H, Lq, D) and the log-sum-exp of each query's scores (B, H, Lq)."""
+    out, lse = _FLASH_CPU(q, k, v, 0.0, False, attn_mask=bias, scale=scale)
+    return out, lse
+
+
+def shared_prefix_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0,
+                            shared_prefix=None, **kwargs):
+    """A decode step's attention (one query per row) for a SharedPrefixCache: key/value are the rows'
+    generated tokens (R, Hkv, G, D); the prompts' keys/values, once per distinct prompt, come from
+    the cache. A key/value head's g query heads act as g queries of it (no repeat of keys/values)."""
+    cache: SharedPrefixCache = shared_prefix
+    layer = cache.layers[module.layer_idx]
+    r, h, _, d = query.shape  # (R, H, 1, D)
+    hkv = key.shape[1]
+    g = h // hkv
+    q = query.reshape(r, hkv, g, d)  # (R, Hkv, g, D)
+    out_s, lse_s = _flash(q, key, value, scaling)  # each row over its own generated tokens
+    u = layer.prefix_keys.shape[0]
+    qp = q.new_zeros(u, hkv, cache.slots, g, d)  # each prompt's rows' queries side by side
+    qp[cache.src, :, cache.slot] = q
+    out_p, lse_p = _flash(qp.view(u, hkv, -1, d), layer.prefix_keys, layer.prefix_values, scaling, cache.bias)
+    out_p = out_p.reshape(u, hkv, cache.slots, g, d)[cache.src, :, cache.slot]  # (R, Hkv, g, D)
+    lse_p = lse_p.reshape(u, hkv, cache.slots, g)[cache.src, :, cache.slot]  # (R, Hkv, g)
+    lse = torch.logaddexp(lse_p, lse_s)
+    out = out_p * (lse_p - lse).exp().unsqueeze(-1) + out_s * (lse_s - lse).exp().unsqueeze(-1)
+    return out.to(query.dtype).reshape(r, 1, h, d), None  # (R, 1, H, D)
+
+
+class SharedPrefixLayer(DynamicLayer):
+    """One layer's cache for rows that share prompts: the prefill's keys/values, one row per distinct
+    prompt (U, Hkv, P, D), and each row's generated tokens in a GrowingLayer (R, Hkv, G, D)."""
+
+    def __init__(self, prefill: DynamicLayer, capacity: int):
+        super().__init__()
+        self.prefix_keys, self.prefix_values = prefill.keys, prefill.values  # (U, Hkv, P, D)
+        self.suffix = GrowingLayer(capacity)
+        self.device, self.is_initialized = prefill.keys.device, True
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
+        self.keys, self.values = self.suffix.update(key_states, value_states)
+        return self.keys, self.values
+
+    def get_seq_length(self) -> int:
+        return self.prefix_keys.shape[-2] + self.suffix.get_seq_length()
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        self.suffix.batch_select_indices(indices)
+        self.keys, self.values = self.suffix.keys, self.suffix.values
+
+
+class SharedPrefixCache(Cache):
+    """The decode-time cache of sample_loop when rows share prompts: SharedPrefixLayers plus, shared by
+    all layers, each live row's prompt (src) and place among that prompt's rows (slot), and the
+    prompts' left padding as an additive bias (U, 1, 1, P)."""
+
+    def __init__(self, prefill: DynamicCache, src: list[int], prompt_mask: torch.Tensor, capacity: int):
+        super().__init__(layers=[SharedPrefixLayer(layer, capacity) for layer in prefill.layers])
+        taken: dict[int, int] = {}  # rows of each prompt so far
+        slot = []
+        for s in src:
+            slot.append(taken.get(s, 0))
+            taken[s] = slot[-1] + 1
+        device = prompt_mask.device
+        self.src = torch.tensor(src, device=device)  # (R,)
+        self.slot = torch.tensor(slot, device=device)  # (R,)
+        self.slots = max(slot) + 1
+        dtype = prefill.layers[0].keys.dtype
+        self.bias = torch.zeros(prompt_mask.shape, dtype=dtype, device=device).masked_fill(
+            prompt_mask == 0, float("-inf"))[:, None, None, :]  # (U, 1, 1, P)
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        """Row j becomes row indices[j] (fewer rows as rows finish; see GrowingLayer)."""
+        self.src, self.slot = self.src[indices], self.slot[indices]
+        for layer in self.layers:
+            layer.batch_select_indices(indices)
+
+
+def shares_prefix(model, distinct: int, rows: int) -> bool:
+    """Whether sample_loop decodes with shared-prefix attention: on CPU, for the checked model types
+    with full attention everywhere and SDPA, when rows share prompts (at least two rows a prompt)."""
+    config = getattr(model, "config", None)
+    text = config.get_text_config(decoder=True) if config is not None else None
+    types = getattr(text, "layer_types", None) or []
+    return (rows >= 2 * distinct and _FLASH_CPU is not None and text is not None
+            and getattr(text, "model_type", None) in SHARED_PREFIX_MODELS
+            and getattr(config, "_attn_implementation", None) == "sdpa"
+            and all(t == "full_attention" for t in types)
+            and next(model.parameters()).device.type == "cpu")
+
+
+@contextlib.contextmanager
+def _attention_implementation(model, name: str):
+    """model.config._attn_implementation is `name` inside (the attention modules read it every forward)."""
+    config = model.config
+    before = config._attn_implementation
+    config._attn_implementation = name
+    try:
+        yield
+    finally:
+        config._attn_implementation = before
+
+
+AttentionInterface.register(SHARED_PREFIX_IMPL, shared_prefix_attention)
+
+
 def growing_cache(model, capacity: int = 0) -> DynamicCache:
     """A DynamicCache whose layers are GrowingLayers; a plain one for models with sliding or other
     non-full attention layers (or a transformers whose Cache no longer replicates a layer class)."""
@@ -230,22 +348,30 @@ def _fill_from_end(keep: list[int], rows: int) -> list[int]:
 def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int, max_new_tokens: int,
                 temperature: float, top_p: float, seed: int, stop: StopChecker | None = None) -> list[tuple[list[int], str]]:
     """Generated ids and finish reason ("eos" | "stop" | "length") per prompt."""
-    with onednn_head(model):
+    with onednn_head(model), contextlib.ExitStack() as decoding:
         device = next(model.parameters()).device
         # the k samples of a prompt share its prefill: each distinct prompt is prefilled once, then its
-        # cache row, mask and logits are copied to every row that asked for it
+        # cache row, mask and logits are copied to every row that asked for it; with shared-prefix
+        # attention (shares_prefix) the cache keeps one copy per prompt and only the logits are copied
         ids, mask, src = distinct_left_padded(prompt_ids, pad_id)  # (U, P), (U, P); row -> distinct prompt
         width = ids.shape[1]
         ids, mask = ids.to(device), mask.to(device)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (U, P)
-        cache = growing_cache(model, width + max_new_tokens)
+        share = shares_prefix(model, len(ids), len(prompt_ids))
+        cache = DynamicCache() if share else growing_cache(model, width + max_new_tokens)
         gen = torch.Generator(device=device).manual_seed(seed)
         out = model(input_ids=ids, attention_mask=mask, position_ids=positions, **{cache_kw(model): cache},
                     use_cache=True, logits_to_keep=1)
         logits = out.logits[:, -1]  # (U, V)
+        step_kw = {}
+        if share:  # decode steps attend through shared_prefix_attention, which masks the padding itself
+            cache = SharedPrefixCache(cache, src, mask, max_new_tokens)
+            step_kw = {"shared_prefix": cache}
+            decoding.enter_context(_attention_implementation(model, SHARED_PREFIX_IMPL))
         if len(ids) < len(prompt_ids):
             rows = torch.tensor(src, device=device)
-            cache.batch_select_indices(rows)
+            if not share:
+                cache.batch_select_indices(rows)
             logits, mask, positions = logits[rows], mask[rows], positions[rows]  # (R, V), (R, P), (R, P)
         next_pos = positions[:, -1:] + 1  # (R, 1)
         alive = list(range(len(prompt_ids)))  # original row of each live batch row
@@ -274,9 +400,10 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
                 alive = [alive[j] for j in places]
                 # each row keeps the uniform it would get in request order: the same samples as an ordered batch
                 order = torch.tensor(alive, device=device).argsort().argsort()
-            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)  # (R, P + step + 1)
-            out = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=next_pos, **{cache_kw(model): cache},
-                        use_cache=True)
+            if not share:
+                mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)  # (R, P + step + 1)
+            out = model(input_ids=nxt[:, None], attention_mask=None if share else mask, position_ids=next_pos,
+                        **{cache_kw(model): cache}, use_cache=True, **step_kw)
             logits = out.logits[:, -1]
             next_pos = next_pos + 1
         return list(zip(tokens, finish))

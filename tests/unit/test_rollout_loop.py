@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from r1repro.config import TinyModelConfig
-from r1repro.models import build_tiny_model, train_tokenizer
+from r1repro.models import build_tiny_model, left_padded, train_tokenizer
 from r1repro.rollout import loop
 from r1repro.rollout.hf import HFBackend
 from r1repro.rollout.loop import _draw, _fill_from_end, _sample, _search, onednn_head
@@ -209,3 +209,110 @@ def test_onednn_head_leaves_small_heads_and_other_dtypes_alone(monkeypatch):
     bf16 = HeadOnly(dtype=torch.bfloat16)
     with onednn_head(bf16):
         assert "forward" not in vars(bf16.head)
+
+
+# ----------------------------------------------------------------------------- shared-prefix attention
+def gqa_model(arch: str):
+    """A small random model with grouped-query attention (6 query heads on 2 key/value heads), as
+    SmolLM2 (9 on 3) and Qwen2.5 have; EOS 0 of 64 tokens, so sampled rows end at different steps."""
+    import transformers
+
+    cls = {"llama": transformers.LlamaConfig, "qwen2": transformers.Qwen2Config}[arch]
+    cfg = cls(vocab_size=64, hidden_size=48, intermediate_size=96, num_hidden_layers=2, num_attention_heads=6,
+              num_key_value_heads=2, max_position_embeddings=128, eos_token_id=0, pad_token_id=0)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return transformers.AutoModelForCausalLM.from_config(cfg, attn_implementation="sdpa").eval()
+
+
+def test_shared_prefix_attention_equals_attention_over_each_rows_full_cache():
+    # 3 prompts (left padding 0, 2, 4 of 6 positions), 7 rows in mixed order, 3 generated tokens; then
+    # rows 1 and 4 finish and the last rows take their places
+    from types import SimpleNamespace
+
+    from transformers import DynamicCache
+    from transformers.integrations.sdpa_attention import repeat_kv
+
+    g = torch.Generator().manual_seed(0)
+    u, hkv, heads, p, d, gen_len = 3, 2, 6, 6, 8, 3
+    src = [2, 0, 1, 0, 2, 2, 1]
+    pad = torch.tensor([[1] * 6, [0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 1, 1]])  # (U, P)
+    prefill = DynamicCache()
+    pk, pv = torch.randn(u, hkv, p, d, generator=g), torch.randn(u, hkv, p, d, generator=g)
+    prefill.update(pk, pv, 0)
+    cache = loop.SharedPrefixCache(prefill, src, pad, capacity=4)
+    assert cache.slot.tolist() == [0, 0, 0, 1, 1, 2, 1] and cache.slots == 3
+    sk, sv = torch.randn(7, hkv, gen_len, d, generator=g), torch.randn(7, hkv, gen_len, d, generator=g)
+    key, value = cache.layers[0].update(sk, sv)
+    assert cache.get_seq_length() == p + gen_len
+
+    def check(rows):
+        q = torch.randn(len(rows), heads, 1, d, generator=g)
+        got, _ = loop.shared_prefix_attention(SimpleNamespace(layer_idx=0), q, key, value, None, scaling=0.3,
+                                              shared_prefix=cache)
+        full_k = torch.cat([pk[rows], sk_now], dim=2)  # (R, Hkv, P + G, D): the plain loop's cache
+        full_v = torch.cat([pv[rows], sv_now], dim=2)
+        mask = torch.cat([pad[rows], torch.ones(len(rows), gen_len, dtype=torch.long)], 1).bool()[:, None, None]
+        want = torch.nn.functional.scaled_dot_product_attention(q, repeat_kv(full_k, 3), repeat_kv(full_v, 3),
+                                                                attn_mask=mask, scale=0.3)
+        assert got.shape == (len(rows), 1, heads, d)
+        torch.testing.assert_close(got, want.transpose(1, 2), atol=1e-5, rtol=1e-5)
+
+    sk_now, sv_now = sk, sv
+    check(src)
+    sel = torch.tensor(_fill_from_end([0, 2, 3, 5, 6], 7))  # [0, 6, 2, 3, 5]
+    cache.batch_select_indices(sel)
+    key, value = cache.layers[0].keys, cache.layers[0].values
+    sk_now, sv_now = sk[sel], sv[sel]
+    assert torch.equal(key, sk_now)
+    check([src[i] for i in sel.tolist()])
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2"])
+def test_shared_prefix_decoding_samples_what_the_plain_loop_samples(arch, monkeypatch):
+    # prompts of 5, 9 and 2 tokens, 4, 3 and 1 rows each (sampled rows end at EOS at different steps),
+    # sampled and greedy: the same tokens with and without the shared prefix, and the model's
+    # attention implementation is back to SDPA after each call
+    model = gqa_model(arch)
+    prompts = [[5, 6, 7, 8, 9]] * 4 + [[3, 1, 4, 1, 5, 9, 2, 6, 5]] * 3 + [[7, 7]]
+    assert loop.shares_prefix(model, 3, len(prompts))
+    kw = dict(pad_id=0, eos_id=0, max_new_tokens=24, top_p=1.0, seed=3)
+    shared = [loop.sample_loop(model, prompts, temperature=t, **kw) for t in (1.0, 0.0)]
+    assert model.config._attn_implementation == "sdpa"
+    monkeypatch.setattr(loop, "shares_prefix", lambda *a: False)
+    plain = [loop.sample_loop(model, prompts, temperature=t, **kw) for t in (1.0, 0.0)]
+    assert shared == plain
+    assert len({len(toks) for toks, _ in shared[0]}) > 1  # rows left the batch at different steps
+
+
+def test_greedy_with_shared_prompts_matches_generate():
+    model = gqa_model("llama")
+    prompts = [[5, 6, 7, 8, 9]] * 3 + [[3, 1, 4, 1, 5, 9, 2, 6, 5]] * 3
+    got = [toks for toks, _ in loop.sample_loop(model, prompts, pad_id=0, eos_id=0, max_new_tokens=16,
+                                                 temperature=0.0, top_p=1.0, seed=0)]
+    ids, mask = left_padded(prompts, 0)
+    out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=16, do_sample=False, pad_token_id=0,
+                         eos_token_id=0)[:, ids.shape[1]:].tolist()
+    assert got == [r[: r.index(0) + 1] if 0 in r else r for r in out]
+
+
+def test_shared_prefix_only_where_it_is_checked_and_pays():
+    model = gqa_model("llama")
+    assert loop.shares_prefix(model, 4, 8) and not loop.shares_prefix(model, 4, 7)  # < 2 rows a prompt
+    model.config._attn_implementation = "eager"
+    assert not loop.shares_prefix(model, 4, 8)
+    model.config._attn_implementation = "sdpa"
+    model.config.model_type = "gpt_neox"  # not checked against generate
+    assert not loop.shares_prefix(model, 4, 8)
+
+
+def test_attention_implementation_is_restored_after_an_error(monkeypatch):
+    model = gqa_model("llama")
+
+    def fail(*a, **k):
+        raise RuntimeError("a failed sampling step")
+
+    monkeypatch.setattr(loop, "_sample", fail)
+    with pytest.raises(RuntimeError):
+        loop.sample_loop(model, [[5, 6, 7]] * 4, pad_id=0, eos_id=0, max_new_tokens=4, temperature=1.0, top_p=1.0, seed=0)
+    assert model.config._attn_implementation == "sdpa"
