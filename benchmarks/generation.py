@@ -5,7 +5,7 @@ samples = 128 rows, 128 new tokens, T 0.8) and of `model.generate` on the same r
 matrix-multiply peak of this machine measured in the same process (a 2048^3 GEMM, best of 5); the
 model FLOPs the loop reached as a share of that peak (2 x parameters per generated token, prefill
 included); and greedy equality against `generate` on distinct prompts and on prompts repeated 4 times
-(the shared-prefix attention path, r1repro.rollout.loop.shares_prefix). `--profile` adds a
+(the shared-prefix attention path, r1repro.rollout.loop.shares_prefix); the process's peak RSS. `--profile` adds a
 torch.profiler table of where one sampled batch spends its time (the top operators by self CPU time).
 
 Prompts are the one-step word problems of recipes/smollm2-135m-arith.yaml in the model's chat
@@ -18,6 +18,7 @@ template, so rows stop at EOS as they do in RL (tokens/s: generated tokens over 
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import time
 from pathlib import Path
@@ -135,6 +136,8 @@ def main() -> None:
             result["profile_top"] = [
                 {"op": e.key, "self_cpu_s": round(e.self_cpu_time_total / 1e6, 2), "calls": e.count}
                 for e in sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)[:20]]
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # the whole process
+    print(f"peak RSS {result['peak_rss_mb']} MB")
     if args.json:
         write_result(args.json, result, info)
 

@@ -175,7 +175,11 @@ class GrowingLayer(DynamicLayer):
 # queries at once), each row alone to the tokens it generated. Gated to the CPU (the flash kernel that
 # returns log-sum-exps) and to model types whose attention takes the attention interface's kwargs.
 SHARED_PREFIX_IMPL = "r1repro_shared_prefix"
-SHARED_PREFIX_MODELS = ("llama", "qwen2")  # checked against `generate` (tests/unit/test_rollout_contract.py)
+SHARED_PREFIX_MODELS = ("llama", "qwen2")  # checked against `generate` (tests/unit/test_rollout_loop.py)
+# below this prompt width the two passes' extra operations cost what the shared reads save: SmolLM2-135M,
+# 128 rows of 16 prompts, 2 Zen 5 threads: 72-token prompts even, 112 tokens +5%, 333 tokens +25% and
+# 2.3x less memory (docs/benchmarks.md)
+SHARED_PREFIX_MIN_WIDTH = 96
 _FLASH_CPU = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
 
 
@@ -257,13 +261,14 @@ class SharedPrefixCache(Cache):
             layer.batch_select_indices(indices)
 
 
-def shares_prefix(model, distinct: int, rows: int) -> bool:
+def shares_prefix(model, distinct: int, rows: int, width: int) -> bool:
     """Whether sample_loop decodes with shared-prefix attention: on CPU, for the checked model types
-    with full attention everywhere and SDPA, when rows share prompts (at least two rows a prompt)."""
+    with full attention everywhere and SDPA, when rows share prompts (at least two rows a prompt) of
+    at least SHARED_PREFIX_MIN_WIDTH tokens (the padded width)."""
     config = getattr(model, "config", None)
     text = config.get_text_config(decoder=True) if config is not None else None
     types = getattr(text, "layer_types", None) or []
-    return (rows >= 2 * distinct and _FLASH_CPU is not None and text is not None
+    return (rows >= 2 * distinct and width >= SHARED_PREFIX_MIN_WIDTH and _FLASH_CPU is not None and text is not None
             and getattr(text, "model_type", None) in SHARED_PREFIX_MODELS
             and getattr(config, "_attn_implementation", None) == "sdpa"
             and all(t == "full_attention" for t in types)
@@ -357,7 +362,7 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
         width = ids.shape[1]
         ids, mask = ids.to(device), mask.to(device)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (U, P)
-        share = shares_prefix(model, len(ids), len(prompt_ids))
+        share = shares_prefix(model, len(ids), len(prompt_ids), width)
         cache = DynamicCache() if share else growing_cache(model, width + max_new_tokens)
         gen = torch.Generator(device=device).manual_seed(seed)
         out = model(input_ids=ids, attention_mask=mask, position_ids=positions, **{cache_kw(model): cache},

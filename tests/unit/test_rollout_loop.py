@@ -273,9 +273,10 @@ def test_shared_prefix_decoding_samples_what_the_plain_loop_samples(arch, monkey
     # prompts of 5, 9 and 2 tokens, 4, 3 and 1 rows each (sampled rows end at EOS at different steps),
     # sampled and greedy: the same tokens with and without the shared prefix, and the model's
     # attention implementation is back to SDPA after each call
+    monkeypatch.setattr(loop, "SHARED_PREFIX_MIN_WIDTH", 0)  # the test's prompts are short
     model = gqa_model(arch)
     prompts = [[5, 6, 7, 8, 9]] * 4 + [[3, 1, 4, 1, 5, 9, 2, 6, 5]] * 3 + [[7, 7]]
-    assert loop.shares_prefix(model, 3, len(prompts))
+    assert loop.shares_prefix(model, 3, len(prompts), 9)
     kw = dict(pad_id=0, eos_id=0, max_new_tokens=24, top_p=1.0, seed=3)
     shared = [loop.sample_loop(model, prompts, temperature=t, **kw) for t in (1.0, 0.0)]
     assert model.config._attn_implementation == "sdpa"
@@ -285,7 +286,8 @@ def test_shared_prefix_decoding_samples_what_the_plain_loop_samples(arch, monkey
     assert len({len(toks) for toks, _ in shared[0]}) > 1  # rows left the batch at different steps
 
 
-def test_greedy_with_shared_prompts_matches_generate():
+def test_greedy_with_shared_prompts_matches_generate(monkeypatch):
+    monkeypatch.setattr(loop, "SHARED_PREFIX_MIN_WIDTH", 0)
     model = gqa_model("llama")
     prompts = [[5, 6, 7, 8, 9]] * 3 + [[3, 1, 4, 1, 5, 9, 2, 6, 5]] * 3
     got = [toks for toks, _ in loop.sample_loop(model, prompts, pad_id=0, eos_id=0, max_new_tokens=16,
@@ -298,15 +300,19 @@ def test_greedy_with_shared_prompts_matches_generate():
 
 def test_shared_prefix_only_where_it_is_checked_and_pays():
     model = gqa_model("llama")
-    assert loop.shares_prefix(model, 4, 8) and not loop.shares_prefix(model, 4, 7)  # < 2 rows a prompt
+    width = loop.SHARED_PREFIX_MIN_WIDTH
+    assert loop.shares_prefix(model, 4, 8, width)
+    assert not loop.shares_prefix(model, 4, 7, width)  # < 2 rows a prompt
+    assert not loop.shares_prefix(model, 4, 8, width - 1)  # short prompts: nothing to gain
     model.config._attn_implementation = "eager"
-    assert not loop.shares_prefix(model, 4, 8)
+    assert not loop.shares_prefix(model, 4, 8, width)
     model.config._attn_implementation = "sdpa"
     model.config.model_type = "gpt_neox"  # not checked against generate
-    assert not loop.shares_prefix(model, 4, 8)
+    assert not loop.shares_prefix(model, 4, 8, width)
 
 
 def test_attention_implementation_is_restored_after_an_error(monkeypatch):
+    monkeypatch.setattr(loop, "SHARED_PREFIX_MIN_WIDTH", 0)
     model = gqa_model("llama")
 
     def fail(*a, **k):
