@@ -8,7 +8,8 @@ place, so the cache copies a few rows, not all of them). The KV cache is written
 preallocated room (GrowingLayer) instead of being re-concatenated every token, and sampling uses
 one uniform per row and a top-64 nucleus: on SmolLM2-135M (2 CPU threads, 32 rows, 64 tokens) the
 two took generation from 50 to 78 tokens/s (docs/real-models.md). On CPU the LM head runs on oneDNN
-(onednn_head) and the inverse-CDF draw searches block sums first (_draw). Greedy output equals `model.generate`'s
+(onednn_head) and the inverse-CDF draw searches block sums first (_draw); rows that share a prompt of
+96 tokens or more read its keys/values once per step (shared_prefix_attention). Greedy output equals `model.generate`'s
 (tests/unit/test_rollout_contract.py); the HF backend uses `generate` for models it was not
 checked on (engine: "generate").
 """
