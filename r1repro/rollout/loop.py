@@ -186,8 +186,7 @@ _FLASH_CPU = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cp
 
 def _flash(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float | None, bias: torch.Tensor | None = None):
     """softmax(q k^T scale + bias) v (B, H, Lq, D) and the log-sum-exp of each query's scores (B, H, Lq)."""
-    out, lse = _FLASH_CPU(q, k, v, 0.0, False, attn_mask=bias, scale=scale)
-    return out, lse
+    return _FLASH_CPU(q, k, v, 0.0, False, attn_mask=bias, scale=scale)
 
 
 def shared_prefix_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0,

@@ -322,3 +322,17 @@ def test_attention_implementation_is_restored_after_an_error(monkeypatch):
     with pytest.raises(RuntimeError):
         loop.sample_loop(model, [[5, 6, 7]] * 4, pad_id=0, eos_id=0, max_new_tokens=4, temperature=1.0, top_p=1.0, seed=0)
     assert model.config._attn_implementation == "sdpa"
+
+
+def test_shared_prefix_decoding_through_lora_adapters(monkeypatch):
+    # the RL stage samples from a peft-wrapped policy when model.lora is set: the same tokens as the plain loop
+    peft = pytest.importorskip("peft")
+    monkeypatch.setattr(loop, "SHARED_PREFIX_MIN_WIDTH", 0)
+    model = peft.get_peft_model(gqa_model("llama"), peft.LoraConfig(r=4, target_modules=["q_proj", "v_proj"],
+                                                                    init_lora_weights=False, task_type="CAUSAL_LM")).eval()
+    prompts = [[5, 6, 7, 8, 9]] * 4 + [[3, 1, 4]] * 2
+    kw = dict(pad_id=0, eos_id=0, max_new_tokens=12, temperature=1.0, top_p=1.0, seed=1)
+    assert loop.shares_prefix(model, 2, len(prompts), 5)
+    shared = loop.sample_loop(model, prompts, **kw)
+    monkeypatch.setattr(loop, "shares_prefix", lambda *a: False)
+    assert shared == loop.sample_loop(model, prompts, **kw)
