@@ -368,11 +368,10 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
         out = model(input_ids=ids, attention_mask=mask, position_ids=positions, **{cache_kw(model): cache},
                     use_cache=True, logits_to_keep=1)
         logits = out.logits[:, -1]  # (U, V)
-        step_kw = {}
         if share:  # decode steps attend through shared_prefix_attention, which masks the padding itself
             cache = SharedPrefixCache(cache, src, mask, max_new_tokens)
-            step_kw = {"shared_prefix": cache}
             decoding.enter_context(_attention_implementation(model, SHARED_PREFIX_IMPL))
+        step_kw = {"shared_prefix": cache} if share else {}
         if len(ids) < len(prompt_ids):
             rows = torch.tensor(src, device=device)
             if not share:
@@ -405,8 +404,7 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
                 alive = [alive[j] for j in places]
                 # each row keeps the uniform it would get in request order: the same samples as an ordered batch
                 order = torch.tensor(alive, device=device).argsort().argsort()
-            if not share:
-                mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)  # (R, P + step + 1)
+            mask = mask if share else torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)  # (R, P + step + 1)
             out = model(input_ids=nxt[:, None], attention_mask=None if share else mask, position_ids=next_pos,
                         **{cache_kw(model): cache}, use_cache=True, **step_kw)
             logits = out.logits[:, -1]
