@@ -4,8 +4,9 @@ What (issue 21): tokens/s of r1repro.rollout.loop.sample_loop at an RL-sized bat
 samples = 128 rows, 128 new tokens, T 0.8) and of `model.generate` on the same rows; the fp32
 matrix-multiply peak of this machine measured in the same process (a 2048^3 GEMM, best of 5); the
 model FLOPs the loop reached as a share of that peak (2 x parameters per generated token, prefill
-included); and greedy equality against `generate` on distinct prompts and on prompts repeated 4 times
-(the shared-prefix attention path, r1repro.rollout.loop.shares_prefix); the process's peak RSS. `--profile` adds a
+included); greedy equality against `generate` on distinct prompts and on prompts repeated 4 times
+(these take the shared-prefix attention path when the prompts have >= 96 tokens, e.g. with
+`--template gsm8k_3shot`: r1repro.rollout.loop.shares_prefix); the process's peak RSS. `--profile` adds a
 torch.profiler table of where one sampled batch spends its time (the top operators by self CPU time).
 
 Prompts are the one-step word problems of recipes/smollm2-135m-arith.yaml in the model's chat
@@ -117,7 +118,7 @@ def main() -> None:
         if not args.no_generate:
             result["speed"].append(speed("generate", lambda: run_generate(model, tok, rows, args, args.temperature),
                                          n_params, sum(map(len, rows)), peak))
-        # distinct prompts (plain attention), and a quarter of them 4 times each (shared-prefix attention)
+        # distinct prompts, and a quarter of them 4 times each (shared-prefix attention for long prompts)
         greedy = base[: args.greedy_prompts]
         shared = [p for p in greedy[: max(1, len(greedy) // 4)] for _ in range(4)]
         for key, batch in (("greedy_equal", greedy), ("greedy_equal_shared", shared)):

@@ -314,13 +314,16 @@ def test_shared_prefix_only_where_it_is_checked_and_pays():
 def test_attention_implementation_is_restored_after_an_error(monkeypatch):
     monkeypatch.setattr(loop, "SHARED_PREFIX_MIN_WIDTH", 0)
     model = gqa_model("llama")
+    seen = []
 
     def fail(*a, **k):
+        seen.append(model.config._attn_implementation)
         raise RuntimeError("a failed sampling step")
 
     monkeypatch.setattr(loop, "_sample", fail)
     with pytest.raises(RuntimeError):
         loop.sample_loop(model, [[5, 6, 7]] * 4, pad_id=0, eos_id=0, max_new_tokens=4, temperature=1.0, top_p=1.0, seed=0)
+    assert seen == [loop.SHARED_PREFIX_IMPL]  # the error came while decoding through shared-prefix attention
     assert model.config._attn_implementation == "sdpa"
 
 
