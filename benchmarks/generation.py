@@ -2,8 +2,9 @@
 
 What (issue 21): tokens/s of r1repro.rollout.loop.sample_loop at an RL-sized batch (16 prompts x 8
 samples = 128 rows, 128 new tokens, T 0.8) and of `model.generate` on the same rows; the fp32
-matrix-multiply peak of this machine measured in the same process (a 2048^3 GEMM, best of 5); the
-model FLOPs the loop reached as a share of that peak (2 x parameters per generated token, prefill
+matrix-multiply peak of this machine measured in the same process (a 2048^3 GEMM, best of 5, on MKL
+and on oneDNN: the better of the two is the peak; earlier results used MKL's alone); the
+model FLOPs the loop reached as a share of that peak and of MKL's (2 x parameters per generated token, prefill
 included); greedy equality against `generate` on distinct prompts and on prompts repeated 4 times
 (these take the shared-prefix attention path when the prompts have >= 96 tokens, e.g. with
 `--template gsm8k_3shot`: r1repro.rollout.loop.shares_prefix); the process's peak RSS. `--profile` adds a
@@ -32,15 +33,25 @@ from task_selection import SETS, set_problems  # noqa: E402
 
 from r1repro.data.templates import TEMPLATES
 from r1repro.models import encode_prompt, left_padded, load_model
+from r1repro.rollout import loop
 from r1repro.rollout.loop import sample_loop
 
 
-def gemm_gflops(n: int = 2048, repeats: int = 5) -> float:
-    """Best-of-`repeats` fp32 GFLOP/s of one n x n x n matrix multiply (the attainable peak)."""
+def gemm_gflops(n: int = 2048, repeats: int = 5) -> dict[str, float]:
+    """Best-of-`repeats` fp32 GFLOP/s of one n x n x n matrix multiply on each kernel library torch has:
+    MKL (torch.mm, what nn.Linear calls) and oneDNN (what the loop's linear layers call on CPU). On AMD
+    CPUs MKL runs its AVX2 code, so oneDNN's figure is the machine's attainable peak there."""
     a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.mm(a, b)  # warm up
-    best = min(_timed(lambda: torch.mm(a, b)) for _ in range(repeats))
-    return 2 * n**3 / best / 1e9
+    peaks = {"mkl": _best(lambda: torch.mm(a, b), repeats)}
+    if loop._LINEAR_POINTWISE is not None and torch.backends.mkldnn.is_available():
+        w = b.t().contiguous().to_mkldnn()
+        peaks["onednn"] = _best(lambda: loop._LINEAR_POINTWISE(a, w, None, "none", [], ""), repeats)
+    return {k: 2 * n**3 / t / 1e9 for k, t in peaks.items()}
+
+
+def _best(fn, repeats: int) -> float:
+    fn()  # warm up
+    return min(_timed(fn) for _ in range(repeats))
 
 
 def _timed(fn) -> float:
@@ -69,16 +80,18 @@ def run_generate(model, tok, rows, args, temperature: float) -> list[list[int]]:
     return [r[: r.index(tok.eos_token_id) + 1] if tok.eos_token_id in r else r for r in new]
 
 
-def speed(name: str, fn, n_params: int, prompt_tokens: int, peak: float) -> dict:
+def speed(name: str, fn, n_params: int, prompt_tokens: int, peaks: dict[str, float]) -> dict:
     t = time.perf_counter()
     rows = fn()
     wall = time.perf_counter() - t
     gen = sum(len(r) for r in rows)
     gflops = 2 * n_params * (gen + prompt_tokens) / wall / 1e9
+    peak = max(peaks.values())
     res = {"engine": name, "wall_s": round(wall, 2), "generated_tokens": gen, "tokens_per_s": round(gen / wall, 1),
-           "model_gflops": round(gflops, 1), "share_of_peak": round(gflops / peak, 3)}
+           "model_gflops": round(gflops, 1), "share_of_peak": round(gflops / peak, 3),
+           "share_of_mkl_peak": round(gflops / peaks["mkl"], 3)}
     print(f"{name:>10}: {wall:7.1f} s  {gen:6d} tokens  {gen / wall:6.1f} tok/s  "
-          f"{gflops:5.1f} GFLOP/s = {100 * gflops / peak:4.1f}% of peak")
+          f"{gflops:5.1f} GFLOP/s = {100 * gflops / peak:4.1f}% of the peak ({100 * gflops / peaks['mkl']:4.1f}% of MKL's)")
     return res
 
 
@@ -102,22 +115,24 @@ def main() -> None:
     model, tok = load_model(args.model)
     model.eval()
     n_params = sum(p.numel() for p in model.parameters())  # tied embeddings count once: the LM head
-    peak = gemm_gflops()
-    print(f"{args.model}, {n_params / 1e6:.0f}M parameters; {cpu_line(info)}, {args.threads} threads; "
-          f"fp32 GEMM peak {peak:.1f} GFLOP/s")
+    peaks = gemm_gflops()
+    peak = max(peaks.values())
+    print(f"{args.model}, {n_params / 1e6:.0f}M parameters; {cpu_line(info)}, {args.threads} threads; fp32 GEMM peak "
+          f"{peak:.1f} GFLOP/s ({', '.join(f'{k} {v:.1f}' for k, v in peaks.items())})")
     base = prompts(tok, args.template, max(args.prompts, args.greedy_prompts))
     rows = [p for p in base[: args.prompts] for _ in range(args.k)]
     prompt_tokens = sum(map(len, base[: args.prompts]))  # the loop prefills each distinct prompt once
     result = {"model": args.model, "threads": args.threads, "rows": len(rows), "max_new_tokens": args.max_new_tokens,
               "temperature": args.temperature, "top_p": args.top_p, "gemm_peak_gflops": round(peak, 1),
+              "gemm_peaks_gflops": {k: round(v, 1) for k, v in peaks.items()},
               "params": n_params, "speed": []}
     with torch.no_grad():
         run_loop(model, tok, rows[:8], args, args.temperature)  # warm up
         result["speed"].append(speed("loop", lambda: [t for t, _ in run_loop(model, tok, rows, args, args.temperature)],
-                                     n_params, prompt_tokens, peak))
+                                     n_params, prompt_tokens, peaks))
         if not args.no_generate:
             result["speed"].append(speed("generate", lambda: run_generate(model, tok, rows, args, args.temperature),
-                                         n_params, sum(map(len, rows)), peak))
+                                         n_params, sum(map(len, rows)), peaks))
         # distinct prompts, and a quarter of them 4 times each (shared-prefix attention for long prompts)
         greedy = base[: args.greedy_prompts]
         shared = [p for p in greedy[: max(1, len(greedy) // 4)] for _ in range(4)]

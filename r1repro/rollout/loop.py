@@ -7,8 +7,8 @@ and drops finished rows from the batch and the cache (the last live row takes a 
 place, so the cache copies a few rows, not all of them). The KV cache is written in place into
 preallocated room (GrowingLayer) instead of being re-concatenated every token, and sampling uses
 one uniform per row and a top-64 nucleus: on SmolLM2-135M (2 CPU threads, 32 rows, 64 tokens) the
-two took generation from 50 to 78 tokens/s (docs/real-models.md). On CPU the LM head runs on oneDNN
-(onednn_head) and the inverse-CDF draw searches block sums first (_draw); rows that share a prompt of
+two took generation from 50 to 78 tokens/s (docs/real-models.md). On CPU the linear layers run on oneDNN
+(onednn_linears) and the inverse-CDF draw searches block sums first (_draw); rows that share a prompt of
 96 tokens or more read its keys/values once per step (shared_prefix_attention). Greedy output equals `model.generate`'s
 (tests/unit/test_rollout_contract.py); the HF backend uses `generate` for models it was not
 checked on (engine: "generate").
@@ -29,9 +29,12 @@ from r1repro.models import cache_kw, distinct_left_padded
 
 DRAW_BLOCK = 256  # _draw searches block sums first, then one block of this many columns
 NUCLEUS_CANDIDATES = 64  # top-p looks at the 64 likeliest tokens first; exact whenever they hold > top_p
-# heads with fewer weights run faster on MKL: the oneDNN conversions cost more than they save
-# (the quickstart's 384 x 128 head: 230 us on MKL, 373 us on oneDNN for 128 rows on one thread)
-ONEDNN_HEAD_MIN = 1 << 20
+# oneDNN's linear costs ~10 us more a call than MKL's: layers under 64K weights (the tiny model's) and calls
+# under 1M multiply-adds stay on MKL (2 Zen 5 threads: a 128 x 128 layer at 8 rows took 5 us on MKL, 12 on
+# oneDNN; 576 x 192 at 4 rows 23 us on both)
+ONEDNN_MIN_WEIGHTS = 1 << 16
+ONEDNN_MIN_MACS = 1 << 20
+_LINEAR_POINTWISE = getattr(torch.ops.mkldnn, "_linear_pointwise", None)  # dense in and out, a oneDNN weight
 
 
 def _search(cdf: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -300,41 +303,50 @@ def growing_cache(model, capacity: int = 0) -> DynamicCache:
     return cache
 
 
-class _OneDNNHead:
+class _OneDNNLinear:
     """A float32 CPU nn.Linear's forward as a oneDNN matrix multiply over a copy of its weight.
 
-    nn.Linear calls MKL's sgemm, which runs a language-model head's shape, few rows by a tall
-    vocabulary, far below the machine's peak: SmolLM2-135M's (rows x 576) @ (576 x 49,152) at
-    16-128 rows ran at 15-52 GFLOP/s on 2 Zen 3 threads, oneDNN at 34-82 (docs/benchmarks.md). The head
-    is a fifth of a decode step's FLOPs. The weight is copied once per sample_loop call: it changes
-    between RL steps."""
+    nn.Linear calls MKL's sgemm, which on AMD CPUs runs its AVX2 code: on a 2-vCPU Zen 5 EPYC a
+    2048^3 multiply ran at 223 GFLOP/s on MKL and 483 on oneDNN, and SmolLM2-135M's decode shapes,
+    (4-128 rows x 576) @ (576 x 576 ... 1536), at 23-192 GFLOP/s on MKL against 49-419 on oneDNN
+    (docs/benchmarks.md); on Zen 3 the LM head's shape ran at 27-52 against 74-82. The weight is
+    copied to oneDNN's layout once per sample_loop call (it changes between RL steps); calls with
+    fewer than ONEDNN_MIN_MACS multiply-adds stay on MKL, whose fixed cost per call is lower."""
 
-    def __init__(self, head: torch.nn.Linear):
-        self.weight = head.weight.detach().to_mkldnn()
-        bias = head.bias if head.bias is not None else head.weight.new_zeros(head.out_features)
-        self.bias = bias.detach().to_mkldnn()
+    def __init__(self, linear: torch.nn.Linear):
+        self.linear = linear
+        self.weight = linear.weight.detach().to_mkldnn()
+        self.bias = None if linear.bias is None else linear.bias.detach()
+        self.min_rows = ONEDNN_MIN_MACS / linear.weight.numel()
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        flat = x.reshape(-1, x.shape[-1]).to_mkldnn()  # (N, H)
-        return torch._C._nn.mkldnn_linear(flat, self.weight, self.bias).to_dense().view(*x.shape[:-1], -1)
+        if x.numel() < self.min_rows * x.shape[-1]:
+            return F.linear(x, self.linear.weight, self.linear.bias)
+        return _LINEAR_POINTWISE(x, self.weight, self.bias, "none", [], "")
+
+
+def _onednn_linears(model) -> list[torch.nn.Linear]:
+    """The model's float32 CPU nn.Linear modules of at least ONEDNN_MIN_WEIGHTS weights, when this
+    torch has oneDNN's linear and it is enabled."""
+    if _LINEAR_POINTWISE is None or not (torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled):
+        return []
+    return [m for m in model.modules() if isinstance(m, torch.nn.Linear) and m.weight.device.type == "cpu"
+            and m.weight.dtype == torch.float32 and m.weight.numel() >= ONEDNN_MIN_WEIGHTS]
 
 
 @contextlib.contextmanager
-def onednn_head(model):
-    """While sampling, the model's output embedding (a float32 nn.Linear on CPU, at least
-    ONEDNN_HEAD_MIN weights) runs on oneDNN; a no-op elsewhere (GPU, other dtypes, small heads, builds
-    without oneDNN)."""
-    head = model.get_output_embeddings()
-    if not (isinstance(head, torch.nn.Linear) and head.weight.numel() >= ONEDNN_HEAD_MIN and head.weight.device.type == "cpu"
-            and head.weight.dtype == torch.float32 and torch.backends.mkldnn.is_available()
-            and hasattr(torch._C._nn, "mkldnn_linear")):
-        yield
-        return
-    head.forward = _OneDNNHead(head)  # an instance attribute: hooks and the module itself stay as they are
+def onednn_linears(model):
+    """While sampling, the model's large float32 nn.Linear modules on CPU (the projections and the LM
+    head) run on oneDNN (_OneDNNLinear); a no-op elsewhere (GPU, other dtypes, small layers such as the
+    tiny model's, builds without oneDNN). Restored on exit, also on error."""
+    linears = _onednn_linears(model)
+    for m in linears:
+        m.forward = _OneDNNLinear(m)  # an instance attribute: hooks and the module itself stay as they are
     try:
         yield
     finally:
-        del head.forward
+        for m in linears:
+            del m.forward
 
 
 def _fill_from_end(keep: list[int], rows: int) -> list[int]:
@@ -353,7 +365,7 @@ def _fill_from_end(keep: list[int], rows: int) -> list[int]:
 def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int, max_new_tokens: int,
                 temperature: float, top_p: float, seed: int, stop: StopChecker | None = None) -> list[tuple[list[int], str]]:
     """Generated ids and finish reason ("eos" | "stop" | "length") per prompt."""
-    with onednn_head(model), contextlib.ExitStack() as decoding:
+    with onednn_linears(model), contextlib.ExitStack() as decoding:
         device = next(model.parameters()).device
         # the k samples of a prompt share its prefill: each distinct prompt is prefilled once, then its
         # cache row, mask and logits are copied to every row that asked for it; with shared-prefix

@@ -7,7 +7,7 @@ from r1repro.config import TinyModelConfig
 from r1repro.models import build_tiny_model, left_padded, train_tokenizer
 from r1repro.rollout import loop
 from r1repro.rollout.hf import HFBackend
-from r1repro.rollout.loop import _draw, _fill_from_end, _sample, _search, onednn_head
+from r1repro.rollout.loop import _draw, _fill_from_end, _sample, _search, onednn_linears
 
 TEXTS = [f"Q: Tom has {i} apples and gets {j} more. A: <think> {i} + {j} = {i + j}. </think> <answer> {i + j} </answer>"
          for i in range(20) for j in range(10)]
@@ -31,6 +31,18 @@ def run(model, tok, engine, **kw):
 def test_greedy_matches_transformers_generate(tiny):
     model, tok = tiny
     assert run(model, tok, "loop") == run(model, tok, "generate")
+
+
+@pytest.mark.skipif(loop._LINEAR_POINTWISE is None or not torch.backends.mkldnn.is_available(), reason="no oneDNN")
+def test_greedy_with_onednn_linears_matches_generate(tiny, monkeypatch):
+    # every linear layer of every step on oneDNN (the gates let only large layers and calls take it)
+    monkeypatch.setattr(loop, "ONEDNN_MIN_WEIGHTS", 0)
+    monkeypatch.setattr(loop, "ONEDNN_MIN_MACS", 0)
+    calls = []
+    monkeypatch.setattr(loop, "_LINEAR_POINTWISE", lambda *a: calls.append(1) or torch.ops.mkldnn._linear_pointwise(*a))
+    model, tok = tiny
+    assert run(model, tok, "loop") == run(model, tok, "generate")
+    assert len(calls) > 0
 
 
 def test_sampling_is_seeded(tiny):
@@ -175,40 +187,45 @@ def test_finished_rows_are_replaced_from_the_end():
     assert _fill_from_end([3], 4) == [3]
 
 
-class HeadOnly(torch.nn.Module):
+class TwoLinears(torch.nn.Module):
     def __init__(self, dtype=torch.float32, bias=False):
         super().__init__()
-        self.head = torch.nn.Linear(8, 300, bias=bias, dtype=dtype)
-
-    def get_output_embeddings(self):
-        return self.head
+        self.proj = torch.nn.Linear(8, 300, bias=bias, dtype=dtype)
+        self.head = torch.nn.Linear(300, 40, bias=bias, dtype=dtype)
 
 
 @pytest.mark.parametrize("bias", [False, True])
-def test_onednn_head_computes_the_linear_and_restores_it(bias, monkeypatch):
-    monkeypatch.setattr(loop, "ONEDNN_HEAD_MIN", 0)  # the test's head is small
-    model = HeadOnly(bias=bias)
+def test_onednn_linears_compute_the_linears_and_restore_them(bias, monkeypatch):
+    monkeypatch.setattr(loop, "ONEDNN_MIN_WEIGHTS", 0)  # the test's layers are small
+    monkeypatch.setattr(loop, "ONEDNN_MIN_MACS", 8 * 300 * 4)  # calls of 4 rows or more take oneDNN
+    model = TwoLinears(bias=bias)
     x = torch.randn(5, 1, 8)
-    want = torch.nn.functional.linear(x, model.head.weight, model.head.bias)
-    with onednn_head(model):
-        got = model.head(x)  # (5, 1, 300): the shape of a decode step's logits
-        if torch.backends.mkldnn.is_available():
-            assert "forward" in vars(model.head)
+    want = torch.nn.functional.linear(x, model.proj.weight, model.proj.bias)
+    few = torch.randn(3, 8)  # below the multiply-adds gate: MKL's nn.Linear
+    with onednn_linears(model):
+        got, got_few = model.proj(x), model.proj(few)  # (5, 1, 300): the shape of a decode step's activations
+        got_head = model.head(got[:, :, ::1])
+        if loop._LINEAR_POINTWISE is not None and torch.backends.mkldnn.is_available():
+            assert "forward" in vars(model.proj) and "forward" in vars(model.head)
     assert got.shape == (5, 1, 300) and torch.allclose(got, want, atol=1e-5)
-    assert "forward" not in vars(model.head)
-    with pytest.raises(RuntimeError), onednn_head(model):
+    assert torch.equal(got_few, torch.nn.functional.linear(few, model.proj.weight, model.proj.bias))
+    assert torch.allclose(got_head, model.head(want), atol=1e-4)
+    assert "forward" not in vars(model.proj) and "forward" not in vars(model.head)
+    with pytest.raises(RuntimeError), onednn_linears(model):
         raise RuntimeError("a failed sampling step")
-    assert "forward" not in vars(model.head)  # restored after an error too
+    assert "forward" not in vars(model.proj)  # restored after an error too
 
 
-def test_onednn_head_leaves_small_heads_and_other_dtypes_alone(monkeypatch):
-    small = HeadOnly()  # 2,400 weights, below ONEDNN_HEAD_MIN
-    with onednn_head(small):
-        assert "forward" not in vars(small.head)
-    monkeypatch.setattr(loop, "ONEDNN_HEAD_MIN", 0)
-    bf16 = HeadOnly(dtype=torch.bfloat16)
-    with onednn_head(bf16):
-        assert "forward" not in vars(bf16.head)
+def test_onednn_linears_leave_small_layers_other_dtypes_and_disabled_onednn_alone(monkeypatch):
+    small = TwoLinears()  # 2,400 and 12,000 weights, below ONEDNN_MIN_WEIGHTS
+    with onednn_linears(small):
+        assert "forward" not in vars(small.proj) and "forward" not in vars(small.head)
+    monkeypatch.setattr(loop, "ONEDNN_MIN_WEIGHTS", 0)
+    bf16 = TwoLinears(dtype=torch.bfloat16)
+    with onednn_linears(bf16):
+        assert "forward" not in vars(bf16.proj)
+    with torch.backends.mkldnn.flags(enabled=False), onednn_linears(small):
+        assert "forward" not in vars(small.proj)
 
 
 # ----------------------------------------------------------------------------- shared-prefix attention
