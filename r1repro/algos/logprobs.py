@@ -23,9 +23,10 @@ Targets < 0 (e.g. -100 padding) get log-prob 0; mask them in the loss as usual.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
+
+from r1repro.kernels import linear
 
 
 def selective_log_softmax(logits: Tensor, ids: Tensor, *, block_rows: int = 512) -> Tensor:
@@ -53,7 +54,7 @@ def _chunk_logprobs(
     h: Tensor, weight: Tensor, bias: Tensor | None, t: Tensor, temperature: float, with_entropy: bool
 ) -> tuple[Tensor, Tensor]:
     """One chunk: lm head, float32 log-softmax, gather. (N,H), (V,H), (N,) -> (N,), (N,)."""
-    logits = F.linear(h, weight, bias)  # (N, V)
+    logits = linear(h, weight, bias)  # (N, V); on CPU in float32 through oneDNN (r1repro.kernels)
     if logits.dtype in (torch.bfloat16, torch.float16):
         logits = logits.float()  # (N, V) log-softmax in float32 (float64 stays float64)
     if temperature != 1.0:

@@ -8,7 +8,7 @@ place, so the cache copies a few rows, not all of them). The KV cache is written
 preallocated room (GrowingLayer) instead of being re-concatenated every token, and sampling uses
 one uniform per row and a top-64 nucleus: on SmolLM2-135M (2 CPU threads, 32 rows, 64 tokens) the
 two took generation from 50 to 78 tokens/s (docs/real-models.md). On CPU the linear layers run on oneDNN
-(onednn_linears) and the inverse-CDF draw searches block sums first (_draw); rows that share a prompt of
+(r1repro.kernels.onednn_linears) and the inverse-CDF draw searches block sums first (_draw); rows that share a prompt of
 96 tokens or more read its keys/values once per step (shared_prefix_attention). Greedy output equals `model.generate`'s
 (tests/unit/test_rollout_contract.py); the HF backend uses `generate` for models it was not
 checked on (engine: "generate").
@@ -25,16 +25,11 @@ import torch.nn.functional as F
 from transformers import AttentionInterface, DynamicCache
 from transformers.cache_utils import Cache, DynamicLayer
 
+from r1repro.kernels import onednn_linears
 from r1repro.models import cache_kw, distinct_left_padded
 
 DRAW_BLOCK = 256  # _draw searches block sums first, then one block of this many columns
 NUCLEUS_CANDIDATES = 64  # top-p looks at the 64 likeliest tokens first; exact whenever they hold > top_p
-# oneDNN's linear costs ~10 us more a call than MKL's: layers under 64K weights (the tiny model's) and calls
-# under 1M multiply-adds stay on MKL (2 Zen 5 threads: a 128 x 128 layer at 8 rows took 5 us on MKL, 12 on
-# oneDNN; 576 x 192 at 4 rows 23 us on both)
-ONEDNN_MIN_WEIGHTS = 1 << 16
-ONEDNN_MIN_MACS = 1 << 20
-_LINEAR_POINTWISE = getattr(torch.ops.mkldnn, "_linear_pointwise", None)  # dense in and out, a oneDNN weight
 
 
 def _search(cdf: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -301,52 +296,6 @@ def growing_cache(model, capacity: int = 0) -> DynamicCache:
     if all(t == "full_attention" for t in types) and getattr(cache, "layer_class_to_replicate", None) is DynamicLayer:
         cache.layer_class_to_replicate = functools.partial(GrowingLayer, capacity)
     return cache
-
-
-class _OneDNNLinear:
-    """A float32 CPU nn.Linear's forward as a oneDNN matrix multiply over a copy of its weight.
-
-    nn.Linear calls MKL's sgemm, which on AMD CPUs runs its AVX2 code: on a 2-vCPU Zen 5 EPYC a
-    2048^3 multiply ran at 223 GFLOP/s on MKL and 483 on oneDNN, and SmolLM2-135M's decode shapes,
-    (4-128 rows x 576) @ (576 x 576 ... 1536), at 23-192 GFLOP/s on MKL against 49-419 on oneDNN
-    (docs/benchmarks.md); on Zen 3 the LM head's shape ran at 27-52 against 74-82. The weight is
-    copied to oneDNN's layout once per sample_loop call (it changes between RL steps); calls with
-    fewer than ONEDNN_MIN_MACS multiply-adds stay on MKL, whose fixed cost per call is lower."""
-
-    def __init__(self, linear: torch.nn.Linear):
-        self.linear = linear
-        self.weight = linear.weight.detach().to_mkldnn()
-        self.bias = None if linear.bias is None else linear.bias.detach()
-        self.min_rows = ONEDNN_MIN_MACS / linear.weight.numel()
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if x.numel() < self.min_rows * x.shape[-1]:
-            return F.linear(x, self.linear.weight, self.linear.bias)
-        return _LINEAR_POINTWISE(x, self.weight, self.bias, "none", [], "")
-
-
-def _onednn_linears(model) -> list[torch.nn.Linear]:
-    """The model's float32 CPU nn.Linear modules of at least ONEDNN_MIN_WEIGHTS weights, when this
-    torch has oneDNN's linear and it is enabled."""
-    if _LINEAR_POINTWISE is None or not (torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled):
-        return []
-    return [m for m in model.modules() if isinstance(m, torch.nn.Linear) and m.weight.device.type == "cpu"
-            and m.weight.dtype == torch.float32 and m.weight.numel() >= ONEDNN_MIN_WEIGHTS]
-
-
-@contextlib.contextmanager
-def onednn_linears(model):
-    """While sampling, the model's large float32 nn.Linear modules on CPU (the projections and the LM
-    head) run on oneDNN (_OneDNNLinear); a no-op elsewhere (GPU, other dtypes, small layers such as the
-    tiny model's, builds without oneDNN). Restored on exit, also on error."""
-    linears = _onednn_linears(model)
-    for m in linears:
-        m.forward = _OneDNNLinear(m)  # an instance attribute: hooks and the module itself stay as they are
-    try:
-        yield
-    finally:
-        for m in linears:
-            del m.forward
 
 
 def _fill_from_end(keep: list[int], rows: int) -> list[int]:

@@ -46,6 +46,7 @@ from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES, Template
 from r1repro.evals.harness import generate_and_grade
 from r1repro.files import atomic_write_jsonl, read_jsonl
+from r1repro.kernels import onednn_linears
 from r1repro.metrics import language_metrics, reflection_rate, work_rate
 from r1repro.models import PolicyLogProbs, adapters_disabled, load_model, load_policy, token_logprobs, unwrap
 from r1repro.registry import Registry
@@ -163,9 +164,10 @@ def rl_step(ctx: RLContext, step: int, problems: Sequence[Problem]) -> tuple[Bat
     rc, t0 = ctx.rc, time.time()
     batch, drawn = draw(ctx, step, problems)  # sample + score (+ dynamic sampling's further draws)
     t2 = time.time()
-    old, ref = old_and_ref_logprobs(ctx, batch.completions)
-    batch.rewards, batch.advantages, ref, extra = estimate(ctx, batch, old, ref)
-    stats = UPDATES[rc.algorithm](ctx, batch, old, ref, seed=ctx.seed * 7919 + step, **extra)
+    with onednn_linears(ctx.model, ctx.ref):  # CPU float32: oneDNN's matrix multiplies (r1repro.kernels)
+        old, ref = old_and_ref_logprobs(ctx, batch.completions)
+        batch.rewards, batch.advantages, ref, extra = estimate(ctx, batch, old, ref)
+        stats = UPDATES[rc.algorithm](ctx, batch, old, ref, seed=ctx.seed * 7919 + step, **extra)
     sync_weights(ctx)
     t3 = time.time()
     return batch, {**step_metrics(batch, rc.group_size, drawn["time/generate"], drawn["time/score"],

@@ -28,6 +28,7 @@ from r1repro.data.schema import Problem
 from r1repro.data.templates import TEMPLATES, sft_target
 from r1repro.files import atomic_write_jsonl, read_jsonl
 from r1repro.grading import GraderPolicy, grade_batch
+from r1repro.kernels import onednn_linears
 from r1repro.models import encode_prompt, load_policy, token_logprobs
 from r1repro.rollout import make_backend
 from r1repro.rundir import RunDir
@@ -84,12 +85,13 @@ def sft_update(model, optimizer, scheduler, examples: Sequence[tuple[list[int], 
     optimizer.zero_grad(set_to_none=True)
     num_tokens = sum(len(r) for _, r in examples)
     total = 0.0
-    for i in range(0, len(examples), micro_batch):
-        part = examples[i : i + micro_batch]
-        loss = nll_loss(model, [p for p, _ in part], [r for _, r in part], pad_id, aggregation=aggregation,
-                        num_seqs=len(examples), num_tokens=num_tokens, chunk=chunk)
-        loss.backward()
-        total += loss.item()
+    with onednn_linears(model):  # CPU float32: oneDNN's matrix multiplies (r1repro.kernels)
+        for i in range(0, len(examples), micro_batch):
+            part = examples[i : i + micro_batch]
+            loss = nll_loss(model, [p for p, _ in part], [r for _, r in part], pad_id, aggregation=aggregation,
+                            num_seqs=len(examples), num_tokens=num_tokens, chunk=chunk)
+            loss.backward()
+            total += loss.item()
     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm).item()
     if np.isfinite(total) and np.isfinite(grad_norm):
         optimizer.step()

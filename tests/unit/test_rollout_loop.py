@@ -3,11 +3,12 @@
 import pytest
 import torch
 
+from r1repro import kernels
 from r1repro.config import TinyModelConfig
 from r1repro.models import build_tiny_model, left_padded, train_tokenizer
 from r1repro.rollout import loop
 from r1repro.rollout.hf import HFBackend
-from r1repro.rollout.loop import _draw, _fill_from_end, _sample, _search, onednn_linears
+from r1repro.rollout.loop import _draw, _fill_from_end, _sample, _search
 
 TEXTS = [f"Q: Tom has {i} apples and gets {j} more. A: <think> {i} + {j} = {i + j}. </think> <answer> {i + j} </answer>"
          for i in range(20) for j in range(10)]
@@ -33,13 +34,13 @@ def test_greedy_matches_transformers_generate(tiny):
     assert run(model, tok, "loop") == run(model, tok, "generate")
 
 
-@pytest.mark.skipif(loop._LINEAR_POINTWISE is None or not torch.backends.mkldnn.is_available(), reason="no oneDNN")
+@pytest.mark.skipif(kernels._LINEAR_POINTWISE is None or not torch.backends.mkldnn.is_available(), reason="no oneDNN")
 def test_greedy_with_onednn_linears_matches_generate(tiny, monkeypatch):
     # every linear layer of every step on oneDNN (the gates let only large layers and calls take it)
-    monkeypatch.setattr(loop, "ONEDNN_MIN_WEIGHTS", 0)
-    monkeypatch.setattr(loop, "ONEDNN_MIN_MACS", 0)
+    monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
+    monkeypatch.setattr(kernels, "ONEDNN_MIN_MACS", 0)
     calls = []
-    monkeypatch.setattr(loop, "_LINEAR_POINTWISE", lambda *a: calls.append(1) or torch.ops.mkldnn._linear_pointwise(*a))
+    monkeypatch.setattr(kernels, "_LINEAR_POINTWISE", lambda *a: calls.append(1) or torch.ops.mkldnn._linear_pointwise(*a))
     model, tok = tiny
     assert run(model, tok, "loop") == run(model, tok, "generate")
     assert len(calls) > 0
@@ -185,47 +186,6 @@ def test_finished_rows_are_replaced_from_the_end():
     assert _fill_from_end([1, 2, 3, 4], 5) == [4, 1, 2, 3]
     assert _fill_from_end([0, 1], 4) == [0, 1]  # the last rows finished: nothing moves
     assert _fill_from_end([3], 4) == [3]
-
-
-class TwoLinears(torch.nn.Module):
-    def __init__(self, dtype=torch.float32, bias=False):
-        super().__init__()
-        self.proj = torch.nn.Linear(8, 300, bias=bias, dtype=dtype)
-        self.head = torch.nn.Linear(300, 40, bias=bias, dtype=dtype)
-
-
-@pytest.mark.parametrize("bias", [False, True])
-def test_onednn_linears_compute_the_linears_and_restore_them(bias, monkeypatch):
-    monkeypatch.setattr(loop, "ONEDNN_MIN_WEIGHTS", 0)  # the test's layers are small
-    monkeypatch.setattr(loop, "ONEDNN_MIN_MACS", 8 * 300 * 4)  # calls of 4 rows or more take oneDNN
-    model = TwoLinears(bias=bias)
-    x = torch.randn(5, 1, 8)
-    want = torch.nn.functional.linear(x, model.proj.weight, model.proj.bias)
-    few = torch.randn(3, 8)  # below the multiply-adds gate: MKL's nn.Linear
-    with onednn_linears(model):
-        got, got_few = model.proj(x), model.proj(few)  # (5, 1, 300): the shape of a decode step's activations
-        got_head = model.head(got[:, :, ::1])
-        if loop._LINEAR_POINTWISE is not None and torch.backends.mkldnn.is_available():
-            assert "forward" in vars(model.proj) and "forward" in vars(model.head)
-    assert got.shape == (5, 1, 300) and torch.allclose(got, want, atol=1e-5)
-    assert torch.equal(got_few, torch.nn.functional.linear(few, model.proj.weight, model.proj.bias))
-    assert torch.allclose(got_head, model.head(want), atol=1e-4)
-    assert "forward" not in vars(model.proj) and "forward" not in vars(model.head)
-    with pytest.raises(RuntimeError), onednn_linears(model):
-        raise RuntimeError("a failed sampling step")
-    assert "forward" not in vars(model.proj)  # restored after an error too
-
-
-def test_onednn_linears_leave_small_layers_other_dtypes_and_disabled_onednn_alone(monkeypatch):
-    small = TwoLinears()  # 2,400 and 12,000 weights, below ONEDNN_MIN_WEIGHTS
-    with onednn_linears(small):
-        assert "forward" not in vars(small.proj) and "forward" not in vars(small.head)
-    monkeypatch.setattr(loop, "ONEDNN_MIN_WEIGHTS", 0)
-    bf16 = TwoLinears(dtype=torch.bfloat16)
-    with onednn_linears(bf16):
-        assert "forward" not in vars(bf16.proj)
-    with torch.backends.mkldnn.flags(enabled=False), onednn_linears(small):
-        assert "forward" not in vars(small.proj)
 
 
 # ----------------------------------------------------------------------------- shared-prefix attention

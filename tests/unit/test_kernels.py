@@ -1,0 +1,142 @@
+"""oneDNN linear layers: F.linear's values and gradients, the gates, and the module patch restored."""
+
+import pytest
+import torch
+
+from r1repro import kernels
+from r1repro.kernels import linear, onednn_linears
+
+needs_onednn = pytest.mark.skipif(kernels._LINEAR_POINTWISE is None or not torch.backends.mkldnn.is_available(),
+                                  reason="this torch has no oneDNN linear")
+
+
+class TwoLinears(torch.nn.Module):
+    def __init__(self, dtype=torch.float32, bias=False):
+        super().__init__()
+        self.proj = torch.nn.Linear(8, 300, bias=bias, dtype=dtype)
+        self.head = torch.nn.Linear(300, 40, bias=bias, dtype=dtype)
+
+
+@pytest.fixture
+def everything_on_onednn(monkeypatch):
+    return _everything_on_onednn(monkeypatch)
+
+
+def _everything_on_onednn(monkeypatch):
+    """Gates at 0 (the tests' layers are small) and a count of the oneDNN calls."""
+    monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
+    monkeypatch.setattr(kernels, "ONEDNN_MIN_MACS", 0)
+    calls = []
+    op = kernels._LINEAR_POINTWISE
+    monkeypatch.setattr(kernels, "_LINEAR_POINTWISE", lambda *a: calls.append(a[0].shape) or op(*a))
+    return calls
+
+
+@needs_onednn
+@pytest.mark.parametrize("bias", [False, True])
+def test_linear_values_and_gradients_equal_f_linear(bias, everything_on_onednn):
+    torch.manual_seed(0)
+    x = torch.randn(3, 5, 24, dtype=torch.float32, requires_grad=True)  # (B, T, K)
+    w = torch.randn(40, 24, requires_grad=True)  # (N, K)
+    b = torch.randn(40, requires_grad=True) if bias else None
+    gy = torch.randn(3, 5, 40)
+    got = linear(x, w, b)
+    grads = torch.autograd.grad(got, [x, w] + ([b] if bias else []), gy)
+    assert len(everything_on_onednn) == 3  # forward, the input's and the weight's gradients
+    want = torch.nn.functional.linear(x, w, b)
+    want_grads = torch.autograd.grad(want, [x, w] + ([b] if bias else []), gy)
+    assert torch.allclose(got, want, atol=1e-5)
+    for g, h in zip(grads, want_grads, strict=True):
+        assert torch.allclose(g, h, atol=1e-4)
+
+
+@needs_onednn
+def test_linear_takes_strided_views_and_frozen_weights(everything_on_onednn):
+    x = torch.randn(24, 6).t().requires_grad_()  # (6, 24), not contiguous
+    w = torch.randn(10, 48)[:, ::2]  # (10, 24), every other column
+    gx, = torch.autograd.grad(linear(x, w).sum(), x)  # a frozen weight (LoRA's base layer): no weight gradient
+    assert len(everything_on_onednn) == 2
+    want, = torch.autograd.grad(torch.nn.functional.linear(x, w).sum(), x)
+    assert torch.allclose(gx, want, atol=1e-5)
+
+
+def test_linear_gates(monkeypatch):
+    calls = []
+    op = kernels._LINEAR_POINTWISE
+    monkeypatch.setattr(kernels, "_LINEAR_POINTWISE", lambda *a: calls.append(1) or op(*a))
+    x = torch.randn(4, 8)
+    linear(x, torch.randn(300, 8))  # 2,400 weights: below ONEDNN_MIN_WEIGHTS
+    monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
+    linear(x, torch.randn(300, 8))  # 9,600 multiply-adds: below ONEDNN_MIN_MACS
+    monkeypatch.setattr(kernels, "ONEDNN_MIN_MACS", 0)
+    linear(x.double(), torch.randn(300, 8, dtype=torch.float64))  # float64
+    monkeypatch.setattr(torch.backends.mkldnn, "enabled", False)
+    linear(x, torch.randn(300, 8))  # oneDNN switched off
+    monkeypatch.setattr(torch.backends.mkldnn, "enabled", True)
+    assert calls == []
+    if op is not None and torch.backends.mkldnn.is_available():
+        linear(x, torch.randn(300, 8))
+        assert calls == [1]
+
+
+@needs_onednn
+@pytest.mark.parametrize("bias", [False, True])
+def test_onednn_linears_patch_the_modules_and_restore_them(bias, everything_on_onednn):
+    model = TwoLinears(bias=bias)
+    x = torch.randn(5, 1, 8)  # (R, 1, K): a decode step's activations
+    want = model.head(model.proj(x))
+    with onednn_linears(model, model):  # twice (LoRA's reference model is the policy): patched once
+        assert "forward" in vars(model.proj) and "forward" in vars(model.head)
+        got = model.head(model.proj(x))
+        got.sum().backward()
+    assert len(everything_on_onednn) == 5  # two forwards; backward: the head's gx and gw, proj's gw (x is data)
+    assert torch.allclose(got, want, atol=1e-5)
+    assert "forward" not in vars(model.proj) and "forward" not in vars(model.head)
+    with pytest.raises(RuntimeError), onednn_linears(model):
+        raise RuntimeError("a failed step")
+    assert "forward" not in vars(model.proj)  # restored after an error too
+
+
+def test_onednn_linears_leave_small_layers_and_other_dtypes_alone(monkeypatch):
+    small = TwoLinears()  # 2,400 and 12,000 weights, below ONEDNN_MIN_WEIGHTS
+    with onednn_linears(small):
+        assert "forward" not in vars(small.proj) and "forward" not in vars(small.head)
+    monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
+    bf16 = TwoLinears(dtype=torch.bfloat16)
+    with onednn_linears(bf16, None):
+        assert "forward" not in vars(bf16.proj)
+    monkeypatch.setattr(torch.backends.mkldnn, "enabled", False)
+    with onednn_linears(small):
+        assert "forward" not in vars(small.proj)
+
+
+@needs_onednn
+def test_a_models_log_probs_and_gradients_through_onednn_equal_mkls(monkeypatch):
+    # a small Llama through the training path (token_logprobs: the chunked LM head calls `linear`)
+    import transformers
+
+    from r1repro.models import token_logprobs
+
+    cfg = transformers.LlamaConfig(vocab_size=64, hidden_size=48, intermediate_size=96, num_hidden_layers=2,
+                                   num_attention_heads=6, num_key_value_heads=2)
+    torch.manual_seed(0)
+    model = transformers.AutoModelForCausalLM.from_config(cfg, attn_implementation="sdpa")
+    ids = torch.randint(1, 64, (3, 10))
+    mask = torch.ones_like(ids)
+    loss_mask = torch.zeros_like(ids)
+    loss_mask[:, 4:] = 1
+
+    def run():
+        model.zero_grad(set_to_none=True)
+        logp, _ = token_logprobs(model, ids, mask, loss_mask, chunk_size=8)
+        logp.sum().backward()
+        return logp.detach(), {n: p.grad.clone() for n, p in model.named_parameters()}
+
+    want, want_grads = run()  # MKL everywhere: the layers are below the gates
+    calls = _everything_on_onednn(monkeypatch)
+    with onednn_linears(model):
+        got, grads = run()
+    assert len(calls) > 2 * 7 * 3  # 7 projections a layer: forward, input and weight gradients; the LM head
+    assert torch.allclose(got, want, atol=1e-5)
+    for n, g in grads.items():
+        assert torch.allclose(g, want_grads[n], atol=1e-5, rtol=1e-4), n
