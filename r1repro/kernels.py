@@ -11,6 +11,10 @@ SmolLM2-135M's decode shapes, (4-128 rows x 576) @ (576 x 576 ... 1536), at 23-1
 against 49-419 on oneDNN, and its training shapes (2,048 tokens) forward, input gradient and
 weight gradient at 192-213 against 352-443 (docs/benchmarks.md). On Zen 3 the LM head's decode shape
 ran at 27-52 against 74-82. oneDNN reads the dense weight in place: nothing is copied or packed.
+On Intel CPUs MKL takes its AVX-512 code and was as fast as oneDNN or faster (a 2-vCPU Xeon, family 6
+model 207: 2048^3 at 336 GFLOP/s on MKL, 298 on oneDNN; most decode shapes 0.6-1.0x on oneDNN), so
+the choice goes by the CPU's vendor: BACKEND is "onednn" on AMD, "mkl" elsewhere; the environment
+variable R1REPRO_CPU_LINEARS=onednn|mkl|auto overrides it at import.
 
 How: torch.ops.mkldnn._linear_pointwise (the op torch.compile's CPU backend calls) takes dense
 tensors, strided views included. `_OneDNNLinearFn` gives it a backward: the input's gradient is
@@ -24,6 +28,8 @@ subclasses (FSDP's DTensor shards) and builds without oneDNN, or with torch.back
 from __future__ import annotations
 
 import contextlib
+import os
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +38,30 @@ import torch.nn.functional as F
 ONEDNN_MIN_WEIGHTS = 1 << 16
 ONEDNN_MIN_MACS = 1 << 20
 _LINEAR_POINTWISE = getattr(torch.ops.mkldnn, "_linear_pointwise", None)  # oneDNN's linear, dense tensors in and out
+BACKENDS = ("auto", "onednn", "mkl")
+
+
+def cpu_vendor() -> str:
+    """/proc/cpuinfo's vendor_id ("AuthenticAMD", "GenuineIntel"); "" where there is none (macOS, Arm)."""
+    try:
+        with Path("/proc/cpuinfo").open() as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("vendor_id")), "")
+    except OSError:
+        return ""
+
+
+def choose_backend(setting: str | None = None, vendor: str | None = None) -> str:
+    """'onednn' or 'mkl' for float32 CPU linears: the setting (R1REPRO_CPU_LINEARS by default) unless
+    'auto', where AMD CPUs get oneDNN (MKL runs AVX2 code there) and the rest keep MKL."""
+    setting = os.environ.get("R1REPRO_CPU_LINEARS", "auto") if setting is None else setting
+    if setting not in BACKENDS:
+        raise ValueError(f"R1REPRO_CPU_LINEARS={setting!r}: expected one of {', '.join(BACKENDS)}")
+    if setting != "auto":
+        return setting
+    return "onednn" if (cpu_vendor() if vendor is None else vendor) == "AuthenticAMD" else "mkl"
+
+
+BACKEND = choose_backend()
 
 
 def _pointwise(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
@@ -63,8 +93,8 @@ class _OneDNNLinearFn(torch.autograd.Function):
 
 
 def onednn_applies(weight: torch.Tensor) -> bool:
-    """Whether a weight is one oneDNN runs: float32, CPU, a plain tensor, >= ONEDNN_MIN_WEIGHTS weights."""
-    return (_LINEAR_POINTWISE is not None and type(weight) in (torch.Tensor, torch.nn.Parameter)
+    """Whether a weight is one oneDNN runs: BACKEND is oneDNN, float32, CPU, a plain tensor, >= ONEDNN_MIN_WEIGHTS weights."""
+    return (BACKEND == "onednn" and _LINEAR_POINTWISE is not None and type(weight) in (torch.Tensor, torch.nn.Parameter)
             and weight.dtype == torch.float32 and weight.device.type == "cpu" and weight.numel() >= ONEDNN_MIN_WEIGHTS
             and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled)
 

@@ -23,7 +23,8 @@ def everything_on_onednn(monkeypatch):
 
 
 def _everything_on_onednn(monkeypatch):
-    """Gates at 0 (the tests' layers are small) and a count of the oneDNN calls."""
+    """oneDNN chosen, gates at 0 (the tests' layers are small) and a count of the oneDNN calls."""
+    monkeypatch.setattr(kernels, "BACKEND", "onednn")
     monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
     monkeypatch.setattr(kernels, "ONEDNN_MIN_MACS", 0)
     calls = []
@@ -60,7 +61,18 @@ def test_linear_takes_strided_views_and_frozen_weights(everything_on_onednn):
     assert torch.allclose(gx, want, atol=1e-5)
 
 
+def test_backend_goes_by_the_setting_then_the_vendor():
+    assert kernels.choose_backend("auto", "AuthenticAMD") == "onednn"  # MKL runs AVX2 code on AMD
+    assert kernels.choose_backend("auto", "GenuineIntel") == "mkl"
+    assert kernels.choose_backend("auto", "") == "mkl"  # no /proc/cpuinfo (macOS, Arm)
+    assert kernels.choose_backend("onednn", "GenuineIntel") == "onednn"
+    assert kernels.choose_backend("mkl", "AuthenticAMD") == "mkl"
+    with pytest.raises(ValueError, match="R1REPRO_CPU_LINEARS='mlk'"):
+        kernels.choose_backend("mlk", "AuthenticAMD")
+
+
 def test_linear_gates(monkeypatch):
+    monkeypatch.setattr(kernels, "BACKEND", "onednn")
     calls = []
     op = kernels._LINEAR_POINTWISE
     monkeypatch.setattr(kernels, "_LINEAR_POINTWISE", lambda *a: calls.append(1) or op(*a))
@@ -73,6 +85,9 @@ def test_linear_gates(monkeypatch):
     monkeypatch.setattr(torch.backends.mkldnn, "enabled", False)
     linear(x, torch.randn(300, 8))  # oneDNN switched off
     monkeypatch.setattr(torch.backends.mkldnn, "enabled", True)
+    monkeypatch.setattr(kernels, "BACKEND", "mkl")
+    linear(x, torch.randn(300, 8))  # MKL chosen (an Intel CPU)
+    monkeypatch.setattr(kernels, "BACKEND", "onednn")
     assert calls == []
     if op is not None and torch.backends.mkldnn.is_available():
         linear(x, torch.randn(300, 8))
@@ -98,6 +113,7 @@ def test_onednn_linears_patch_the_modules_and_restore_them(bias, everything_on_o
 
 
 def test_onednn_linears_leave_small_layers_and_other_dtypes_alone(monkeypatch):
+    monkeypatch.setattr(kernels, "BACKEND", "onednn")
     small = TwoLinears()  # 2,400 and 12,000 weights, below ONEDNN_MIN_WEIGHTS
     with onednn_linears(small):
         assert "forward" not in vars(small.proj) and "forward" not in vars(small.head)
@@ -106,6 +122,10 @@ def test_onednn_linears_leave_small_layers_and_other_dtypes_alone(monkeypatch):
     with onednn_linears(bf16, None):
         assert "forward" not in vars(bf16.proj)
     monkeypatch.setattr(torch.backends.mkldnn, "enabled", False)
+    with onednn_linears(small):
+        assert "forward" not in vars(small.proj)
+    monkeypatch.setattr(torch.backends.mkldnn, "enabled", True)
+    monkeypatch.setattr(kernels, "BACKEND", "mkl")
     with onednn_linears(small):
         assert "forward" not in vars(small.proj)
 

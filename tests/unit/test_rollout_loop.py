@@ -37,6 +37,7 @@ def test_greedy_matches_transformers_generate(tiny):
 @pytest.mark.skipif(kernels._LINEAR_POINTWISE is None or not torch.backends.mkldnn.is_available(), reason="no oneDNN")
 def test_greedy_with_onednn_linears_matches_generate(tiny, monkeypatch):
     # every linear layer of every step on oneDNN (the gates let only large layers and calls take it)
+    monkeypatch.setattr(kernels, "BACKEND", "onednn")
     monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
     monkeypatch.setattr(kernels, "ONEDNN_MIN_MACS", 0)
     calls = []
