@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_line, machine_info, write_result  # noqa: E402
 from task_selection import SETS, set_problems  # noqa: E402
 
+from r1repro import kernels
 from r1repro.data.templates import TEMPLATES
 from r1repro.models import encode_prompt, left_padded, load_model
-from r1repro.rollout import loop
 from r1repro.rollout.loop import sample_loop
 
 
@@ -43,9 +43,9 @@ def gemm_gflops(n: int = 2048, repeats: int = 5) -> dict[str, float]:
     CPUs MKL runs its AVX2 code, so oneDNN's figure is the machine's attainable peak there."""
     a, b = torch.randn(n, n), torch.randn(n, n)
     peaks = {"mkl": _best(lambda: torch.mm(a, b), repeats)}
-    if loop._LINEAR_POINTWISE is not None and torch.backends.mkldnn.is_available():
-        w = b.t().contiguous().to_mkldnn()
-        peaks["onednn"] = _best(lambda: loop._LINEAR_POINTWISE(a, w, None, "none", [], ""), repeats)
+    if kernels._LINEAR_POINTWISE is not None and torch.backends.mkldnn.is_available():
+        w = b.t().contiguous()
+        peaks["onednn"] = _best(lambda: kernels._pointwise(a, w, None), repeats)
     return {k: 2 * n**3 / t / 1e9 for k, t in peaks.items()}
 
 
@@ -118,14 +118,14 @@ def main() -> None:
     peaks = gemm_gflops()
     peak = max(peaks.values())
     print(f"{args.model}, {n_params / 1e6:.0f}M parameters; {cpu_line(info)}, {args.threads} threads; fp32 GEMM peak "
-          f"{peak:.1f} GFLOP/s ({', '.join(f'{k} {v:.1f}' for k, v in peaks.items())})")
+          f"{peak:.1f} GFLOP/s ({', '.join(f'{k} {v:.1f}' for k, v in peaks.items())}); linears on {kernels.BACKEND}")
     base = prompts(tok, args.template, max(args.prompts, args.greedy_prompts))
     rows = [p for p in base[: args.prompts] for _ in range(args.k)]
     prompt_tokens = sum(map(len, base[: args.prompts]))  # the loop prefills each distinct prompt once
     result = {"model": args.model, "threads": args.threads, "rows": len(rows), "max_new_tokens": args.max_new_tokens,
               "temperature": args.temperature, "top_p": args.top_p, "gemm_peak_gflops": round(peak, 1),
               "gemm_peaks_gflops": {k: round(v, 1) for k, v in peaks.items()},
-              "params": n_params, "speed": []}
+              "params": n_params, "cpu_linears": kernels.BACKEND, "speed": []}
     with torch.no_grad():
         run_loop(model, tok, rows[:8], args, args.temperature)  # warm up
         result["speed"].append(speed("loop", lambda: [t for t, _ in run_loop(model, tok, rows, args, args.temperature)],
