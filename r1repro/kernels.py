@@ -1,9 +1,11 @@
-"""Float32 linear layers on CPU through oneDNN instead of MKL, forward and backward.
+"""Float32 linear layers on CPU on the faster kernel for the CPU, forward and backward.
 
 What:
     linear(x, weight, bias=None) -> y      F.linear's result; on oneDNN where it pays (see below)
-    onednn_linears(model)                  context manager: the model's large float32 CPU nn.Linear
-                                           modules compute through `linear` inside it
+    onednn_linears(*models)                context manager: the models' large float32 CPU nn.Linear
+                                           modules compute through `linear` inside it (training too)
+    frozen_linears(*models)                context manager for inference (the sampling loop): oneDNN
+                                           where BACKEND is oneDNN, else MKL from transposed weight copies
 
 Why: nn.Linear calls MKL's sgemm, which on AMD CPUs runs its AVX2 code. On a 2-vCPU Zen 5 EPYC a
 2048^3 float32 multiply ran at 223 GFLOP/s on MKL and 483 on oneDNN (which torch ships too);
@@ -14,7 +16,11 @@ ran at 27-52 against 74-82. oneDNN reads the dense weight in place: nothing is c
 On Intel CPUs MKL takes its AVX-512 code and was as fast as oneDNN or faster (a 2-vCPU Xeon, family 6
 model 207: 2048^3 at 336 GFLOP/s on MKL, 298 on oneDNN; most decode shapes 0.6-1.0x on oneDNN), so
 the choice goes by the CPU's vendor: BACKEND is "onednn" on AMD, "mkl" elsewhere; the environment
-variable R1REPRO_CPU_LINEARS=onednn|mkl|auto overrides it at import.
+variable R1REPRO_CPU_LINEARS=onednn|mkl|auto overrides it at import. There MKL's sgemm was faster
+on x (M, K) @ W^T stored as a contiguous (K, N) than on nn.Linear's (N, K) weight: the sampling
+loop on that Xeon went from 349-393 to 432-463 tokens/s (128 rows; greedy output unchanged), so
+frozen_linears copies the weights transposed, into one buffer (one allocation, returned to the OS
+when freed), once per call: ~540 MB and a fraction of a second for SmolLM2-135M.
 
 How: torch.ops.mkldnn._linear_pointwise (the op torch.compile's CPU backend calls) takes dense
 tensors, strided views included. `_OneDNNLinearFn` gives it a backward: the input's gradient is
@@ -23,6 +29,7 @@ x^T (views). Results equal F.linear's up to float summation order (~1e-6 relativ
 ~10 us more a call than MKL, so layers under ONEDNN_MIN_WEIGHTS weights (the tiny model's) and
 calls under ONEDNN_MIN_MACS multiply-adds stay on MKL; so do other dtypes, other devices, tensor
 subclasses (FSDP's DTensor shards) and builds without oneDNN, or with torch.backends.mkldnn off.
+The transposed copies take the same weight gate (MIN_WEIGHTS).
 """
 
 from __future__ import annotations
@@ -92,10 +99,15 @@ class _OneDNNLinearFn(torch.autograd.Function):
         return gx, gw, gb
 
 
+def _large_cpu_float32(weight: torch.Tensor) -> bool:
+    """A plain float32 CPU tensor (not a subclass such as DTensor) of >= ONEDNN_MIN_WEIGHTS elements."""
+    return (type(weight) in (torch.Tensor, torch.nn.Parameter) and weight.dtype == torch.float32
+            and weight.device.type == "cpu" and weight.numel() >= ONEDNN_MIN_WEIGHTS)
+
+
 def onednn_applies(weight: torch.Tensor) -> bool:
     """Whether a weight is one oneDNN runs: BACKEND is oneDNN, float32, CPU, a plain tensor, >= ONEDNN_MIN_WEIGHTS weights."""
-    return (BACKEND == "onednn" and _LINEAR_POINTWISE is not None and type(weight) in (torch.Tensor, torch.nn.Parameter)
-            and weight.dtype == torch.float32 and weight.device.type == "cpu" and weight.numel() >= ONEDNN_MIN_WEIGHTS
+    return (BACKEND == "onednn" and _LINEAR_POINTWISE is not None and _large_cpu_float32(weight)
             and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled)
 
 
@@ -129,6 +141,48 @@ def onednn_linears(*models):
                if isinstance(m, torch.nn.Linear) and "forward" not in vars(m) and onednn_applies(m.weight)}.values()
     for m in linears:
         m.forward = _LinearForward(m)  # an instance attribute: hooks and the module itself stay as they are
+    try:
+        yield
+    finally:
+        for m in linears:
+            del m.forward
+
+
+class _TransposedLinearForward:
+    """A frozen nn.Linear's forward as x @ W^T from a contiguous copy of W^T (K, N); the module's own
+    F.linear whenever a gradient is wanted (the copy is detached)."""
+
+    def __init__(self, module: torch.nn.Linear, weight_t: torch.Tensor):
+        self.module, self.weight_t = module, weight_t
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        m = self.module
+        if x.dtype != torch.float32 or (torch.is_grad_enabled() and (x.requires_grad or m.weight.requires_grad)):
+            return F.linear(x, m.weight, m.bias)
+        y = torch.matmul(x, self.weight_t)  # (..., N)
+        return y if m.bias is None else y.add_(m.bias)
+
+
+@contextlib.contextmanager
+def frozen_linears(*models):
+    """For inference with fixed weights (the sampling loop): where BACKEND is oneDNN, onednn_linears;
+    else the models' large float32 CPU nn.Linear modules multiply by transposed copies of their
+    weights, made on entry into one buffer and freed on exit. Restored on exit, also on error."""
+    if BACKEND == "onednn":
+        with onednn_linears(*models):
+            yield
+        return
+    linears = list({id(m): m for model in models if model is not None for m in model.modules()
+                    if isinstance(m, torch.nn.Linear) and "forward" not in vars(m)
+                    and _large_cpu_float32(m.weight)}.values())
+    buffer = torch.empty(sum(m.weight.numel() for m in linears))  # one allocation: mmap'd, returned when freed
+    offset = 0
+    for m in linears:
+        n, k = m.weight.shape
+        weight_t = buffer[offset:offset + n * k].view(k, n)
+        weight_t.copy_(m.weight.detach().t())
+        offset += n * k
+        m.forward = _TransposedLinearForward(m, weight_t)
     try:
         yield
     finally:

@@ -7,8 +7,9 @@ and drops finished rows from the batch and the cache (the last live row takes a 
 place, so the cache copies a few rows, not all of them). The KV cache is written in place into
 preallocated room (GrowingLayer) instead of being re-concatenated every token, and sampling uses
 one uniform per row and a top-64 nucleus: on SmolLM2-135M (2 CPU threads, 32 rows, 64 tokens) the
-two took generation from 50 to 78 tokens/s (docs/real-models.md). On CPU the linear layers run on oneDNN
-(r1repro.kernels.onednn_linears) and the inverse-CDF draw searches block sums first (_draw); rows that share a prompt of
+two took generation from 50 to 78 tokens/s (docs/real-models.md). On CPU the linear layers run on the
+CPU's faster kernel (r1repro.kernels.frozen_linears: oneDNN on AMD, MKL on transposed weights
+elsewhere), the inverse-CDF draw searches block sums first (_draw), and rows that share a prompt of
 96 tokens or more read its keys/values once per step (shared_prefix_attention). Greedy output equals `model.generate`'s
 (tests/unit/test_rollout_contract.py); the HF backend uses `generate` for models it was not
 checked on (engine: "generate").
@@ -25,7 +26,7 @@ import torch.nn.functional as F
 from transformers import AttentionInterface, DynamicCache
 from transformers.cache_utils import Cache, DynamicLayer
 
-from r1repro.kernels import onednn_linears
+from r1repro.kernels import frozen_linears
 from r1repro.models import cache_kw, distinct_left_padded
 
 DRAW_BLOCK = 256  # _draw searches block sums first, then one block of this many columns
@@ -314,7 +315,7 @@ def _fill_from_end(keep: list[int], rows: int) -> list[int]:
 def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int, max_new_tokens: int,
                 temperature: float, top_p: float, seed: int, stop: StopChecker | None = None) -> list[tuple[list[int], str]]:
     """Generated ids and finish reason ("eos" | "stop" | "length") per prompt."""
-    with onednn_linears(model), contextlib.ExitStack() as decoding:
+    with frozen_linears(model), contextlib.ExitStack() as decoding:
         device = next(model.parameters()).device
         # the k samples of a prompt share its prefill: each distinct prompt is prefilled once, then its
         # cache row, mask and logits are copied to every row that asked for it; with shared-prefix

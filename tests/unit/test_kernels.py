@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from r1repro import kernels
-from r1repro.kernels import linear, onednn_linears
+from r1repro.kernels import frozen_linears, linear, onednn_linears
 
 needs_onednn = pytest.mark.skipif(kernels._LINEAR_POINTWISE is None or not torch.backends.mkldnn.is_available(),
                                   reason="this torch has no oneDNN linear")
@@ -160,3 +160,49 @@ def test_a_models_log_probs_and_gradients_through_onednn_equal_mkls(monkeypatch)
     assert torch.allclose(got, want, atol=1e-5)
     for n, g in grads.items():
         assert torch.allclose(g, want_grads[n], atol=1e-5, rtol=1e-4), n
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_frozen_linears_multiply_by_transposed_copies_in_one_buffer(bias, monkeypatch):
+    monkeypatch.setattr(kernels, "BACKEND", "mkl")
+    monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
+    model = TwoLinears(bias=bias)
+    x = torch.randn(5, 1, 8)
+    with torch.no_grad():
+        want = model.head(model.proj(x))
+        with frozen_linears(model, model):
+            proj, head = vars(model.proj)["forward"], vars(model.head)["forward"]
+            assert proj.weight_t.shape == (8, 300) and proj.weight_t.is_contiguous()
+            assert torch.equal(proj.weight_t, model.proj.weight.t()) and torch.equal(head.weight_t, model.head.weight.t())
+            assert proj.weight_t.untyped_storage().data_ptr() == head.weight_t.untyped_storage().data_ptr()  # one buffer
+            got = model.head(model.proj(x))
+    assert torch.allclose(got, want, atol=1e-5)
+    assert "forward" not in vars(model.proj) and "forward" not in vars(model.head)
+
+
+def test_frozen_linears_leave_gradients_and_other_layers_to_f_linear(monkeypatch):
+    monkeypatch.setattr(kernels, "BACKEND", "mkl")
+    small = TwoLinears()  # below ONEDNN_MIN_WEIGHTS
+    with frozen_linears(small):
+        assert "forward" not in vars(small.proj)
+    monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
+    model = TwoLinears()
+    x = torch.randn(4, 8)
+    with frozen_linears(model):
+        model.head(model.proj(x)).sum().backward()  # grad enabled: the copy is detached, F.linear runs
+        assert model.proj.weight.grad is not None and model.proj.weight.grad.abs().sum() > 0
+        model.proj.weight.data.zero_()  # a weight changed inside the context is not seen by the copy
+        with torch.no_grad():
+            assert model.proj(x).abs().sum() > 0
+    with pytest.raises(RuntimeError), frozen_linears(model):
+        raise RuntimeError("a failed sample")
+    assert "forward" not in vars(model.proj)  # restored after an error too
+
+
+@needs_onednn
+def test_frozen_linears_are_onednn_where_it_is_the_backend(everything_on_onednn):
+    model = TwoLinears()
+    with torch.no_grad(), frozen_linears(model):
+        assert isinstance(vars(model.proj)["forward"], kernels._LinearForward)
+        model.head(model.proj(torch.randn(5, 8)))
+    assert len(everything_on_onednn) == 2 and "forward" not in vars(model.proj)

@@ -47,6 +47,18 @@ def test_greedy_with_onednn_linears_matches_generate(tiny, monkeypatch):
     assert len(calls) > 0
 
 
+def test_greedy_with_transposed_mkl_linears_matches_generate(tiny, monkeypatch):
+    # every linear layer multiplies by a transposed copy of its weight (MKL's path on Intel CPUs)
+    monkeypatch.setattr(kernels, "BACKEND", "mkl")
+    monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
+    calls = []
+    call = kernels._TransposedLinearForward.__call__
+    monkeypatch.setattr(kernels._TransposedLinearForward, "__call__", lambda self, x: calls.append(1) or call(self, x))
+    model, tok = tiny
+    assert run(model, tok, "loop") == run(model, tok, "generate")
+    assert len(calls) > 0
+
+
 def test_sampling_is_seeded(tiny):
     model, tok = tiny
     a = run(model, tok, "loop", temperature=1.0, seed=1)
