@@ -49,7 +49,7 @@ def child(variant: str, args) -> dict:
     from r1repro.train.rl import RLContext, rl_step
 
     torch.set_num_threads(args.threads)
-    set_mmap_threshold(4.0)  # the pipeline's default (model.mmap_threshold_mib)
+    set_mmap_threshold(ModelConfig.mmap_threshold_mib)  # the pipeline's default
     lora = LoRAConfig(r=args.r, alpha=2.0 * args.r) if variant.startswith("lora") else None
     mcfg = ModelConfig(path=args.model, lora=lora)
     t0 = time.time()

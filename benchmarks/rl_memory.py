@@ -9,7 +9,7 @@ positions go through the LM head, chunk by chunk under checkpointing. `+gc` adds
 gradient checkpointing. Prompt = the first 128 tokens, completion = the remaining 256.
 `--micro-batch m` accumulates the batch's gradient over micro-batches of m sequences, as the RL
 stage does with `rl.micro_batch` (same loss, same gradient; memory of one micro-batch).
-Every variant runs with the pipeline's heap setting (`model.mmap_threshold_mib`, 4 MiB: freed
+Every variant runs with the pipeline's heap setting (`model.mmap_threshold_mib`, 1 MiB since 2026-12-06, 4 before: freed
 large buffers go back to the OS); `--mmap-threshold-mib 0` keeps glibc's default, the "before".
 
     python benchmarks/rl_memory.py --variants ours+gc --mmap-threshold-mib 0 \
@@ -26,6 +26,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from r1repro.config import ModelConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = ["naive", "naive+gc", "ours", "ours+gc"]
@@ -83,7 +85,7 @@ def main() -> None:
     ap.add_argument("--variants", nargs="+", default=VARIANTS)
     ap.add_argument("--chunk", type=int, default=1024, help="tokens per LM-head chunk for the 'ours' variants")
     ap.add_argument("--micro-batch", type=int, default=None, help="sequences per forward/backward (default: all)")
-    ap.add_argument("--mmap-threshold-mib", type=float, default=4.0,
+    ap.add_argument("--mmap-threshold-mib", type=float, default=ModelConfig.mmap_threshold_mib,
                     help="as model.mmap_threshold_mib (the pipeline's default); 0: glibc's default heap")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "rl_memory.json"))
     ap.add_argument("--child", help=argparse.SUPPRESS)

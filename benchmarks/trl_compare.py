@@ -45,6 +45,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_line, machine_info  # noqa: E402
 
+from r1repro.config import ModelConfig
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -302,8 +304,8 @@ def run_worker(side: str, spec: dict, log_dir: Path, profile: Path | None = None
     (work / "spec.json").write_text(json.dumps(spec))
     env = {**os.environ, "OMP_NUM_THREADS": str(spec["threads"]), "MKL_NUM_THREADS": str(spec["threads"]),
            "TOKENIZERS_PARALLELISM": "false", "PYTHONHASHSEED": "0",
-           # the heap setting our pipeline applies (model.mmap_threshold_mib = 4), given to both sides
-           "MALLOC_MMAP_THRESHOLD_": str(4 * 2**20)}
+           # the heap setting our pipeline applies (model.mmap_threshold_mib's default), given to both sides
+           "MALLOC_MMAP_THRESHOLD_": str(int(ModelConfig.mmap_threshold_mib * 2**20))}
     log_path = log_dir / f"{side}-{int(time.time())}.log"
     t0 = time.time()
     with open(log_path, "w") as logf:

@@ -151,11 +151,14 @@ class ModelConfig:
     """Recompute activations in backward to save memory."""
     threads: int | None = num(None, gt=0)
     """torch intra-op threads; None keeps torch's default."""
-    mmap_threshold_mib: float | None = num(4.0, gt=0.0)
+    mmap_threshold_mib: float | None = num(1.0, gt=0.0)
     """glibc only: allocations of at least this many MiB get their own mmap, so a freed activation
     goes back to the OS at once instead of staying in the heap. Measured (benchmarks/rl_memory.py):
-    SmolLM2-135M policy-gradient step on 16 x 384 tokens, peak RSS 2.83-3.69 -> 2.38 GiB, no slowdown on
-    the tiny model (a 128 KiB threshold cost it 25%). None: glibc's default (a threshold that grows)."""
+    SmolLM2-135M policy-gradient step on 16 x 384 tokens, peak RSS 2.83-3.69 -> 2.38 GiB at 4 MiB, no
+    slowdown on the tiny model (a 128 KiB threshold cost it 25%). 4 -> 1 MiB on the SmolLM2-135M RL step
+    of benchmarks/trl_compare.py (Xeon, 2026-12-06): peak RSS 8,599 -> 7,594 MB, 32.1 -> 30.5 s a step;
+    with oneDNN linears 9,326 -> 7,912 MB (0.5 MiB: 7,854 MB but 41% slower: oneDNN's temporaries).
+    None: glibc's default (a threshold that grows)."""
 
 
 @dataclass(frozen=True)
