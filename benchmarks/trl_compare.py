@@ -49,6 +49,7 @@ from r1repro.config import ModelConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
+TRL_MMAP_MIB = 4.0
 
 
 class BudgetReached(Exception):
@@ -304,8 +305,10 @@ def run_worker(side: str, spec: dict, log_dir: Path, profile: Path | None = None
     (work / "spec.json").write_text(json.dumps(spec))
     env = {**os.environ, "OMP_NUM_THREADS": str(spec["threads"]), "MKL_NUM_THREADS": str(spec["threads"]),
            "TOKENIZERS_PARALLELISM": "false", "PYTHONHASHSEED": "0",
-           # the heap setting our pipeline applies (model.mmap_threshold_mib's default), given to both sides
-           "MALLOC_MMAP_THRESHOLD_": str(int(ModelConfig.mmap_threshold_mib * 2**20))}
+           # glibc's mmap threshold: ours, the pipeline's default (model.mmap_threshold_mib, which it sets
+           # itself); TRL, the 4 MiB it has had since 2026-11-24 (1 MiB cut its RSS but slowed its tiny
+           # step 1.5x on a Xeon, 2026-12-06: docs/benchmarks.md)
+           "MALLOC_MMAP_THRESHOLD_": str(int((ModelConfig.mmap_threshold_mib if side == "ours" else TRL_MMAP_MIB) * 2**20))}
     log_path = log_dir / f"{side}-{int(time.time())}.log"
     t0 = time.time()
     with open(log_path, "w") as logf:
