@@ -26,7 +26,7 @@ How: torch.ops.mkldnn._linear_pointwise (the op torch.compile's CPU backend call
 tensors, strided views included. `_OneDNNLinearFn` gives it a backward: the input's gradient is
 the same op with the weight transposed (a view), the weight's gradient the same op on gy^T and
 x^T (views). Results equal F.linear's up to float summation order (~1e-6 relative). oneDNN costs
-~10 us more a call than MKL, so layers under ONEDNN_MIN_WEIGHTS weights (the tiny model's) and
+~10 us more a call than MKL, so layers under ONEDNN_MIN_WEIGHTS weights (the tiny model's but its MLP) and
 calls under ONEDNN_MIN_MACS multiply-adds stay on MKL; so do other dtypes, other devices, tensor
 subclasses (FSDP's DTensor shards) and builds without oneDNN, or with torch.backends.mkldnn off.
 The transposed copies take the same weight gate (MIN_WEIGHTS).
