@@ -303,12 +303,12 @@ def run_worker(side: str, spec: dict, log_dir: Path, profile: Path | None = None
     work = Path(tempfile.mkdtemp(prefix=f"trlbench-{side}-", dir=ROOT / "runs"))
     spec = {**spec, "workdir": str(work)}
     (work / "spec.json").write_text(json.dumps(spec))
+    # glibc's mmap threshold: ours, the pipeline's default (model.mmap_threshold_mib, which it also sets
+    # itself); TRL, the 4 MiB it has had since 2026-11-24 (1 MiB cut its RSS but slowed its tiny step
+    # 1.5x on a Xeon, 2026-12-06: docs/benchmarks.md)
+    mmap_mib = ModelConfig.mmap_threshold_mib if side == "ours" else TRL_MMAP_MIB
     env = {**os.environ, "OMP_NUM_THREADS": str(spec["threads"]), "MKL_NUM_THREADS": str(spec["threads"]),
-           "TOKENIZERS_PARALLELISM": "false", "PYTHONHASHSEED": "0",
-           # glibc's mmap threshold: ours, the pipeline's default (model.mmap_threshold_mib, which it sets
-           # itself); TRL, the 4 MiB it has had since 2026-11-24 (1 MiB cut its RSS but slowed its tiny
-           # step 1.5x on a Xeon, 2026-12-06: docs/benchmarks.md)
-           "MALLOC_MMAP_THRESHOLD_": str(int((ModelConfig.mmap_threshold_mib if side == "ours" else TRL_MMAP_MIB) * 2**20))}
+           "TOKENIZERS_PARALLELISM": "false", "PYTHONHASHSEED": "0", "MALLOC_MMAP_THRESHOLD_": str(int(mmap_mib * 2**20))}
     log_path = log_dir / f"{side}-{int(time.time())}.log"
     t0 = time.time()
     with open(log_path, "w") as logf:

@@ -133,19 +133,31 @@ class _LinearForward:
         return linear(x, self.module.weight, self.module.bias)
 
 
+def _linears(models, qualifies) -> list[torch.nn.Linear]:
+    """The models' nn.Linear modules, each once, not patched already, whose weight qualifies."""
+    return list({id(m): m for model in models if model is not None for m in model.modules()
+                 if isinstance(m, torch.nn.Linear) and "forward" not in vars(m) and qualifies(m.weight)}.values())
+
+
+@contextlib.contextmanager
+def _patched(forwards: dict[torch.nn.Linear, object]):
+    """Each module's forward is its given callable inside (an instance attribute: hooks and the module
+    itself stay as they are); restored on exit, also on error."""
+    for m, fwd in forwards.items():
+        m.forward = fwd
+    try:
+        yield
+    finally:
+        for m in forwards:
+            del m.forward
+
+
 @contextlib.contextmanager
 def onednn_linears(*models):
     """Inside, the models' nn.Linear modules whose weights qualify (onednn_applies) compute through
     `linear`; a no-op for the rest (GPU, other dtypes, small layers). Restored on exit, also on error."""
-    linears = {id(m): m for model in models if model is not None for m in model.modules()  # a module once
-               if isinstance(m, torch.nn.Linear) and "forward" not in vars(m) and onednn_applies(m.weight)}.values()
-    for m in linears:
-        m.forward = _LinearForward(m)  # an instance attribute: hooks and the module itself stay as they are
-    try:
+    with _patched({m: _LinearForward(m) for m in _linears(models, onednn_applies)}):
         yield
-    finally:
-        for m in linears:
-            del m.forward
 
 
 class _TransposedLinearForward:
@@ -172,19 +184,14 @@ def frozen_linears(*models):
         with onednn_linears(*models):
             yield
         return
-    linears = list({id(m): m for model in models if model is not None for m in model.modules()
-                    if isinstance(m, torch.nn.Linear) and "forward" not in vars(m)
-                    and _large_cpu_float32(m.weight)}.values())
+    linears = _linears(models, _large_cpu_float32)
     buffer = torch.empty(sum(m.weight.numel() for m in linears))  # one allocation: mmap'd, returned when freed
-    offset = 0
+    forwards, offset = {}, 0
     for m in linears:
         n, k = m.weight.shape
         weight_t = buffer[offset:offset + n * k].view(k, n)
         weight_t.copy_(m.weight.detach().t())
         offset += n * k
-        m.forward = _TransposedLinearForward(m, weight_t)
-    try:
+        forwards[m] = _TransposedLinearForward(m, weight_t)
+    with _patched(forwards):
         yield
-    finally:
-        for m in linears:
-            del m.forward
