@@ -9,10 +9,11 @@ preallocated room (GrowingLayer) instead of being re-concatenated every token, a
 one uniform per row and a top-64 nucleus: on SmolLM2-135M (2 CPU threads, 32 rows, 64 tokens) the
 two took generation from 50 to 78 tokens/s (docs/real-models.md). On CPU the linear layers run on the
 CPU's faster kernel (r1repro.kernels.frozen_linears: oneDNN on AMD, MKL on transposed weights
-elsewhere), the inverse-CDF draw searches block sums first (_draw), and rows that share a prompt of
-96 tokens or more read its keys/values once per step (shared_prefix_attention). Greedy output equals `model.generate`'s
-(tests/unit/test_rollout_contract.py); the HF backend uses `generate` for models it was not
-checked on (engine: "generate").
+elsewhere), the inverse-CDF draw searches block sums first (_draw), rows that share a prompt of
+96 tokens or more read its keys/values once per step (shared_prefix_attention), and for the plain
+Llama and Qwen2 classes a decode step runs as tensor code over the model's weights (lean_decode_step).
+Greedy output equals `model.generate`'s (tests/unit/test_rollout_contract.py); the HF backend uses
+`generate` for models it was not checked on (engine: "generate").
 """
 
 from __future__ import annotations
@@ -249,15 +250,37 @@ class SharedPrefixCache(Cache):
         self.src = torch.tensor(src, device=device)  # (R,)
         self.slot = torch.tensor(slot, device=device)  # (R,)
         self.slots = max(slot) + 1
-        dtype = prefill.layers[0].keys.dtype
-        self.bias = torch.zeros(prompt_mask.shape, dtype=dtype, device=device).masked_fill(
-            prompt_mask == 0, float("-inf"))[:, None, None, :]  # (U, 1, 1, P)
+        self.bias = padding_bias(prompt_mask, prefill.layers[0].keys.dtype)  # (U, 1, 1, P) or None
 
     def batch_select_indices(self, indices: torch.Tensor) -> None:
         """Row j becomes row indices[j] (fewer rows as rows finish; see GrowingLayer)."""
         self.src, self.slot = self.src[indices], self.slot[indices]
         for layer in self.layers:
             layer.batch_select_indices(indices)
+
+
+def decode_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, prompt_bias=None,
+                     **kwargs):
+    """softmax(q k^T scaling + bias) v for one query per row, as two batched matrix multiplies: query
+    (R, H, 1, D), key/value the cache (R, Hkv, L, D), a key/value head's g query heads as g queries of
+    it. prompt_bias (R, 1, 1, P) is added to the first P positions (-inf on the prompts' left padding).
+    SDPA's flash kernel runs one small product per row and head: 1.35 vs 1.00 ms a layer at 128 rows
+    and 101 positions, 2.78 vs 1.51 ms at 180 (SmolLM2-135M's heads, 2 threads of the Xeon)."""
+    r, h, _, d = query.shape
+    hkv = key.shape[1]
+    scores = torch.matmul(query.reshape(r, hkv, h // hkv, d), key.transpose(-1, -2))  # (R, Hkv, g, L)
+    scores.mul_(d**-0.5 if scaling is None else scaling)
+    if prompt_bias is not None:
+        scores[..., : prompt_bias.shape[-1]] += prompt_bias
+    out = torch.matmul(scores.float().softmax(-1).to(value.dtype), value)  # (R, Hkv, g, D)
+    return out.reshape(r, 1, h, d), None  # (R, 1, H, D)
+
+
+def padding_bias(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor | None:
+    """(R, 1, 1, P): 0 where the (R, P) attention mask is 1, -inf where 0; None when nothing is padded."""
+    if bool(mask.all()):
+        return None
+    return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(mask == 0, float("-inf"))[:, None, None]
 
 
 def shares_prefix(model, distinct: int, rows: int, width: int) -> bool:
@@ -289,6 +312,65 @@ def _attention_implementation(model, name: str):
 AttentionInterface.register(SHARED_PREFIX_IMPL, shared_prefix_attention)
 
 
+# ------------------------------------------------------------------------------ lean decode step
+# At a decode step's small batches transformers' decoder layers spend much of their time outside the
+# matrix multiplies: module calls, keyword plumbing, the mask and the RoPE helpers. For the plain Llama
+# and Qwen2 classes a step runs the same operations here as tensor code over the model's own weights
+# and linear layers (their forward, so frozen_linears' kernels apply), with attention as two batched
+# matrix multiplies (decode_attention) or shared_prefix_attention. SmolLM2-135M, 2 threads of a Xeon
+# (family 6 model 207): 54 -> 48 ms a step at 8 rows, 208 -> 191 ms at 128; the 4-layer tiny model on
+# one thread: 6.0 -> 4.8 ms at 128 rows (docs/benchmarks.md).
+LEAN_MODELS = ("LlamaForCausalLM", "Qwen2ForCausalLM")  # checked against `generate` (tests/unit/test_rollout_loop.py)
+
+
+def lean_decode_applies(model) -> bool:
+    """Whether sample_loop's decode steps run lean_decode_step: a LEAN_MODELS class itself (not wrapped,
+    e.g. by peft) on CPU with SDPA and full attention everywhere, its projections plain nn.Linear
+    (no adapters or quantized layers) and no hooks on any module."""
+    config = getattr(model, "config", None)
+    if type(model).__name__ not in LEAN_MODELS or config is None:
+        return False
+    types = getattr(config, "layer_types", None) or []
+    projections = [getattr(layer.self_attn, n) for layer in model.model.layers for n in ("q_proj", "k_proj", "v_proj", "o_proj")]
+    projections += [getattr(layer.mlp, n) for layer in model.model.layers for n in ("gate_proj", "up_proj", "down_proj")]
+    return (getattr(config, "_attn_implementation", None) == "sdpa" and all(t == "full_attention" for t in types)
+            and next(model.parameters()).device.type == "cpu"
+            and all(type(m) is torch.nn.Linear for m in projections + [model.lm_head])
+            and not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules()))
+
+
+def _rms_norm(norm, h: torch.Tensor) -> torch.Tensor:
+    """LlamaRMSNorm's and Qwen2RMSNorm's forward, operation for operation."""
+    x = h.to(torch.float32)
+    x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + norm.variance_epsilon)
+    return norm.weight * x.to(h.dtype)
+
+
+def lean_decode_step(model, ids: torch.Tensor, positions: torch.Tensor, attend) -> torch.Tensor:
+    """Next-token logits (R, V) for one new token per row: ids and positions (R,). attend(i, module, q, k, v)
+    -> (R, 1, H, D) is layer i's attention, given the rotated query (R, H, 1, D) and the new token's key
+    and value (R, Hkv, 1, D), which it writes to the cache. The operations of the model's forward, in
+    its order (rotate_half's sign rides on the sine: (-x2) s = x2 (-s) exactly)."""
+    m, r = model.model, ids.shape[0]
+    h = m.embed_tokens.forward(ids)  # (R, C)
+    cos, sin = m.rotary_emb(h, positions[:, None])  # (R, 1, D)
+    half = cos.shape[-1] // 2
+    sin = torch.cat([-sin[..., :half], sin[..., half:]], dim=-1)
+    for i, layer in enumerate(m.layers):
+        a, mlp = layer.self_attn, layer.mlp
+        x = _rms_norm(layer.input_layernorm, h)
+        q = a.q_proj.forward(x).view(r, -1, a.head_dim)  # (R, H, D)
+        k = a.k_proj.forward(x).view(r, -1, a.head_dim)  # (R, Hkv, D)
+        v = a.v_proj.forward(x).view(r, -1, 1, a.head_dim)  # (R, Hkv, 1, D)
+        q = q * cos + q.roll(half, -1) * sin
+        k = k * cos + k.roll(half, -1) * sin
+        out = attend(i, a, q.unsqueeze(2), k.unsqueeze(2), v)  # (R, 1, H, D)
+        h = h + a.o_proj.forward(out.reshape(r, -1))
+        x = _rms_norm(layer.post_attention_layernorm, h)
+        h = h + mlp.down_proj.forward(mlp.act_fn(mlp.gate_proj.forward(x)) * mlp.up_proj.forward(x))
+    return model.lm_head.forward(_rms_norm(m.norm, h))  # (R, V)
+
+
 def growing_cache(model, capacity: int = 0) -> DynamicCache:
     """A DynamicCache whose layers are GrowingLayers; a plain one for models with sliding or other
     non-full attention layers (or a transformers whose Cache no longer replicates a layer class)."""
@@ -309,6 +391,40 @@ def _fill_from_end(keep: list[int], rows: int) -> list[int]:
     for h, j in zip(holes, movers):
         sel[h] = j
     return sel
+
+
+class _DecodeSteps:
+    """sample_loop's decode steps over its cache: lean_decode_step where it applies, else the model's
+    forward (shared-prefix attention through the attention interface, or the model's own with the mask
+    grown a column a step). select(rows) keeps the given rows of the cache, mask and padding bias."""
+
+    def __init__(self, model, cache: Cache, mask: torch.Tensor, share: bool):
+        self.model, self.cache, self.mask, self.share = model, cache, mask, share
+        self.lean = lean_decode_applies(model)
+        # lean steps without a shared prefix: the prompts' padding as an additive bias (R, 1, 1, P)
+        self.bias = padding_bias(mask, next(model.parameters()).dtype) if self.lean and not share else None
+
+    def select(self, rows: torch.Tensor) -> None:
+        self.cache.batch_select_indices(rows)
+        self.mask = self.mask[rows]
+        self.bias = None if self.bias is None else self.bias[rows]
+
+    def _attend(self, i: int, module, q, k, v) -> torch.Tensor:
+        k, v = self.cache.layers[i].update(k, v)
+        if self.share:
+            return shared_prefix_attention(module, q, k, v, None, scaling=module.scaling, shared_prefix=self.cache)[0]
+        return decode_attention(module, q, k, v, None, scaling=module.scaling, prompt_bias=self.bias)[0]
+
+    def __call__(self, ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """Next-token logits (R, V) for ids and positions (R, 1)."""
+        if self.lean:
+            return lean_decode_step(self.model, ids[:, 0], positions[:, 0], self._attend)
+        if not self.share:
+            self.mask = torch.cat([self.mask, torch.ones_like(self.mask[:, :1])], dim=1)  # (R, P + step + 1)
+        out = self.model(input_ids=ids, attention_mask=None if self.share else self.mask, position_ids=positions,
+                         **{cache_kw(self.model): self.cache}, use_cache=True,
+                         **({"shared_prefix": self.cache} if self.share else {}))
+        return out.logits[:, -1]
 
 
 @torch.no_grad()
@@ -332,13 +448,14 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
         logits = out.logits[:, -1]  # (U, V)
         if share:  # decode steps attend through shared_prefix_attention, which masks the padding itself
             cache = SharedPrefixCache(cache, src, mask, max_new_tokens)
-            decoding.enter_context(_attention_implementation(model, SHARED_PREFIX_IMPL))
-        step_kw = {"shared_prefix": cache} if share else {}
         if len(ids) < len(prompt_ids):
             rows = torch.tensor(src, device=device)
             if not share:
                 cache.batch_select_indices(rows)
             logits, mask, positions = logits[rows], mask[rows], positions[rows]  # (R, V), (R, P), (R, P)
+        decode = _DecodeSteps(model, cache, mask, share)
+        if share and not decode.lean:
+            decoding.enter_context(_attention_implementation(model, SHARED_PREFIX_IMPL))
         next_pos = positions[:, -1:] + 1  # (R, 1)
         alive = list(range(len(prompt_ids)))  # original row of each live batch row
         order = None  # (R,): rank of each live row's original row, once rows are out of order
@@ -361,14 +478,11 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
             if len(keep) < len(alive):  # finished rows leave the batch and the cache
                 places = _fill_from_end(keep, len(alive))
                 sel = torch.tensor(places, device=device)
-                cache.batch_select_indices(sel)
-                mask, nxt, next_pos = mask[sel], nxt[sel], next_pos[sel]
+                decode.select(sel)
+                nxt, next_pos = nxt[sel], next_pos[sel]
                 alive = [alive[j] for j in places]
                 # each row keeps the uniform it would get in request order: the same samples as an ordered batch
                 order = torch.tensor(alive, device=device).argsort().argsort()
-            mask = mask if share else torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)  # (R, P + step + 1)
-            out = model(input_ids=nxt[:, None], attention_mask=None if share else mask, position_ids=next_pos,
-                        **{cache_kw(model): cache}, use_cache=True, **step_kw)
-            logits = out.logits[:, -1]
+            logits = decode(nxt[:, None], next_pos)
             next_pos = next_pos + 1
         return list(zip(tokens, finish))

@@ -303,6 +303,7 @@ def test_shared_prefix_only_where_it_is_checked_and_pays():
 
 def test_attention_implementation_is_restored_after_an_error(monkeypatch):
     monkeypatch.setattr(loop, "SHARED_PREFIX_MIN_WIDTH", 0)
+    monkeypatch.setattr(loop, "lean_decode_applies", lambda m: False)  # decode through the model's forward
     model = gqa_model("llama")
     seen = []
 
@@ -329,3 +330,68 @@ def test_shared_prefix_decoding_through_lora_adapters(monkeypatch):
     shared = loop.sample_loop(model, prompts, **kw)
     monkeypatch.setattr(loop, "shares_prefix", lambda *a: False)
     assert shared == loop.sample_loop(model, prompts, **kw)
+
+
+def test_decode_attention_equals_sdpa_over_the_padded_cache():
+    # 3 rows, 6 query heads on 2 key/value heads, 7 cached positions of which the first 3 hold a prompt
+    # left-padded by 0, 1 and 3 positions
+    g = torch.Generator().manual_seed(0)
+    r, heads, hkv, length, d = 3, 6, 2, 7, 8
+    q = torch.randn(r, heads, 1, d, generator=g)
+    k, v = torch.randn(r, hkv, length, d, generator=g), torch.randn(r, hkv, length, d, generator=g)
+    prompt_mask = torch.tensor([[1, 1, 1], [0, 1, 1], [0, 0, 0]])
+    mask = torch.cat([prompt_mask, torch.ones(r, length - 3, dtype=torch.long)], 1).bool()[:, None, None]
+    got, _ = loop.decode_attention(None, q, k, v, None, scaling=0.3, prompt_bias=loop.padding_bias(prompt_mask, q.dtype))
+    want = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=0.3, enable_gqa=True)
+    assert got.shape == (r, 1, heads, d)
+    torch.testing.assert_close(got, want.transpose(1, 2), atol=1e-6, rtol=1e-5)
+    assert loop.padding_bias(torch.ones(2, 3, dtype=torch.long), q.dtype) is None  # nothing padded: no bias
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2"])
+@pytest.mark.parametrize("shared", [False, True])
+def test_lean_decode_steps_sample_what_the_models_forward_samples(arch, shared, monkeypatch):
+    # prompts of 5, 9 and 2 tokens (left padding), rows ending at EOS at different steps, sampled and
+    # greedy, with and without shared-prefix attention: the lean step's tokens are the model forward's
+    monkeypatch.setattr(loop, "SHARED_PREFIX_MIN_WIDTH", 0 if shared else 10**6)
+    model = gqa_model(arch)
+    assert loop.lean_decode_applies(model)
+    prompts = [[5, 6, 7, 8, 9]] * 4 + [[3, 1, 4, 1, 5, 9, 2, 6, 5]] * 3 + [[7, 7]]
+    kw = dict(pad_id=0, eos_id=0, max_new_tokens=24, top_p=1.0, seed=3)
+    steps = []
+    step = loop.lean_decode_step
+    monkeypatch.setattr(loop, "lean_decode_step", lambda *a: steps.append(1) or step(*a))
+    lean = [loop.sample_loop(model, prompts, temperature=t, **kw) for t in (1.0, 0.0)]
+    assert steps
+    monkeypatch.setattr(loop, "lean_decode_applies", lambda m: False)
+    assert lean == [loop.sample_loop(model, prompts, temperature=t, **kw) for t in (1.0, 0.0)]
+    assert len({len(toks) for toks, _ in lean[0]}) > 1  # rows left the batch at different steps
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2"])
+def test_lean_greedy_on_distinct_padded_prompts_matches_generate(arch):
+    model = gqa_model(arch)
+    prompts = [[5, 6, 7, 8, 9], [3, 1, 4, 1, 5, 9, 2, 6, 5], [7, 7], [2, 4, 6]]
+    got = [toks for toks, _ in loop.sample_loop(model, prompts, pad_id=0, eos_id=0, max_new_tokens=16,
+                                                 temperature=0.0, top_p=1.0, seed=0)]
+    ids, mask = left_padded(prompts, 0)
+    out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=16, do_sample=False, pad_token_id=0,
+                         eos_token_id=0)[:, ids.shape[1]:].tolist()
+    assert got == [r[: r.index(0) + 1] if 0 in r else r for r in out]
+
+
+def test_lean_decode_only_for_the_plain_checked_classes():
+    model = gqa_model("llama")
+    assert loop.lean_decode_applies(model) and loop.lean_decode_applies(gqa_model("qwen2"))
+    model.config._attn_implementation = "eager"
+    assert not loop.lean_decode_applies(model)  # the prefill would attend differently
+    model.config._attn_implementation = "sdpa"
+    handle = model.model.layers[0].mlp.register_forward_hook(lambda *a: None)
+    assert not loop.lean_decode_applies(model)  # the lean step would skip the hook
+    handle.remove()
+    model.config.layer_types = ["sliding_attention", "full_attention"]
+    assert not loop.lean_decode_applies(model)
+    peft = pytest.importorskip("peft")
+    wrapped = peft.get_peft_model(gqa_model("llama"), peft.LoraConfig(r=4, target_modules=["q_proj"], task_type="CAUSAL_LM"))
+    assert not loop.lean_decode_applies(wrapped)  # the adapters' forward would be skipped
+    assert not loop.lean_decode_applies(wrapped.get_base_model())  # its q_proj is a LoRA layer now
