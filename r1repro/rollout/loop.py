@@ -259,8 +259,8 @@ class SharedPrefixCache(Cache):
             layer.batch_select_indices(indices)
 
 
-def decode_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, prompt_bias=None,
-                     **kwargs):
+def decode_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, scaling: float,
+                     prompt_bias: torch.Tensor | None = None) -> torch.Tensor:
     """softmax(q k^T scaling + bias) v for one query per row, as two batched matrix multiplies: query
     (R, H, 1, D), key/value the cache (R, Hkv, L, D), a key/value head's g query heads as g queries of
     it. prompt_bias (R, 1, 1, P) is added to the first P positions (-inf on the prompts' left padding).
@@ -269,11 +269,11 @@ def decode_attention(module, query, key, value, attention_mask, scaling=None, dr
     r, h, _, d = query.shape
     hkv = key.shape[1]
     scores = torch.matmul(query.reshape(r, hkv, h // hkv, d), key.transpose(-1, -2))  # (R, Hkv, g, L)
-    scores.mul_(d**-0.5 if scaling is None else scaling)
+    scores.mul_(scaling)
     if prompt_bias is not None:
         scores[..., : prompt_bias.shape[-1]] += prompt_bias
     out = torch.matmul(scores.float().softmax(-1).to(value.dtype), value)  # (R, Hkv, g, D)
-    return out.reshape(r, 1, h, d), None  # (R, 1, H, D)
+    return out.reshape(r, 1, h, d)  # (R, 1, H, D)
 
 
 def padding_bias(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor | None:
@@ -413,7 +413,7 @@ class _DecodeSteps:
         k, v = self.cache.layers[i].update(k, v)
         if self.share:
             return shared_prefix_attention(module, q, k, v, None, scaling=module.scaling, shared_prefix=self.cache)[0]
-        return decode_attention(module, q, k, v, None, scaling=module.scaling, prompt_bias=self.bias)[0]
+        return decode_attention(q, k, v, module.scaling, self.bias)
 
     def __call__(self, ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """Next-token logits (R, V) for ids and positions (R, 1)."""

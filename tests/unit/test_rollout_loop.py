@@ -341,7 +341,7 @@ def test_decode_attention_equals_sdpa_over_the_padded_cache():
     k, v = torch.randn(r, hkv, length, d, generator=g), torch.randn(r, hkv, length, d, generator=g)
     prompt_mask = torch.tensor([[1, 1, 1], [0, 1, 1], [0, 0, 0]])
     mask = torch.cat([prompt_mask, torch.ones(r, length - 3, dtype=torch.long)], 1).bool()[:, None, None]
-    got, _ = loop.decode_attention(None, q, k, v, None, scaling=0.3, prompt_bias=loop.padding_bias(prompt_mask, q.dtype))
+    got = loop.decode_attention(q, k, v, 0.3, loop.padding_bias(prompt_mask, q.dtype))
     want = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=0.3, enable_gqa=True)
     assert got.shape == (r, 1, heads, d)
     torch.testing.assert_close(got, want.transpose(1, 2), atol=1e-6, rtol=1e-5)
