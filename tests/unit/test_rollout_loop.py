@@ -276,10 +276,17 @@ def test_shared_prefix_decoding_samples_what_the_plain_loop_samples(arch, monkey
     assert len({len(toks) for toks, _ in shared[0]}) > 1  # rows left the batch at different steps
 
 
-def test_greedy_with_shared_prompts_matches_generate(monkeypatch):
+SHARED_PROMPTS = [[5, 6, 7, 8, 9]] * 3 + [[3, 1, 4, 1, 5, 9, 2, 6, 5]] * 3
+DISTINCT_PROMPTS = [[5, 6, 7, 8, 9], [3, 1, 4, 1, 5, 9, 2, 6, 5], [7, 7], [2, 4, 6]]  # left padding 4, 0, 7, 6
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2"])
+@pytest.mark.parametrize("prompts", [SHARED_PROMPTS, DISTINCT_PROMPTS], ids=["shared", "distinct"])
+def test_greedy_on_gqa_models_matches_generate(arch, prompts, monkeypatch):
+    # the lean decode step, with shared-prefix attention for the repeated prompts
     monkeypatch.setattr(loop, "SHARED_PREFIX_MIN_WIDTH", 0)
-    model = gqa_model("llama")
-    prompts = [[5, 6, 7, 8, 9]] * 3 + [[3, 1, 4, 1, 5, 9, 2, 6, 5]] * 3
+    model = gqa_model(arch)
+    assert loop.lean_decode_applies(model)
     got = [toks for toks, _ in loop.sample_loop(model, prompts, pad_id=0, eos_id=0, max_new_tokens=16,
                                                  temperature=0.0, top_p=1.0, seed=0)]
     ids, mask = left_padded(prompts, 0)
@@ -366,18 +373,6 @@ def test_lean_decode_steps_sample_what_the_models_forward_samples(arch, shared, 
     monkeypatch.setattr(loop, "lean_decode_applies", lambda m: False)
     assert lean == [loop.sample_loop(model, prompts, temperature=t, **kw) for t in (1.0, 0.0)]
     assert len({len(toks) for toks, _ in lean[0]}) > 1  # rows left the batch at different steps
-
-
-@pytest.mark.parametrize("arch", ["llama", "qwen2"])
-def test_lean_greedy_on_distinct_padded_prompts_matches_generate(arch):
-    model = gqa_model(arch)
-    prompts = [[5, 6, 7, 8, 9], [3, 1, 4, 1, 5, 9, 2, 6, 5], [7, 7], [2, 4, 6]]
-    got = [toks for toks, _ in loop.sample_loop(model, prompts, pad_id=0, eos_id=0, max_new_tokens=16,
-                                                 temperature=0.0, top_p=1.0, seed=0)]
-    ids, mask = left_padded(prompts, 0)
-    out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=16, do_sample=False, pad_token_id=0,
-                         eos_token_id=0)[:, ids.shape[1]:].tolist()
-    assert got == [r[: r.index(0) + 1] if 0 in r else r for r in out]
 
 
 def test_lean_decode_only_for_the_plain_checked_classes():
