@@ -325,8 +325,9 @@ LEAN_MODELS = ("LlamaForCausalLM", "Qwen2ForCausalLM")  # checked against `gener
 
 def lean_decode_applies(model) -> bool:
     """Whether sample_loop's decode steps run lean_decode_step: a LEAN_MODELS class itself (not wrapped,
-    e.g. by peft) on CPU with SDPA and full attention everywhere, its projections plain nn.Linear
-    (no adapters or quantized layers) and no hooks on any module."""
+    e.g. by peft) in float32 on CPU with SDPA and full attention everywhere, its projections plain
+    nn.Linear (no adapters or quantized layers) and no hooks on any module. (Other dtypes keep SDPA,
+    which accumulates in float32 where decode_attention's products would not.)"""
     config = getattr(model, "config", None)
     if type(model).__name__ not in LEAN_MODELS or config is None:
         return False
@@ -334,7 +335,7 @@ def lean_decode_applies(model) -> bool:
     projections = [getattr(layer.self_attn, n) for layer in model.model.layers for n in ("q_proj", "k_proj", "v_proj", "o_proj")]
     projections += [getattr(layer.mlp, n) for layer in model.model.layers for n in ("gate_proj", "up_proj", "down_proj")]
     return (getattr(config, "_attn_implementation", None) == "sdpa" and all(t == "full_attention" for t in types)
-            and next(model.parameters()).device.type == "cpu"
+            and next(model.parameters()).device.type == "cpu" and next(model.parameters()).dtype == torch.float32
             and all(type(m) is torch.nn.Linear for m in projections + [model.lm_head])
             and not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules()))
 

@@ -386,6 +386,7 @@ def test_lean_decode_only_for_the_plain_checked_classes():
     handle.remove()
     model.config.layer_types = ["sliding_attention", "full_attention"]
     assert not loop.lean_decode_applies(model)
+    assert not loop.lean_decode_applies(gqa_model("qwen2").to(torch.bfloat16))  # float32 only
     peft = pytest.importorskip("peft")
     wrapped = peft.get_peft_model(gqa_model("llama"), peft.LoraConfig(r=4, target_modules=["q_proj"], task_type="CAUSAL_LM"))
     assert not loop.lean_decode_applies(wrapped)  # the adapters' forward would be skipped
