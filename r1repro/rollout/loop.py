@@ -287,13 +287,18 @@ def shares_prefix(model, distinct: int, rows: int, width: int) -> bool:
     """Whether sample_loop decodes with shared-prefix attention: on CPU, for the checked model types
     with full attention everywhere and SDPA, when rows share prompts (at least two rows a prompt) of
     at least SHARED_PREFIX_MIN_WIDTH tokens (the padded width)."""
+    text = model.config.get_text_config(decoder=True) if getattr(model, "config", None) is not None else None
+    return (rows >= 2 * distinct and width >= SHARED_PREFIX_MIN_WIDTH and _FLASH_CPU is not None
+            and getattr(text, "model_type", None) in SHARED_PREFIX_MODELS and _full_sdpa_on_cpu(model))
+
+
+def _full_sdpa_on_cpu(model) -> bool:
+    """The model (its text decoder's config) attends through SDPA with full attention in every layer, on CPU."""
     config = getattr(model, "config", None)
-    text = config.get_text_config(decoder=True) if config is not None else None
-    types = getattr(text, "layer_types", None) or []
-    return (rows >= 2 * distinct and width >= SHARED_PREFIX_MIN_WIDTH and _FLASH_CPU is not None and text is not None
-            and getattr(text, "model_type", None) in SHARED_PREFIX_MODELS
-            and getattr(config, "_attn_implementation", None) == "sdpa"
-            and all(t == "full_attention" for t in types)
+    if config is None:
+        return False
+    types = getattr(config.get_text_config(decoder=True), "layer_types", None) or []
+    return (getattr(config, "_attn_implementation", None) == "sdpa" and all(t == "full_attention" for t in types)
             and next(model.parameters()).device.type == "cpu")
 
 
@@ -328,23 +333,18 @@ def lean_decode_applies(model) -> bool:
     e.g. by peft) in float32 on CPU with SDPA and full attention everywhere, its projections plain
     nn.Linear (no adapters or quantized layers) and no hooks on any module. (Other dtypes keep SDPA,
     which accumulates in float32 where decode_attention's products would not.)"""
-    config = getattr(model, "config", None)
-    if type(model).__name__ not in LEAN_MODELS or config is None:
+    if type(model).__name__ not in LEAN_MODELS or not _full_sdpa_on_cpu(model):
         return False
-    types = getattr(config, "layer_types", None) or []
     projections = [getattr(layer.self_attn, n) for layer in model.model.layers for n in ("q_proj", "k_proj", "v_proj", "o_proj")]
     projections += [getattr(layer.mlp, n) for layer in model.model.layers for n in ("gate_proj", "up_proj", "down_proj")]
-    return (getattr(config, "_attn_implementation", None) == "sdpa" and all(t == "full_attention" for t in types)
-            and next(model.parameters()).device.type == "cpu" and next(model.parameters()).dtype == torch.float32
+    return (next(model.parameters()).dtype == torch.float32
             and all(type(m) is torch.nn.Linear for m in projections + [model.lm_head])
             and not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules()))
 
 
 def _rms_norm(norm, h: torch.Tensor) -> torch.Tensor:
-    """LlamaRMSNorm's and Qwen2RMSNorm's forward, operation for operation."""
-    x = h.to(torch.float32)
-    x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + norm.variance_epsilon)
-    return norm.weight * x.to(h.dtype)
+    """LlamaRMSNorm's and Qwen2RMSNorm's forward for float32 input (their casts to float32 are no-ops)."""
+    return norm.weight * (h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + norm.variance_epsilon))
 
 
 def lean_decode_step(model, ids: torch.Tensor, positions: torch.Tensor, attend) -> torch.Tensor:
