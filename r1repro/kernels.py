@@ -20,7 +20,12 @@ variable R1REPRO_CPU_LINEARS=onednn|mkl|auto overrides it at import. There MKL's
 on x (M, K) @ W^T stored as a contiguous (K, N) than on nn.Linear's (N, K) weight: the sampling
 loop on that Xeon went from 349-393 to 432-463 tokens/s (128 rows; greedy output unchanged), so
 frozen_linears copies the weights transposed, into one buffer (one allocation, returned to the OS
-when freed), once per call: ~540 MB and a fraction of a second for SmolLM2-135M.
+when freed), once per call: ~540 MB and a fraction of a second for SmolLM2-135M. The copies are
+split by columns into one block a thread (column_blocks), multiplied in one batched call: MKL's
+batched sgemm gives each thread its own block, so each reads only its share of the weight, where
+its plain sgemm on 2 threads reread it (SmolLM2-135M's projections at 64 and 128 rows: 1.39x and
+1.23x faster; 3 blocks on 2 threads were slower than 1, so a block a thread). The sampling loop on
+the Xeon: +9% tokens/s (docs/benchmarks.md).
 
 How: torch.ops.mkldnn._linear_pointwise (the op torch.compile's CPU backend calls) takes dense
 tensors, strided views included. `_OneDNNLinearFn` gives it a backward: the input's gradient is
@@ -46,6 +51,9 @@ ONEDNN_MIN_WEIGHTS = 1 << 16
 ONEDNN_MIN_MACS = 1 << 20
 _LINEAR_POINTWISE = getattr(torch.ops.mkldnn, "_linear_pointwise", None)  # oneDNN's linear, dense tensors in and out
 BACKENDS = ("auto", "onednn", "mkl")
+# frozen_linears' column blocks stop below the LM head: SmolLM2-135M's (576 x 49,152) ran 2x slower
+# split in two at 64-128 rows on the Xeon, where its projections ran 1.2-1.4x faster
+SPLIT_MAX_COLUMNS = 16384
 
 
 def cpu_vendor() -> str:
@@ -161,37 +169,52 @@ def onednn_linears(*models):
 
 
 class _TransposedLinearForward:
-    """A frozen nn.Linear's forward as x @ W^T from a contiguous copy of W^T (K, N); the module's own
-    F.linear whenever a gradient is wanted (the copy is detached)."""
+    """A frozen nn.Linear's forward as x @ W^T from a contiguous copy of W^T in column blocks
+    (P, K, N/P): one batched multiply of the rows by the P blocks, which MKL runs a block a thread
+    (P = 1: one (K, N) product). The module's own F.linear whenever a gradient is wanted (the copy
+    is detached)."""
 
-    def __init__(self, module: torch.nn.Linear, weight_t: torch.Tensor):
-        self.module, self.weight_t = module, weight_t
+    def __init__(self, module: torch.nn.Linear, blocks: torch.Tensor):
+        self.module, self.blocks = module, blocks  # (P, K, N/P)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         m = self.module
         if x.dtype != torch.float32 or (torch.is_grad_enabled() and (x.requires_grad or m.weight.requires_grad)):
             return F.linear(x, m.weight, m.bias)
-        y = torch.matmul(x, self.weight_t)  # (..., N)
+        p, k, nb = self.blocks.shape
+        if p == 1:
+            y = torch.matmul(x, self.blocks[0])  # (..., N)
+        else:
+            x2 = x.reshape(-1, k)  # (R, K)
+            y = torch.bmm(x2.expand(p, -1, -1), self.blocks).transpose(0, 1).reshape(*x.shape[:-1], p * nb)
         return y if m.bias is None else y.add_(m.bias)
+
+
+def column_blocks(n: int, threads: int) -> int:
+    """How many column blocks frozen_linears splits an N-column weight into: one a thread where the
+    threads divide N, under SPLIT_MAX_COLUMNS columns (not the LM head), else 1."""
+    return threads if threads > 1 and n % threads == 0 and n < SPLIT_MAX_COLUMNS else 1
 
 
 @contextlib.contextmanager
 def frozen_linears(*models):
     """For inference with fixed weights (the sampling loop): where BACKEND is oneDNN, onednn_linears;
     else the models' large float32 CPU nn.Linear modules multiply by transposed copies of their
-    weights, made on entry into one buffer and freed on exit. Restored on exit, also on error."""
+    weights in column blocks (column_blocks), made on entry into one buffer and freed on exit.
+    Restored on exit, also on error."""
     if BACKEND == "onednn":
         with onednn_linears(*models):
             yield
         return
     linears = _linears(models, _large_cpu_float32)
     buffer = torch.empty(sum(m.weight.numel() for m in linears))  # one allocation: mmap'd, returned when freed
-    forwards, offset = {}, 0
+    forwards, offset, threads = {}, 0, torch.get_num_threads()
     for m in linears:
         n, k = m.weight.shape
-        weight_t = buffer[offset:offset + n * k].view(k, n)
-        weight_t.copy_(m.weight.detach().t())
+        p = column_blocks(n, threads)
+        blocks = buffer[offset:offset + n * k].view(p, k, n // p)
+        blocks.copy_(m.weight.detach().view(p, n // p, k).transpose(1, 2))  # block j: W[j N/P : (j+1) N/P]^T
         offset += n * k
-        forwards[m] = _TransposedLinearForward(m, weight_t)
+        forwards[m] = _TransposedLinearForward(m, blocks)
     with _patched(forwards):
         yield

@@ -163,21 +163,32 @@ def test_a_models_log_probs_and_gradients_through_onednn_equal_mkls(monkeypatch)
 
 
 @pytest.mark.parametrize("bias", [False, True])
-def test_frozen_linears_multiply_by_transposed_copies_in_one_buffer(bias, monkeypatch):
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_frozen_linears_multiply_by_transposed_column_blocks_in_one_buffer(bias, threads, monkeypatch):
     monkeypatch.setattr(kernels, "BACKEND", "mkl")
     monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
-    model = TwoLinears(bias=bias)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
+    model = TwoLinears(bias=bias)  # proj 8 -> 300 columns, head 300 -> 40
     x = torch.randn(5, 1, 8)
     with torch.no_grad():
         want = model.head(model.proj(x))
         with frozen_linears(model, model):
             proj, head = vars(model.proj)["forward"], vars(model.head)["forward"]
-            assert proj.weight_t.shape == (8, 300) and proj.weight_t.is_contiguous()
-            assert torch.equal(proj.weight_t, model.proj.weight.t()) and torch.equal(head.weight_t, model.head.weight.t())
-            assert proj.weight_t.untyped_storage().data_ptr() == head.weight_t.untyped_storage().data_ptr()  # one buffer
+            # a block a thread where the threads divide the columns: 300 by 1, 2 and 3, 40 by 1 and 2
+            assert proj.blocks.shape == (threads, 8, 300 // threads) and proj.blocks.is_contiguous()
+            assert head.blocks.shape == ((1, 300, 40) if threads == 3 else (threads, 300, 40 // threads))
+            for f, w in ((proj, model.proj.weight), (head, model.head.weight)):
+                p, _, nb = f.blocks.shape
+                assert all(torch.equal(f.blocks[j], w[j * nb:(j + 1) * nb].t()) for j in range(p))
+            assert proj.blocks.untyped_storage().data_ptr() == head.blocks.untyped_storage().data_ptr()  # one buffer
             got = model.head(model.proj(x))
-    assert torch.allclose(got, want, atol=1e-5)
+    assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
     assert "forward" not in vars(model.proj) and "forward" not in vars(model.head)
+
+
+def test_frozen_linears_keep_the_lm_head_whole(monkeypatch):
+    monkeypatch.setattr(kernels, "SPLIT_MAX_COLUMNS", 300)
+    assert kernels.column_blocks(300, 2) == 1 and kernels.column_blocks(298, 2) == 2 and kernels.column_blocks(298, 1) == 1
 
 
 def test_frozen_linears_leave_gradients_and_other_layers_to_f_linear(monkeypatch):
