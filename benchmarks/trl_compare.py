@@ -321,8 +321,9 @@ def run_worker(side: str, spec: dict, log_dir: Path, profile: Path | None = None
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{side} worker failed (exit {os.waitstatus_to_exitcode(status)}); see {log_path}")
     res = json.loads((work / "result.json").read_text())
-    res.update(side=side, peak_rss_mb=ru.ru_maxrss / 1024, process_s=time.time() - t0, workdir=str(work),
+    res.update(side=side, peak_rss_mb=ru.ru_maxrss / 1024, process_s=time.time() - t0, log=str(log_path),
                cpu_s=ru.ru_utime + ru.ru_stime)  # cpu_s / process_s > 1 would mean more than one busy thread
+    shutil.rmtree(work)  # its checkpoints (1.6 GB a 135M run); a failed worker's stays for a look, beside its log
     return res
 
 
