@@ -47,15 +47,21 @@ def test_greedy_with_onednn_linears_matches_generate(tiny, monkeypatch):
     assert len(calls) > 0
 
 
-def test_greedy_with_transposed_mkl_linears_matches_generate(tiny, monkeypatch):
-    # every linear layer multiplies by a transposed copy of its weight (MKL's path on Intel CPUs)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_transposed_mkl_linears_match_generate_and_sample_what_f_linear_samples(tiny, threads, monkeypatch):
+    # every linear layer multiplies by a transposed copy of its weight (MKL's path on Intel CPUs), in
+    # one column block a thread (batched multiplies with 2). A random model's greedy output repeats one
+    # token, so sampled tokens are compared too, against the loop on F.linear (layers below the gate).
+    model, tok = tiny
     monkeypatch.setattr(kernels, "BACKEND", "mkl")
+    want = run(model, tok, "loop", temperature=1.0, seed=3)
     monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
     calls = []
     call = kernels._TransposedLinearForward.__call__
     monkeypatch.setattr(kernels._TransposedLinearForward, "__call__", lambda self, x: calls.append(1) or call(self, x))
-    model, tok = tiny
     assert run(model, tok, "loop") == run(model, tok, "generate")
+    assert run(model, tok, "loop", temperature=1.0, seed=3) == want
     assert len(calls) > 0
 
 
