@@ -35,15 +35,18 @@ def test_greedy_matches_transformers_generate(tiny):
 
 
 @pytest.mark.skipif(kernels._LINEAR_POINTWISE is None or not torch.backends.mkldnn.is_available(), reason="no oneDNN")
-def test_greedy_with_onednn_linears_matches_generate(tiny, monkeypatch):
-    # every linear layer of every step on oneDNN (the gates let only large layers and calls take it)
+def test_onednn_linears_match_generate_and_sample_what_f_linear_samples(tiny, monkeypatch):
+    # every linear layer of every step on oneDNN (the gates let only large layers and calls take it);
+    # sampled tokens against the loop on F.linear too (a random model's greedy output repeats one token)
+    model, tok = tiny
     monkeypatch.setattr(kernels, "BACKEND", "onednn")
+    want = run(model, tok, "loop", temperature=1.0, seed=3)
     monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
     monkeypatch.setattr(kernels, "ONEDNN_MIN_MACS", 0)
     calls = []
     monkeypatch.setattr(kernels, "_LINEAR_POINTWISE", lambda *a: calls.append(1) or torch.ops.mkldnn._linear_pointwise(*a))
-    model, tok = tiny
     assert run(model, tok, "loop") == run(model, tok, "generate")
+    assert run(model, tok, "loop", temperature=1.0, seed=3) == want
     assert len(calls) > 0
 
 
