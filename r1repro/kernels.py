@@ -213,7 +213,7 @@ def frozen_linears(*models):
         n, k = m.weight.shape
         p = column_blocks(n, threads)
         blocks = buffer[offset:offset + n * k].view(p, k, n // p)
-        blocks.copy_(m.weight.detach().view(p, n // p, k).transpose(1, 2))  # block j: W[j N/P : (j+1) N/P]^T
+        blocks.copy_(m.weight.detach().reshape(p, n // p, k).transpose(1, 2))  # block j: W[j N/P : (j+1) N/P]^T
         offset += n * k
         forwards[m] = _TransposedLinearForward(m, blocks)
     with _patched(forwards):
