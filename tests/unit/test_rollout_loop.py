@@ -23,22 +23,38 @@ def tiny():
     return model, tok
 
 
+@pytest.fixture(scope="module")
+def varied(tiny):
+    """tiny with its weights scaled 8x: at the initial scale its greedy output is one token repeated,
+    which equals `generate`'s whatever the loop gets wrong; this one's rows differ."""
+    model, tok = tiny
+    scaled = build_tiny_model(TinyModelConfig(hidden_size=32, layers=2, heads=2, intermediate_size=64, vocab_size=320),
+                              tok, seed=0).eval()
+    with torch.no_grad():
+        for p in scaled.parameters():
+            if p.dim() > 1:
+                p.mul_(8)
+    return scaled, tok
+
+
 def run(model, tok, engine, **kw):
     b = HFBackend(model, tok, stop=("</answer>",), batch_size=4, engine=engine)
     args = dict(n=2, max_new_tokens=12, temperature=0.0, top_p=1.0, seed=0) | kw
     return [[(c.ids, c.text, c.finish) for c in g] for g in b.generate(PROMPTS, **args)]
 
 
-def test_greedy_matches_transformers_generate(tiny):
-    model, tok = tiny
-    assert run(model, tok, "loop") == run(model, tok, "generate")
+def test_greedy_matches_transformers_generate(varied):
+    model, tok = varied
+    got = run(model, tok, "loop")
+    assert got == run(model, tok, "generate")
+    assert len({ids for g in got for ids, _, _ in g}) > 1
 
 
 @pytest.mark.skipif(kernels._LINEAR_POINTWISE is None or not torch.backends.mkldnn.is_available(), reason="no oneDNN")
-def test_onednn_linears_match_generate_and_sample_what_f_linear_samples(tiny, monkeypatch):
-    # every linear layer of every step on oneDNN (the gates let only large layers and calls take it);
-    # sampled tokens against the loop on F.linear too (a random model's greedy output repeats one token)
-    model, tok = tiny
+def test_onednn_linears_match_generate_and_sample_what_f_linear_samples(varied, monkeypatch):
+    # every linear layer of every step on oneDNN (the gates let only large layers and calls take it):
+    # greedy output equals generate's, sampled tokens the loop's on F.linear
+    model, tok = varied
     monkeypatch.setattr(kernels, "BACKEND", "onednn")
     want = run(model, tok, "loop", temperature=1.0, seed=3)
     monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
@@ -51,11 +67,11 @@ def test_onednn_linears_match_generate_and_sample_what_f_linear_samples(tiny, mo
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_transposed_mkl_linears_match_generate_and_sample_what_f_linear_samples(tiny, threads, monkeypatch):
+def test_transposed_mkl_linears_match_generate_and_sample_what_f_linear_samples(varied, threads, monkeypatch):
     # every linear layer multiplies by a transposed copy of its weight (MKL's path on Intel CPUs), in
-    # one column block a thread (batched multiplies with 2). A random model's greedy output repeats one
-    # token, so sampled tokens are compared too, against the loop on F.linear (layers below the gate).
-    model, tok = tiny
+    # one column block a thread (batched multiplies with 2): greedy output equals generate's, sampled
+    # tokens the loop's on F.linear (the tiny layers are below the gate until it is set to 0)
+    model, tok = varied
     monkeypatch.setattr(kernels, "BACKEND", "mkl")
     want = run(model, tok, "loop", temperature=1.0, seed=3)
     monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
