@@ -59,16 +59,13 @@ import torch
 from r1repro.config import TinyModelConfig
 from r1repro.models import build_tiny_model, train_tokenizer
 from r1repro.rollout.hf import HFBackend
+from tests.fixtures.models import sharpened
 
 dev = "cuda" if torch.cuda.is_available() else "cpu"
 texts = [f"Q: {i} + {j} = ? A: {i + j}" for i in range(30) for j in range(30)]
 tok = train_tokenizer(texts, 256)
-model = build_tiny_model(TinyModelConfig(hidden_size=64, layers=2, heads=4, intermediate_size=128, vocab_size=256),
-                         tok, seed=0).to(dev).eval()
-with torch.no_grad():  # at its initial scale this random model's greedy output is one token repeated
-    for p in model.parameters():
-        if p.dim() > 1:
-            p.mul_(8)
+model = sharpened(build_tiny_model(TinyModelConfig(hidden_size=64, layers=2, heads=4, intermediate_size=128,
+                                                   vocab_size=256), tok, seed=0)).to(dev).eval()  # rows that differ
 prompts = [f"Q: {i} + {i + 3} = ? A:" for i in range(12)]
 run = lambda engine: [[c.ids for c in g] for g in HFBackend(model, tok, batch_size=8, engine=engine).generate(
     prompts, n=2, max_new_tokens=24, temperature=0.0, top_p=1.0, seed=0)]

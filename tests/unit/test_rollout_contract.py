@@ -19,6 +19,7 @@ import torch
 from r1repro.config import TinyModelConfig
 from r1repro.models import build_tiny_model, load_model, save_checkpoint, train_tokenizer
 from r1repro.rollout import make_backend
+from tests.fixtures.models import sharpened
 
 PROMPTS = ["2 + 3 = ", "What is 7 * 6? Answer:", "x"]
 TEXTS = [f"{a} + {b} = {a + b}. The answer is <answer>{a + b}</answer>" for a in range(20) for b in range(5)]
@@ -105,12 +106,7 @@ def tiny(tmp_path_factory):
     tok = train_tokenizer(TEXTS, 320)
     cfg = TinyModelConfig(hidden_size=32, layers=2, heads=2, intermediate_size=64, vocab_size=320)
     path = tmp_path_factory.mktemp("tiny") / "model"
-    model = build_tiny_model(cfg, tok, seed=0)
-    with torch.no_grad():  # at the initial scale its greedy output is one token repeated: any argmax bug would pass
-        for p in model.parameters():
-            if p.dim() > 1:
-                p.mul_(8)
-    save_checkpoint(model, tok, path)
+    save_checkpoint(sharpened(build_tiny_model(cfg, tok, seed=0)), tok, path)  # greedy rows that differ
     return path
 
 
@@ -166,7 +162,7 @@ def test_seeds_reproduce_and_differ(make):
 def test_greedy_is_the_models_argmax_continuation(make):
     backend, model, tok = make()
     groups = gen(backend, temperature=0.0, max_new_tokens=6)
-    assert len({g[0].ids for g in groups}) > 1  # the prompts' continuations differ (the fixture's scaled weights)
+    assert len({g[0].ids for g in groups}) > 1  # the prompts' continuations differ (the fixture's sharpened weights)
     for prompt, group in zip(PROMPTS, groups):
         assert len({c.ids for c in group}) == 1  # greedy: n identical samples
         ids = tok(prompt)["input_ids"]

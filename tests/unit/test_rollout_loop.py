@@ -1,5 +1,7 @@
 """The lean sampling loop: greedy output identical to transformers' generate, stops, seeds, top-p."""
 
+import copy
+
 import pytest
 import torch
 
@@ -9,6 +11,7 @@ from r1repro.models import build_tiny_model, left_padded, train_tokenizer
 from r1repro.rollout import loop
 from r1repro.rollout.hf import HFBackend
 from r1repro.rollout.loop import _draw, _fill_from_end, _sample, _search
+from tests.fixtures.models import sharpened
 
 TEXTS = [f"Q: Tom has {i} apples and gets {j} more. A: <think> {i} + {j} = {i + j}. </think> <answer> {i + j} </answer>"
          for i in range(20) for j in range(10)]
@@ -25,16 +28,10 @@ def tiny():
 
 @pytest.fixture(scope="module")
 def varied(tiny):
-    """tiny with its weights scaled 8x: at the initial scale its greedy output is one token repeated,
-    which equals `generate`'s whatever the loop gets wrong; this one's rows differ."""
+    """tiny sharpened: its greedy rows differ (tiny's are one token repeated, equal to `generate`'s
+    whatever the loop gets wrong)."""
     model, tok = tiny
-    scaled = build_tiny_model(TinyModelConfig(hidden_size=32, layers=2, heads=2, intermediate_size=64, vocab_size=320),
-                              tok, seed=0).eval()
-    with torch.no_grad():
-        for p in scaled.parameters():
-            if p.dim() > 1:
-                p.mul_(8)
-    return scaled, tok
+    return sharpened(copy.deepcopy(model)), tok
 
 
 def run(model, tok, engine, **kw):
