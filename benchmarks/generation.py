@@ -60,6 +60,27 @@ def _timed(fn) -> float:
     return time.perf_counter() - t
 
 
+def stream_gbps(n_floats: int, repeats: int = 5) -> float:
+    """Best-of-`repeats` GB/s of summing one float32 tensor of `n_floats` (the model's weights' size):
+    how fast this machine streams what a decode step must read from memory."""
+    x = torch.ones(n_floats)
+    return 4 * n_floats / _best(lambda: x.sum(), repeats) / 1e9
+
+
+def roofline(lengths: list[int], prompt_lens: list[int], prompt_tokens: int, n_params: int, kv_bytes: int,
+             peak_gflops: float, gbps: float) -> float:
+    """Seconds this batch needs at least: its prefill, then each decode step's max(compute at the peak,
+    memory traffic at the stream speed), where a step with r live rows computes 2 x parameters x r
+    FLOPs and reads every weight once plus each live row's keys and values (kv_bytes a position).
+    Rows stop where they stopped in the loop's run; attention FLOPs and everything else are free."""
+    compute, memory = 2 * n_params / (peak_gflops * 1e9), 4 * n_params / (gbps * 1e9)  # s a row, s a step
+    total = max(compute * prompt_tokens, memory)  # prefill: each distinct prompt once
+    for t in range(1, max(lengths)):  # the first token comes from the prefill's logits
+        live = [p for n, p in zip(lengths, prompt_lens) if n > t]
+        total += max(compute * len(live), memory + kv_bytes * sum(p + t for p in live) / (gbps * 1e9))
+    return total
+
+
 def prompts(tokenizer, template: str, n: int) -> list[list[int]]:
     tpl = TEMPLATES[template]
     return [encode_prompt(tokenizer, tpl.prompt(p.question, tokenizer)) for p in set_problems(SETS["arith1"], n)]
@@ -88,7 +109,7 @@ def speed(name: str, fn, n_params: int, prompt_tokens: int, peaks: dict[str, flo
     gflops = 2 * n_params * (gen + prompt_tokens) / wall / 1e9
     peak = max(peaks.values())
     res = {"engine": name, "wall_s": round(wall, 2), "generated_tokens": gen, "tokens_per_s": round(gen / wall, 1),
-           "model_gflops": round(gflops, 1), "share_of_peak": round(gflops / peak, 3),
+           "lengths": [len(r) for r in rows], "model_gflops": round(gflops, 1), "share_of_peak": round(gflops / peak, 3),
            "share_of_mkl_peak": round(gflops / peaks["mkl"], 3)}
     print(f"{name:>10}: {wall:7.1f} s  {gen:6d} tokens  {gen / wall:6.1f} tok/s  "
           f"{gflops:5.1f} GFLOP/s = {100 * gflops / peak:4.1f}% of the peak ({100 * gflops / peaks['mkl']:4.1f}% of MKL's)")
@@ -130,6 +151,17 @@ def main() -> None:
         run_loop(model, tok, rows[:8], args, args.temperature)  # warm up
         result["speed"].append(speed("loop", lambda: [t for t, _ in run_loop(model, tok, rows, args, args.temperature)],
                                      n_params, prompt_tokens, peaks))
+        loop = result["speed"][-1]
+        text = model.config.get_text_config(decoder=True)
+        head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
+        kv_bytes = 4 * 2 * text.num_hidden_layers * text.num_key_value_heads * head_dim  # a position's keys and values
+        gbps = stream_gbps(n_params)
+        floor = roofline(loop["lengths"], list(map(len, rows)), prompt_tokens, n_params, kv_bytes, peak, gbps)
+        bound = 2 * n_params * (loop["generated_tokens"] + prompt_tokens) / floor / (peak * 1e9)
+        result["roofline"] = {"stream_gbps": round(gbps, 1), "seconds": round(floor, 2), "share_of_peak": round(bound, 3),
+                              "loop_share_of_roofline": round(floor / loop["wall_s"], 3)}
+        print(f"  roofline: memory streams at {gbps:.1f} GB/s; this batch (rows stopping where they stopped) needs "
+              f"at least {floor:.2f} s, {100 * bound:.1f}% of the peak; the loop ran at {100 * floor / loop['wall_s']:.1f}% of that")
         if not args.no_generate:
             result["speed"].append(speed("generate", lambda: run_generate(model, tok, rows, args, args.temperature),
                                          n_params, sum(map(len, rows)), peaks))

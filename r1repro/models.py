@@ -290,7 +290,10 @@ class PolicyLogProbs(torch.nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, loss_mask: torch.Tensor, *,
                 chunk_size: int = 1024, temperature: float = 1.0, with_entropy: bool = False,
-                prefix: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None):
+                prefix: tuple | None = None):
+        if prefix is not None and isinstance(prefix[0], ForwardedPrompts):
+            return _forwarded_logprobs(self.model, *prefix, input_ids, attention_mask, chunk_size=chunk_size,
+                                       temperature=temperature, with_entropy=with_entropy)
         if prefix is not None:
             return _prefix_shared_logprobs(self.model, *prefix, input_ids, attention_mask, chunk_size=chunk_size,
                                            temperature=temperature, with_entropy=with_entropy)
@@ -326,7 +329,7 @@ def unwrap(model):
 
 def token_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, loss_mask: torch.Tensor, *,
                    chunk_size: int = 1024, temperature: float = 1.0, with_entropy: bool = False,
-                   prefix: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None):
+                   prefix: tuple | None = None):
     """Log-probs of the tokens where loss_mask is 1, without full-vocabulary logits for the whole batch.
 
     input_ids, attention_mask, loss_mask: (B, T), right-padded; loss_mask[b, t] = 1 marks a target
@@ -339,7 +342,9 @@ def token_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
     share their prompts: input_ids/attention_mask are the completions only, (R, C) right-padded,
     loss_mask is attention_mask, and row r continues prompt rows[r] of the (U, P) left-padded
     prompts. Each distinct prompt is forwarded once; its keys/values, still in the autograd graph,
-    serve all its rows, so log-probs and gradients are those of the concatenated path.
+    serve all its rows, so log-probs and gradients are those of the concatenated path. With
+    `prefix=forwarded.rows(prompts)` (ForwardedPrompts) the prompts were forwarded already, once for
+    the optimizer step, and rows continue them.
     """
     if not isinstance(getattr(model, "module", model), PolicyLogProbs):
         model = PolicyLogProbs(model)  # a bare HF model (single process, reference model)
@@ -387,21 +392,37 @@ def distinct_left_padded(prompts, pad_id: int) -> tuple[torch.Tensor, torch.Tens
     return ids, mask, rows
 
 
+def _prompt_pass(hf, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor):
+    """The (U, P) left-padded prompts through the decoder: its cache (every layer's keys and values),
+    the last position's hidden state (U, H) and the positions (U, P)."""
+    cache = transformers.DynamicCache(config=hf.config)
+    pos = (prompt_mask.cumsum(-1) - 1).clamp(min=0)  # (U, P): left padding, positions from 0
+    decoder = hf.get_decoder()
+    out = decoder(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=pos, **{cache_kw(decoder): cache},
+                  use_cache=True)
+    return cache, out.last_hidden_state[:, -1], pos
+
+
 def _prefix_shared_logprobs(hf, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, rows: torch.Tensor,
                             ids: torch.Tensor, mask: torch.Tensor, *, chunk_size: int, temperature: float,
                             with_entropy: bool):
-    decoder = hf.get_decoder()
-    cache = transformers.DynamicCache(config=hf.config)
-    pos = (prompt_mask.cumsum(-1) - 1).clamp(min=0)  # (U, P): left padding, positions from 0
-    kw = cache_kw(decoder)
-    out = decoder(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=pos, **{kw: cache}, use_cache=True)
-    last = out.last_hidden_state[:, -1]  # (U, H): predicts each completion's first token
+    cache, last, pos = _prompt_pass(hf, prompt_ids, prompt_mask)
     cache.batch_select_indices(rows)  # (U, ...) -> (R, ...), differentiable: gradients sum over a prompt's rows
-    full_mask = torch.cat([prompt_mask[rows], mask], dim=1)  # (R, P + C)
+    return _continuation_logprobs(hf, cache, last[rows], pos[rows, -1:], prompt_mask[rows], ids, mask,
+                                  chunk_size=chunk_size, temperature=temperature, with_entropy=with_entropy)
+
+
+def _continuation_logprobs(hf, cache, last: torch.Tensor, end: torch.Tensor, prompt_mask: torch.Tensor,
+                           ids: torch.Tensor, mask: torch.Tensor, *, chunk_size: int, temperature: float,
+                           with_entropy: bool):
+    """Log-probs of the (R, C) completions after their prompts: `cache` holds each row's prompt keys and
+    values, `last` (R, H) the prompt's last hidden state, `end` (R, 1) its last position."""
+    decoder = hf.get_decoder()
+    full_mask = torch.cat([prompt_mask, mask], dim=1)  # (R, P + C)
     steps = torch.arange(ids.shape[1], device=ids.device)
-    out = decoder(input_ids=ids, attention_mask=full_mask, position_ids=pos[rows, -1:] + 1 + steps,
-                  **{kw: cache}, use_cache=True)
-    hidden = torch.cat([last[rows, None], out.last_hidden_state[:, :-1]], dim=1)  # (R, C, H): predicts ids[:, j]
+    out = decoder(input_ids=ids, attention_mask=full_mask, position_ids=end + 1 + steps,
+                  **{cache_kw(decoder): cache}, use_cache=True)
+    hidden = torch.cat([last[:, None], out.last_hidden_state[:, :-1]], dim=1)  # (R, C, H): predicts ids[:, j]
     sel = mask.bool()
     lp, ent = chunked_token_logprobs(hidden[sel].unsqueeze(0), hf.get_output_embeddings().weight,
                                      ids[sel].unsqueeze(0), chunk_size=chunk_size, temperature=temperature,
@@ -413,6 +434,52 @@ def _prefix_shared_logprobs(hf, prompt_ids: torch.Tensor, prompt_mask: torch.Ten
         entropy = torch.zeros(mask.shape, dtype=ent.dtype, device=ent.device)
         entropy[sel] = ent[0]
     return logp, entropy
+
+
+class ForwardedPrompts:
+    """The distinct prompts of one optimizer step, forwarded once for all its micro-batches (one process).
+
+    Sharing prompts within a micro-batch (collate_shared) still forwards a prompt once in every
+    micro-batch that has one of its samples; cut by completion length, most micro-batches have most
+    prompts. Here the prompts' forward runs once, with gradients; its keys, values and last hidden
+    states enter each micro-batch as leaf tensors (`prefix=forwarded.rows(prompts)` in token_logprobs),
+    whose backward leaves its gradients on them; backward() then takes their sum back through the
+    prompts' forward, once. Log-probs and gradients are those of the per-micro-batch path (float
+    summation order aside). Not under DDP/FSDP, whose gradient sync runs in the last micro-batch's backward."""
+
+    def __init__(self, hf, prompts, pad_id: int, device: torch.device | str = "cpu"):
+        ids, mask, rows = distinct_left_padded(prompts, pad_id)  # (U, P), (U, P)
+        self.row_of = {tuple(p): r for p, r in zip(prompts, rows)}
+        self.config = hf.config
+        cache, last, self.pos = _prompt_pass(hf, ids.to(device), mask.to(device))
+        self.mask = mask.to(device)
+        self.outputs = [last] + [t for layer in cache.layers for t in (layer.keys, layer.values)]
+        self.leaves = [t.detach().requires_grad_(t.requires_grad) for t in self.outputs]
+
+    def rows(self, prompts) -> tuple[ForwardedPrompts, torch.Tensor]:
+        """The `prefix` of token_logprobs for completions of these prompts (each one of the step's)."""
+        return self, torch.tensor([self.row_of[tuple(p)] for p in prompts], device=self.mask.device)
+
+    def cache(self, rows: torch.Tensor) -> transformers.DynamicCache:
+        """A cache holding the prompt keys and values of each row (leaf tensors: differentiable to them)."""
+        cache = transformers.DynamicCache(config=self.config)
+        kv = self.leaves[1:]
+        for i in range(0, len(kv), 2):
+            cache.update(kv[i][rows], kv[i + 1][rows], i // 2)
+        return cache
+
+    def backward(self) -> None:
+        """The micro-batches' gradients on the leaves, back through the prompts' forward (once)."""
+        pairs = [(o, leaf.grad) for o, leaf in zip(self.outputs, self.leaves) if leaf.grad is not None]
+        if pairs:
+            torch.autograd.backward([o for o, _ in pairs], [g for _, g in pairs])
+        self.outputs, self.leaves = [], []
+
+
+def _forwarded_logprobs(hf, forwarded: ForwardedPrompts, rows: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor,
+                        **kw):
+    return _continuation_logprobs(hf, forwarded.cache(rows), forwarded.leaves[0][rows], forwarded.pos[rows, -1:],
+                                  forwarded.mask[rows], ids, mask, **kw)
 
 
 def _masked_logprobs(hf, input_ids: torch.Tensor, attention_mask: torch.Tensor, loss_mask: torch.Tensor, *,

@@ -48,7 +48,15 @@ from r1repro.evals.harness import generate_and_grade
 from r1repro.files import atomic_write_jsonl, read_jsonl
 from r1repro.kernels import onednn_linears
 from r1repro.metrics import language_metrics, reflection_rate, work_rate
-from r1repro.models import PolicyLogProbs, adapters_disabled, load_model, load_policy, token_logprobs, unwrap
+from r1repro.models import (
+    ForwardedPrompts,
+    PolicyLogProbs,
+    adapters_disabled,
+    load_model,
+    load_policy,
+    token_logprobs,
+    unwrap,
+)
 from r1repro.registry import Registry
 from r1repro.rewards import REWARDS, Scorer, ScoreResult
 from r1repro.rollout import Completion, backend_from_config
@@ -291,7 +299,8 @@ def sequence_logprobs(model, completions: Sequence[Completion], pad_id: int, rc:
     return out
 
 
-def _micro_batch_order(comps: Sequence[Completion], idx: np.ndarray, share: bool, micro: int) -> np.ndarray:
+def _micro_batch_order(comps: Sequence[Completion], idx: np.ndarray, share: bool, micro: int,
+                       forwarded: bool = False) -> np.ndarray:
     """The order in which a minibatch is cut into micro-batches of `micro` sequences.
 
     A micro-batch runs forward and backward on every position of its padded tensor, so similar
@@ -299,8 +308,11 @@ def _micro_batch_order(comps: Sequence[Completion], idx: np.ndarray, share: bool
     (fewer positions through the model, padding included) of two orders: a prompt's samples together
     (each distinct prompt is forwarded once per micro-batch it appears in), or by completion length
     (one truncated sample no longer pads its 15 neighbours to the budget: measured on SmolLM2 RL
-    steps, 8,128 completion positions for 4,125 tokens grouped by prompt, 4,992 by length)."""
+    steps, 8,128 completion positions for 4,125 tokens grouped by prompt, 4,992 by length). With the
+    prompts forwarded once for the step (`forwarded`, ForwardedPrompts): by completion length."""
     rows = idx.tolist()
+    if forwarded:
+        return np.array(sorted(rows, key=lambda i: (len(comps[i].ids), comps[i].prompt_ids)), dtype=idx.dtype)
     if not share:
         return np.array(sorted(rows, key=lambda i: len(comps[i].prompt_ids) + len(comps[i].ids)), dtype=idx.dtype)
     by_prompt = sorted(rows, key=lambda i: (len(comps[i].prompt_ids), comps[i].prompt_ids, len(comps[i].ids)))
@@ -326,9 +338,12 @@ def _shares_prompt(model, rc: RLConfig) -> bool:
     return rc.share_prompt and not getattr(hf, name, False)
 
 
-def _collate(model, part: Sequence[Completion], pad_id: int, rc: RLConfig):
-    """(batch, prefix) for token_logprobs: prompts stored once per distinct prompt when sharing them."""
+def _collate(model, part: Sequence[Completion], pad_id: int, rc: RLConfig, forwarded: ForwardedPrompts | None = None):
+    """(batch, prefix) for token_logprobs: prompts stored once per distinct prompt when sharing them,
+    or already forwarded for the whole optimizer step (`forwarded`)."""
     prompts, responses = [c.prompt_ids for c in part], [c.ids for c in part]
+    if forwarded is not None:
+        return collate_shared(prompts, responses, pad_id, _device(model)), forwarded.rows(prompts)
     if _shares_prompt(model, rc):
         b = collate_shared(prompts, responses, pad_id, _device(model))
         return b, b.prefix
@@ -336,11 +351,13 @@ def _collate(model, part: Sequence[Completion], pad_id: int, rc: RLConfig):
 
 
 def objective(model, part: Sequence[Completion], adv, old: list | None, ref: list | None,
-              pad_id: int, rc: RLConfig, num_seqs: int, num_tokens: int, want_entropy: bool):
+              pad_id: int, rc: RLConfig, num_seqs: int, num_tokens: int, want_entropy: bool,
+              forwarded: ForwardedPrompts | None = None):
     """Policy loss of one micro-batch (+ KL and entropy terms), aggregated with global counts.
 
-    adv: (B,) one advantage per sequence, or a list of per-token advantages (ppo)."""
-    b, prefix = _collate(model, part, pad_id, rc)
+    adv: (B,) one advantage per sequence, or a list of per-token advantages (ppo). forwarded: the
+    step's prompts, forwarded once (ForwardedPrompts); else each micro-batch forwards its own."""
+    b, prefix = _collate(model, part, pad_id, rc, forwarded)
     logp, ent = token_logprobs(model, b.input_ids, b.attention_mask, b.loss_mask, chunk_size=rc.logprob_chunk,
                                temperature=_temperature(rc), with_entropy=want_entropy, prefix=prefix)
     mask = b.loss_mask.bool()  # (B, T)
@@ -389,8 +406,12 @@ def policy_step(ctx: RLContext, batch: Batch, mb: np.ndarray, old, ref, want_ent
     num_seqs, num_tokens = map(int, dist.all_sum([len(mb), sum(_loss_tokens(comps[i], rc) for i in mb)]))
     num_tokens = max(1, num_tokens)  # every completion masked (rl.mask_truncated): a zero loss, not 0/0
     n_all, mb = len(mb), _with_gradient(mb, batch.advantages, ref, rc)  # the counts above include skipped ones
+    # one process: the minibatch's prompts are forwarded once, for all its micro-batches
+    once = _shares_prompt(model, rc) and dist.strategy_of(model) == "none"
+    forwarded = ForwardedPrompts(unwrap(model), [comps[i].prompt_ids for i in mb], ctx.pad_id, _device(model)) \
+        if once else None
     # similar lengths share a micro-batch (less padding); the minibatch's summed gradient is the same
-    mb = _micro_batch_order(comps, mb, _shares_prompt(model, rc), rc.micro_batch)
+    mb = _micro_batch_order(comps, mb, _shares_prompt(model, rc), rc.micro_batch, forwarded=once)
     total, acc = 0.0, {}
     starts = range(0, len(mb), rc.micro_batch)
     for j in starts:
@@ -398,11 +419,13 @@ def policy_step(ctx: RLContext, batch: Batch, mb: np.ndarray, old, ref, want_ent
         adv = batch.advantages[idx] if isinstance(batch.advantages, torch.Tensor) else _pick(batch.advantages, idx)
         with dist.grad_sync(model, j == starts[-1]):
             loss, st = objective(model, [comps[i] for i in idx], adv, _pick(old, idx), _pick(ref, idx), ctx.pad_id,
-                                 rc, num_seqs, num_tokens, want_entropy)
+                                 rc, num_seqs, num_tokens, want_entropy, forwarded)
             (loss * dist.loss_scale()).backward()
         total += loss.item() * dist.loss_scale()
         for key, v in st.items():
             acc.setdefault(key, []).append(v)
+    if forwarded is not None:
+        forwarded.backward()
     grad_norm = dist.clip_grad_norm(model, rc.optim.max_grad_norm)
     ok = dist.all_true(np.isfinite(total) and np.isfinite(grad_norm))
     if ok:

@@ -149,6 +149,54 @@ def test_shared_prompt_forward_matches_the_concatenated_path():
     assert max(float(a.abs().max()) for a in ref_grads) > 0.1  # the gradients are not trivially zero
 
 
+def test_prompts_forwarded_once_for_the_step_match_each_micro_batch_forwarding_its_own():
+    """ForwardedPrompts: the step's prompts forwarded once, their gradients taken back once after the
+    micro-batches; log-probs and summed gradients equal those of each micro-batch forwarding its prompts."""
+    from r1repro.config import TinyModelConfig
+    from r1repro.models import ForwardedPrompts, build_tiny_model, token_logprobs, train_tokenizer
+    from r1repro.train.common import collate_shared
+
+    tok = train_tokenizer([f"Q: Tom has {i} apples and gets {j} more. A: {i + j}" for i in range(20)
+                           for j in range(10)], 320)
+    model = build_tiny_model(TinyModelConfig(hidden_size=32, layers=2, heads=2, intermediate_size=64,
+                                             vocab_size=320), tok, seed=0)
+    g = torch.Generator().manual_seed(1)
+    prompts = [(5, 6, 7, 8, 9), (11, 12), (5, 6, 7, 8, 9), (13, 14, 15), (11, 12), (13, 14, 15)]
+    responses = [torch.randint(3, len(tok), (n,), generator=g).tolist() for n in (4, 7, 1, 5, 3, 2)]
+    micro = [[0, 1, 3], [2, 4, 5]]  # prompt (5..9) in both micro-batches, (13, 14, 15) too
+
+    def run(once: bool):
+        model.zero_grad()
+        forwarded = ForwardedPrompts(model, prompts, 0) if once else None
+        out = []
+        for idx in micro:
+            b = collate_shared([prompts[i] for i in idx], [responses[i] for i in idx], 0)
+            prefix = forwarded.rows([prompts[i] for i in idx]) if once else b.prefix
+            logp, _ = token_logprobs(model, b.input_ids, b.attention_mask, b.loss_mask, prefix=prefix)
+            (logp.sum() * (1 + idx[0])).backward()  # micro-batches weigh differently: the sums must keep them apart
+            out += [row[m.bool()] for row, m in zip(logp.detach(), b.loss_mask)]
+        if once:
+            forwarded.backward()
+        return out, [p.grad.clone() for p in model.parameters()]
+
+    (ref_lp, ref_grads), (lp, grads) = run(False), run(True)
+    assert [len(x) for x in lp] == [4, 7, 5, 1, 3, 2]
+    for a, b_ in zip(ref_lp, lp):
+        torch.testing.assert_close(b_, a, atol=1e-5, rtol=0)
+    for a, b_ in zip(ref_grads, grads):
+        torch.testing.assert_close(b_, a, atol=1e-5, rtol=1e-4)
+    assert max(float(a.abs().max()) for a in ref_grads) > 0.1
+    # without the prompts' backward, the embeddings' gradient misses the prompt tokens' share
+    model.zero_grad()
+    forwarded = ForwardedPrompts(model, prompts, 0)
+    b = collate_shared(prompts, responses, 0)
+    token_logprobs(model, b.input_ids, b.attention_mask, b.loss_mask, prefix=forwarded.rows(prompts))[0].sum().backward()
+    emb = model.get_input_embeddings().weight
+    before = emb.grad[[13, 14, 15]].abs().sum()
+    forwarded.backward()
+    assert emb.grad[[13, 14, 15]].abs().sum() > before
+
+
 def test_prompt_sharing_is_off_under_gradient_checkpointing():
     # HF turns the KV cache off in training under gradient checkpointing: the prompt cannot be shared
     from r1repro.config import RLConfig, TinyModelConfig
