@@ -365,8 +365,9 @@ class RLConfig:
     logprob_chunk: int = num(1024, gt=0)
     """Tokens per chunk of the memory-lean log-prob computation."""
     share_prompt: bool = True
-    """Forward each distinct prompt of a micro-batch once; its k completions attend to its keys/values
-    (same log-probs and gradients; off automatically under gradient checkpointing)."""
+    """Forward each distinct prompt once; its k completions attend to its keys/values (same log-probs
+    and gradients; off automatically under gradient checkpointing). In one process once an optimizer
+    step (models.ForwardedPrompts); under DDP/FSDP once in each micro-batch that has its samples."""
     skip_zero_advantage: bool = True
     """Leave sequences whose advantage is exactly 0 out of the forward/backward: their loss is 0 x
     (log-prob or ratio), so the gradient is the same (they still count in the aggregation). Off

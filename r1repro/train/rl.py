@@ -338,6 +338,18 @@ def _shares_prompt(model, rc: RLConfig) -> bool:
     return rc.share_prompt and not getattr(hf, name, False)
 
 
+def _forwards_prompts_once(model, rc: RLConfig, comps: Sequence[Completion]) -> bool:
+    """Whether the minibatch's prompts are forwarded once for all its micro-batches (ForwardedPrompts):
+    with prompt sharing, in one process (DDP/FSDP sync gradients in the last micro-batch's backward),
+    when the prompts take no more positions than the largest micro-batch's completions. Their
+    activations then stay alive through the step; longer prompts (few-shot) keep the per-micro-batch
+    forward, which holds only one micro-batch's prompts at a time."""
+    if not _shares_prompt(model, rc) or dist.strategy_of(model) != "none":
+        return False
+    prompts = {c.prompt_ids for c in comps}
+    return len(prompts) * max(map(len, prompts)) <= min(rc.micro_batch, len(comps)) * max(len(c.ids) for c in comps)
+
+
 def _collate(model, part: Sequence[Completion], pad_id: int, rc: RLConfig, forwarded: ForwardedPrompts | None = None):
     """(batch, prefix) for token_logprobs: prompts stored once per distinct prompt when sharing them,
     or already forwarded for the whole optimizer step (`forwarded`)."""
@@ -406,8 +418,7 @@ def policy_step(ctx: RLContext, batch: Batch, mb: np.ndarray, old, ref, want_ent
     num_seqs, num_tokens = map(int, dist.all_sum([len(mb), sum(_loss_tokens(comps[i], rc) for i in mb)]))
     num_tokens = max(1, num_tokens)  # every completion masked (rl.mask_truncated): a zero loss, not 0/0
     n_all, mb = len(mb), _with_gradient(mb, batch.advantages, ref, rc)  # the counts above include skipped ones
-    # one process: the minibatch's prompts are forwarded once, for all its micro-batches
-    once = _shares_prompt(model, rc) and dist.strategy_of(model) == "none"
+    once = _forwards_prompts_once(model, rc, [comps[i] for i in mb])
     forwarded = ForwardedPrompts(unwrap(model), [comps[i].prompt_ids for i in mb], ctx.pad_id, _device(model)) \
         if once else None
     # similar lengths share a micro-batch (less padding); the minibatch's summed gradient is the same

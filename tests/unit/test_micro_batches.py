@@ -7,7 +7,7 @@ import torch
 from r1repro import dist
 from r1repro.config import RLConfig
 from r1repro.rollout import Completion
-from r1repro.train.rl import _micro_batch_order, _positions, _with_gradient
+from r1repro.train.rl import _forwards_prompts_once, _micro_batch_order, _positions, _with_gradient
 
 
 def comp(prompt: tuple[int, ...], n: int) -> Completion:
@@ -58,3 +58,22 @@ def test_a_rank_with_fewer_sequences_to_train_runs_as_many_micro_batches(monkeyp
     adv, mb = torch.tensor([0.0, 1.0, 0.0, -2.0, 0.0, 0.0, 0.0]), np.arange(7)
     keep = _with_gradient(mb, adv, None, RLConfig(micro_batch=2))
     assert sorted(keep.tolist()) == [0, 1, 2, 3, 4] and -(-len(keep) // 2) == 3
+
+
+def test_prompts_forwarded_once_when_they_take_no_more_than_a_micro_batch():
+    model = torch.nn.Linear(2, 2)  # stands in for the policy: one process, no checkpointing
+    comps = [comp(A, n) for n in (2, 2, 2, 10)] + [comp(B, n) for n in (2, 2, 2, 10)]
+    # 2 prompts x 3 tokens = 6 positions <= 4 x 10 completion positions
+    assert _forwards_prompts_once(model, RLConfig(micro_batch=4), comps)
+    # 8 distinct prompts of 20 tokens = 160 > 4 x 10 (few-shot prompts: per micro-batch instead)
+    long = [comp(tuple(range(i, i + 20)), n) for i, n in enumerate((2, 2, 2, 10, 2, 2, 2, 10))]
+    assert not _forwards_prompts_once(model, RLConfig(micro_batch=4), long)
+    longer = [comp(c.prompt_ids, 40) for c in long]  # 160 <= 4 x 40
+    assert _forwards_prompts_once(model, RLConfig(micro_batch=4), longer)
+    assert not _forwards_prompts_once(model, RLConfig(micro_batch=4, share_prompt=False), comps)
+
+
+def test_with_the_prompts_forwarded_once_micro_batches_go_by_completion_length():
+    comps = [comp(A, n) for n in (5, 1, 3)] + [comp(B, n) for n in (2, 4, 6)]
+    order = _micro_batch_order(comps, np.arange(6), share=True, micro=2, forwarded=True)
+    assert [len(comps[i].ids) for i in order] == [1, 2, 3, 4, 5, 6]
