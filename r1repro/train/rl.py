@@ -287,15 +287,24 @@ def critic_advantages(ctx: RLContext, batch: Batch, kl: list[torch.Tensor] | Non
 
 def sequence_logprobs(model, completions: Sequence[Completion], pad_id: int, rc: RLConfig,
                       micro_batch: int) -> list[torch.Tensor]:
-    """Per-sequence completion-token log-probs without gradient (old policy, or reference model)."""
-    out = []
+    """Per-sequence completion-token log-probs without gradient (old policy, or reference model).
+
+    In one process with prompt sharing the distinct prompts are forwarded once (ForwardedPrompts:
+    without gradients only their keys and values stay) and micro-batches go by completion length."""
+    out: list[torch.Tensor] = [torch.empty(0)] * len(completions)
     with torch.no_grad():
-        for i in range(0, len(completions), micro_batch):
-            part = completions[i : i + micro_batch]
-            b, prefix = _collate(model, part, pad_id, rc)
+        once = _shares_prompt(model, rc) and dist.strategy_of(model) == "none"
+        forwarded = ForwardedPrompts(unwrap(model), [c.prompt_ids for c in completions], pad_id, _device(model)) \
+            if once else None
+        order = sorted(range(len(completions)), key=lambda i: len(completions[i].ids)) if once \
+            else list(range(len(completions)))
+        for i in range(0, len(order), micro_batch):
+            idx = order[i : i + micro_batch]
+            b, prefix = _collate(model, [completions[j] for j in idx], pad_id, rc, forwarded)
             logp, _ = token_logprobs(model, b.input_ids, b.attention_mask, b.loss_mask, chunk_size=rc.logprob_chunk,
                                      temperature=_temperature(rc), prefix=prefix)
-            out += [row[m.bool()] for row, m in zip(logp, b.loss_mask)]
+            for j, row, m in zip(idx, logp, b.loss_mask):
+                out[j] = row[m.bool()]
     return out
 
 

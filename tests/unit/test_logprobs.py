@@ -197,6 +197,28 @@ def test_prompts_forwarded_once_for_the_step_match_each_micro_batch_forwarding_i
     assert emb.grad[[13, 14, 15]].abs().sum() > before
 
 
+def test_sequence_logprobs_with_prompts_forwarded_once_keep_each_completions_own():
+    """The no-gradient log-probs (old policy, reference): with prompt sharing the prompts are forwarded
+    once and micro-batches go by length; each completion still gets its own log-probs, in its place."""
+    from r1repro.config import RLConfig, TinyModelConfig
+    from r1repro.models import build_tiny_model, train_tokenizer
+    from r1repro.rollout import Completion
+    from r1repro.train.rl import sequence_logprobs
+
+    tok = train_tokenizer([f"Q: {i} + {j} = {i + j}" for i in range(20) for j in range(10)], 300)
+    model = build_tiny_model(TinyModelConfig(hidden_size=32, layers=2, heads=2, intermediate_size=64,
+                                             vocab_size=300), tok, seed=0)
+    g = torch.Generator().manual_seed(2)
+    prompts = [(5, 6, 7, 8, 9), (11, 12), (5, 6, 7, 8, 9), (13, 14, 15), (11, 12)]
+    comps = [Completion(p, tuple(torch.randint(3, len(tok), (n,), generator=g).tolist()), "x", "eos")
+             for p, n in zip(prompts, (6, 1, 3, 7, 2))]
+    shared = sequence_logprobs(model, comps, 0, RLConfig(micro_batch=2), micro_batch=2)
+    plain = sequence_logprobs(model, comps, 0, RLConfig(micro_batch=2, share_prompt=False), micro_batch=2)
+    assert [len(x) for x in shared] == [6, 1, 3, 7, 2]
+    for a, b in zip(plain, shared):
+        torch.testing.assert_close(b, a, atol=1e-5, rtol=0)
+
+
 def test_prompt_sharing_is_off_under_gradient_checkpointing():
     # HF turns the KV cache off in training under gradient checkpointing: the prompt cannot be shared
     from r1repro.config import RLConfig, TinyModelConfig
