@@ -7,7 +7,9 @@ and on oneDNN: the better of the two is the peak; earlier results used MKL's alo
 model FLOPs the loop reached as a share of that peak and of MKL's (2 x parameters per generated token, prefill
 included); greedy equality against `generate` on distinct prompts and on prompts repeated 4 times
 (these take the shared-prefix attention path when the prompts have >= 96 tokens, e.g. with
-`--template gsm8k_3shot`: r1repro.rollout.loop.shares_prefix); the process's peak RSS. `--profile` adds a
+`--template gsm8k_3shot`: r1repro.rollout.loop.shares_prefix); the batch's roofline (the least time
+its prefill and decode steps need at the peak and the measured memory stream speed, rows stopping where
+they stopped: `roofline`) and the loop's share of it; the process's peak RSS. `--profile` adds a
 torch.profiler table of where one sampled batch spends its time (the top operators by self CPU time).
 
 Prompts are the one-step word problems of recipes/smollm2-135m-arith.yaml in the model's chat
