@@ -290,14 +290,15 @@ def sequence_logprobs(model, completions: Sequence[Completion], pad_id: int, rc:
     """Per-sequence completion-token log-probs without gradient (old policy, or reference model).
 
     In one process with prompt sharing the distinct prompts are forwarded once (ForwardedPrompts:
-    without gradients only their keys and values stay) and micro-batches go by completion length."""
+    without gradients only their keys and values stay) and micro-batches go by completion length;
+    elsewhere in _micro_batch_order's cheaper order. Each completion's log-probs go back to its place."""
     out: list[torch.Tensor] = [torch.empty(0)] * len(completions)
     with torch.no_grad():
-        once = _shares_prompt(model, rc) and dist.strategy_of(model) == "none"
+        once = _forwards_in_one_process(model, rc)  # no activations kept: whatever the prompts' length
         forwarded = ForwardedPrompts(unwrap(model), [c.prompt_ids for c in completions], pad_id, _device(model)) \
             if once else None
-        order = sorted(range(len(completions)), key=lambda i: len(completions[i].ids)) if once \
-            else list(range(len(completions)))
+        order = _micro_batch_order(completions, np.arange(len(completions)), _shares_prompt(model, rc), micro_batch,
+                                   forwarded=once).tolist()
         for i in range(0, len(order), micro_batch):
             idx = order[i : i + micro_batch]
             b, prefix = _collate(model, [completions[j] for j in idx], pad_id, rc, forwarded)
@@ -347,13 +348,19 @@ def _shares_prompt(model, rc: RLConfig) -> bool:
     return rc.share_prompt and not getattr(hf, name, False)
 
 
+def _forwards_in_one_process(model, rc: RLConfig) -> bool:
+    """Prompt sharing in one process: where ForwardedPrompts can serve all micro-batches (under DDP/FSDP
+    the gradient sync runs in the last micro-batch's backward, and FSDP gathers weights in its forward)."""
+    return _shares_prompt(model, rc) and dist.strategy_of(model) == "none"
+
+
 def _forwards_prompts_once(model, rc: RLConfig, comps: Sequence[Completion]) -> bool:
     """Whether the minibatch's prompts are forwarded once for all its micro-batches (ForwardedPrompts):
-    with prompt sharing, in one process (DDP/FSDP sync gradients in the last micro-batch's backward),
-    when the prompts take no more positions than the largest micro-batch's completions. Their
+    with prompt sharing in one process (_forwards_in_one_process), when the prompts take no more
+    positions than the largest micro-batch's completions. Their
     activations then stay alive through the step; longer prompts (few-shot) keep the per-micro-batch
     forward, which holds only one micro-batch's prompts at a time."""
-    if not _shares_prompt(model, rc) or dist.strategy_of(model) != "none":
+    if not _forwards_in_one_process(model, rc):
         return False
     prompts = {c.prompt_ids for c in comps}
     return len(prompts) * max(map(len, prompts)) <= min(rc.micro_batch, len(comps)) * max(len(c.ids) for c in comps)
