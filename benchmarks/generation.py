@@ -9,7 +9,9 @@ included); greedy equality against `generate` on distinct prompts and on prompts
 (these take the shared-prefix attention path when the prompts have >= 96 tokens, e.g. with
 `--template gsm8k_3shot`: r1repro.rollout.loop.shares_prefix); the batch's roofline (the least time
 its prefill and decode steps need at the peak and the measured memory stream speed, rows stopping where
-they stopped: `roofline`) and the loop's share of it; the process's peak RSS. `--profile` adds a
+they stopped: `roofline`) and the loop's share of it; the same batch's matrix multiplies alone, replayed
+through the loop's kernels at each step's live rows (`gemm_seconds`: the share of the peak the loop
+could reach if everything else were free); the process's peak RSS. `--profile` adds a
 torch.profiler table of where one sampled batch spends its time (the top operators by self CPU time).
 
 Prompts are the one-step word problems of recipes/smollm2-135m-arith.yaml in the model's chat
@@ -77,10 +79,34 @@ def roofline(lengths: list[int], prompt_lens: list[int], prompt_tokens: int, n_p
     Rows stop where they stopped in the loop's run; attention FLOPs and everything else are free."""
     compute, memory = 2 * n_params / (peak_gflops * 1e9), 4 * n_params / (gbps * 1e9)  # s a row, s a step
     total = max(compute * prompt_tokens, memory)  # prefill: each distinct prompt once
-    for t in range(1, max(lengths)):  # the first token comes from the prefill's logits
-        live = [p for n, p in zip(lengths, prompt_lens) if n > t]
-        total += max(compute * len(live), memory + kv_bytes * sum(p + t for p in live) / (gbps * 1e9))
+    for t, live in enumerate(live_rows(lengths), start=1):
+        positions = sum(p + t for n, p in zip(lengths, prompt_lens) if n > t)
+        total += max(compute * live, memory + kv_bytes * positions / (gbps * 1e9))
     return total
+
+
+def live_rows(lengths: list[int]) -> list[int]:
+    """The rows each decode step runs, rows stopping where they stopped: step t (1 .. max - 1) computes
+    the (t + 1)-th token of every row longer than t (the first token comes from the prefill's logits)."""
+    return [sum(n > t for n in lengths) for t in range(1, max(lengths))]
+
+
+def gemm_seconds(model, steps: list[int], prompt_tokens: int, prompts: int) -> float:
+    """Seconds the batch's matrix multiplies alone take through the loop's kernels (frozen_linears):
+    every linear layer but the LM head at `prompt_tokens` rows and the LM head at `prompts` rows (the
+    prefill keeps one position a prompt), then every linear layer at each decode step's live rows
+    (`steps`), on random inputs; attention, sampling and every other operation left out."""
+    head = model.get_output_embeddings()
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    inputs = {m.in_features: torch.randn(max(prompt_tokens, *steps), m.in_features) for m in linears}
+    with torch.no_grad(), kernels.frozen_linears(model):
+        t = time.perf_counter()
+        for m in linears:
+            m.forward(inputs[m.in_features][: prompts if m is head else prompt_tokens])
+        for rows in steps:
+            for m in linears:
+                m.forward(inputs[m.in_features][:rows])
+        return time.perf_counter() - t
 
 
 def prompts(tokenizer, template: str, n: int) -> list[list[int]]:
@@ -164,6 +190,12 @@ def main() -> None:
                               "loop_share_of_roofline": round(floor / loop["wall_s"], 3)}
         print(f"  roofline: memory streams at {gbps:.1f} GB/s; this batch (rows stopping where they stopped) needs "
               f"at least {floor:.2f} s, {100 * bound:.1f}% of the peak; the loop ran at {100 * floor / loop['wall_s']:.1f}% of that")
+        gemm = gemm_seconds(model, live_rows(loop["lengths"]), prompt_tokens, args.prompts)
+        reach = 2 * n_params * (loop["generated_tokens"] + prompt_tokens) / gemm / (peak * 1e9)
+        result["gemms_alone"] = {"seconds": round(gemm, 2), "share_of_peak": round(reach, 3),
+                                 "loop_share": round(gemm / loop["wall_s"], 3)}
+        print(f"  matrix multiplies alone (the loop's kernels at each step's live rows, nothing else): {gemm:.2f} s, "
+              f"{100 * reach:.1f}% of the peak; {100 * gemm / loop['wall_s']:.1f}% of the loop's time")
         if not args.no_generate:
             result["speed"].append(speed("generate", lambda: run_generate(model, tok, rows, args, args.temperature),
                                          n_params, sum(map(len, rows)), peaks))
