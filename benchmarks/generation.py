@@ -98,7 +98,7 @@ def gemm_seconds(model, steps: list[int], prompt_tokens: int, prompts: int) -> f
     (`steps`), on random inputs; attention, sampling and every other operation left out."""
     head = model.get_output_embeddings()
     linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    inputs = {m.in_features: torch.randn(max(prompt_tokens, *steps), m.in_features) for m in linears}
+    inputs = {m.in_features: torch.randn(max([prompt_tokens, *steps]), m.in_features) for m in linears}
     with torch.no_grad(), kernels.frozen_linears(model):
         t = time.perf_counter()
         for m in linears:

@@ -39,3 +39,6 @@ def test_gemm_seconds_runs_every_linear_at_the_prefill_and_each_steps_rows():
     assert len(seen) == 2 * 7 + 1
     assert seen[model.lm_head] == [2, 5, 3, 1]  # the prefill keeps one position a prompt
     assert all(rows == [12, 5, 3, 1] for m, rows in seen.items() if m is not model.lm_head)
+    seen.clear()
+    assert gemm_seconds(model, [], prompt_tokens=3, prompts=1) > 0  # every row stopped at its first token
+    assert seen[model.lm_head] == [1] and seen[model.model.layers[0].mlp.up_proj] == [3]
