@@ -10,8 +10,9 @@ included); greedy equality against `generate` on distinct prompts and on prompts
 `--template gsm8k_3shot`: r1repro.rollout.loop.shares_prefix); the batch's roofline (the least time
 its prefill and decode steps need at the peak and the measured memory stream speed, rows stopping where
 they stopped: `roofline`) and the loop's share of it; the same batch's matrix multiplies alone, replayed
-through the loop's kernels at each step's live rows (`gemm_seconds`: the share of the peak the loop
-could reach if everything else were free); the process's peak RSS. `--profile` adds a
+through the loop's kernels at each step's live rows (`gemm_times`: the share of the peak the loop
+could reach if everything else were free), and beside them the loop's own decode steps grouped by their
+live rows (`by_live_rows`); the process's peak RSS. `--profile` adds a
 torch.profiler table of where one sampled batch spends its time (the top operators by self CPU time).
 
 Prompts are the one-step word problems of recipes/smollm2-135m-arith.yaml in the model's chat
@@ -24,6 +25,7 @@ template, so rows stop at EOS as they do in RL (tokens/s: generated tokens over 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import resource
 import sys
 import time
@@ -38,6 +40,7 @@ from task_selection import SETS, set_problems  # noqa: E402
 from r1repro import kernels
 from r1repro.data.templates import TEMPLATES
 from r1repro.models import encode_prompt, left_padded, load_model
+from r1repro.rollout import loop as rollout_loop
 from r1repro.rollout.loop import sample_loop
 
 
@@ -91,11 +94,11 @@ def live_rows(lengths: list[int]) -> list[int]:
     return [sum(n > t for n in lengths) for t in range(1, max(lengths))]
 
 
-def gemm_seconds(model, steps: list[int], prompt_tokens: int, prompts: int) -> float:
+def gemm_times(model, steps: list[int], prompt_tokens: int, prompts: int) -> tuple[float, list[float]]:
     """Seconds the batch's matrix multiplies alone take through the loop's kernels (frozen_linears):
-    every linear layer but the LM head at `prompt_tokens` rows and the LM head at `prompts` rows (the
-    prefill keeps one position a prompt), then every linear layer at each decode step's live rows
-    (`steps`), on random inputs; attention, sampling and every other operation left out."""
+    the prefill's (every linear layer but the LM head at `prompt_tokens` rows, the LM head at `prompts`
+    rows: the prefill keeps one position a prompt), then each decode step's (every linear layer at its
+    live rows, `steps`), on random inputs; attention, sampling and every other operation left out."""
     head = model.get_output_embeddings()
     linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
     inputs = {m.in_features: torch.randn(max([prompt_tokens, *steps]), m.in_features) for m in linears}
@@ -103,10 +106,47 @@ def gemm_seconds(model, steps: list[int], prompt_tokens: int, prompts: int) -> f
         t = time.perf_counter()
         for m in linears:
             m.forward(inputs[m.in_features][: prompts if m is head else prompt_tokens])
+        prefill, per_step = time.perf_counter() - t, []
         for rows in steps:
+            t = time.perf_counter()
             for m in linears:
                 m.forward(inputs[m.in_features][:rows])
-        return time.perf_counter() - t
+            per_step.append(time.perf_counter() - t)
+        return prefill, per_step
+
+
+ROW_BUCKETS = (96, 64, 32, 16, 1)  # decode steps grouped by live rows: >= 96, 64-95, 32-63, 16-31, 1-15
+
+
+def by_live_rows(rows: list[int], *seconds: list[float]) -> list[dict]:
+    """Decode steps grouped by their live rows (ROW_BUCKETS): per group its steps and the sum of each
+    list of per-step seconds, largest rows first; empty groups left out."""
+    out = []
+    for lo, hi in zip(ROW_BUCKETS, (None, *ROW_BUCKETS)):
+        idx = [i for i, r in enumerate(rows) if r >= lo and (hi is None or r < hi)]
+        if idx:
+            out.append({"rows": f">= {lo}" if hi is None else f"{lo}-{hi - 1}", "steps": len(idx),
+                        "seconds": [round(sum(s[i] for i in idx), 3) for s in seconds]})
+    return out
+
+
+@contextlib.contextmanager
+def decode_step_times():
+    """Inside, every decode step of sample_loop appends (live rows, seconds) to the yielded list
+    (instrumentation only: the loop's own step, timed around)."""
+    steps, call = [], rollout_loop._DecodeSteps.__call__
+
+    def timed(self, ids, positions):
+        t = time.perf_counter()
+        logits = call(self, ids, positions)
+        steps.append((ids.shape[0], time.perf_counter() - t))
+        return logits
+
+    rollout_loop._DecodeSteps.__call__ = timed
+    try:
+        yield steps
+    finally:
+        rollout_loop._DecodeSteps.__call__ = call
 
 
 def prompts(tokenizer, template: str, n: int) -> list[list[int]]:
@@ -177,8 +217,9 @@ def main() -> None:
               "params": n_params, "cpu_linears": kernels.BACKEND, "speed": []}
     with torch.no_grad():
         run_loop(model, tok, rows[:8], args, args.temperature)  # warm up
-        result["speed"].append(speed("loop", lambda: [t for t, _ in run_loop(model, tok, rows, args, args.temperature)],
-                                     n_params, prompt_tokens, peaks))
+        with decode_step_times() as steps:  # two clock reads a ~100 ms step
+            result["speed"].append(speed("loop", lambda: [t for t, _ in run_loop(model, tok, rows, args, args.temperature)],
+                                         n_params, prompt_tokens, peaks))
         loop = result["speed"][-1]
         text = model.config.get_text_config(decoder=True)
         head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
@@ -190,12 +231,24 @@ def main() -> None:
                               "loop_share_of_roofline": round(floor / loop["wall_s"], 3)}
         print(f"  roofline: memory streams at {gbps:.1f} GB/s; this batch (rows stopping where they stopped) needs "
               f"at least {floor:.2f} s, {100 * bound:.1f}% of the peak; the loop ran at {100 * floor / loop['wall_s']:.1f}% of that")
-        gemm = gemm_seconds(model, live_rows(loop["lengths"]), prompt_tokens, args.prompts)
+        live = live_rows(loop["lengths"])
+        assert live == [r for r, _ in steps], "the replay's live rows differ from the loop's decode steps"
+        prefill, per_step = gemm_times(model, live, prompt_tokens, args.prompts)
+        gemm = prefill + sum(per_step)
         reach = 2 * n_params * (loop["generated_tokens"] + prompt_tokens) / gemm / (peak * 1e9)
+        groups = by_live_rows(live, [s for _, s in steps], per_step)
         result["gemms_alone"] = {"seconds": round(gemm, 2), "share_of_peak": round(reach, 3),
-                                 "loop_share": round(gemm / loop["wall_s"], 3)}
+                                 "loop_share": round(gemm / loop["wall_s"], 3), "prefill_s": round(prefill, 3),
+                                 "by_live_rows": groups}
         print(f"  matrix multiplies alone (the loop's kernels at each step's live rows, nothing else): {gemm:.2f} s, "
               f"{100 * reach:.1f}% of the peak; {100 * gemm / loop['wall_s']:.1f}% of the loop's time")
+        outside = loop["wall_s"] - sum(s for _, s in steps)
+        print(f"  the loop by live rows (outside decode steps, i.e. prefill, sampling, bookkeeping: {outside:.2f} s; "
+              f"the prefill's multiplies alone {prefill:.2f} s):")
+        for g in groups:
+            (t, m), n = g["seconds"], g["steps"]
+            print(f"    {g['rows']:>7} rows: {n:3d} steps, {t:6.2f} s ({1e3 * t / n:6.1f} ms a step), "
+                  f"multiplies alone {m:6.2f} s ({100 * m / t:4.1f}%)")
         if not args.no_generate:
             result["speed"].append(speed("generate", lambda: run_generate(model, tok, rows, args, args.temperature),
                                          n_params, sum(map(len, rows)), peaks))
