@@ -26,6 +26,8 @@ batched sgemm gives each thread its own block, so each reads only its share of t
 its plain sgemm on 2 threads reread it (SmolLM2-135M's projections at 64 and 128 rows: 1.39x and
 1.23x faster; 3 blocks on 2 threads were slower than 1, so a block a thread). The sampling loop on
 the Xeon: +9% tokens/s (docs/benchmarks.md).
+From FROZEN_MAX_ROWS rows (a prefill) the module's own F.linear runs instead, which MKL runs faster
+there: a prefill of 16 prompts of 336 tokens 4.09 -> 3.74 s, the same logits.
 
 How: torch.ops.mkldnn._linear_pointwise (the op torch.compile's CPU backend calls) takes dense
 tensors, strided views included. `_OneDNNLinearFn` gives it a backward: the input's gradient is
@@ -54,6 +56,10 @@ BACKENDS = ("auto", "onednn", "mkl")
 # frozen_linears' column blocks stop below the LM head: SmolLM2-135M's (576 x 49,152) ran 2x slower
 # split in two at 64-128 rows on the Xeon, where its projections ran 1.2-1.4x faster
 SPLIT_MAX_COLUMNS = 16384
+# from this many rows (a prefill) frozen_linears' layers multiply through F.linear on the module's weight:
+# SmolLM2-135M's 30 layers' projections on 2 Xeon threads took 709 ms at 1,184 rows in column blocks against
+# 568 through F.linear (1.25x; 2,048 rows 1.26x, 512 rows 1.04x, 256 even)
+FROZEN_MAX_ROWS = 1024
 
 
 def cpu_vendor() -> str:
@@ -172,14 +178,15 @@ class _TransposedLinearForward:
     """A frozen nn.Linear's forward as x @ W^T from a contiguous copy of W^T in column blocks
     (P, K, N/P): one batched multiply of the rows by the P blocks, which MKL runs a block a thread
     (P = 1: one (K, N) product). The module's own F.linear whenever a gradient is wanted (the copy
-    is detached)."""
+    is detached) and from FROZEN_MAX_ROWS rows (a prefill), where MKL runs it faster."""
 
     def __init__(self, module: torch.nn.Linear, blocks: torch.Tensor):
         self.module, self.blocks = module, blocks  # (P, K, N/P)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         m = self.module
-        if x.dtype != torch.float32 or (torch.is_grad_enabled() and (x.requires_grad or m.weight.requires_grad)):
+        if x.dtype != torch.float32 or (torch.is_grad_enabled() and (x.requires_grad or m.weight.requires_grad)) \
+                or x.numel() >= FROZEN_MAX_ROWS * x.shape[-1]:
             return F.linear(x, m.weight, m.bias)
         p, k, nb = self.blocks.shape
         if p == 1:

@@ -210,6 +210,19 @@ def test_frozen_linears_leave_gradients_and_other_layers_to_f_linear(monkeypatch
     assert "forward" not in vars(model.proj)  # restored after an error too
 
 
+def test_frozen_linears_run_f_linear_from_frozen_max_rows(monkeypatch):
+    monkeypatch.setattr(kernels, "BACKEND", "mkl")
+    monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
+    monkeypatch.setattr(kernels, "FROZEN_MAX_ROWS", 4)
+    model = TwoLinears()
+    with torch.no_grad(), frozen_linears(model):
+        x = torch.randn(2, 2, 8)  # 4 rows: F.linear on the module's weight
+        assert torch.equal(model.proj(x), torch.nn.functional.linear(x, model.proj.weight, model.proj.bias))
+        model.proj.weight.zero_()  # the copies keep the old weight; F.linear reads the new one
+        assert model.proj(x).abs().sum() == 0
+        assert model.proj(torch.randn(3, 8)).abs().sum() > 0  # 3 rows: the transposed copy
+
+
 @needs_onednn
 def test_frozen_linears_are_onednn_where_it_is_the_backend(everything_on_onednn):
     model = TwoLinears()
