@@ -158,7 +158,8 @@ class ModelConfig:
     slowdown on the tiny model (a 128 KiB threshold cost it 25%). 4 -> 1 MiB on the SmolLM2-135M RL step
     of benchmarks/trl_compare.py (Xeon, 2026-12-06): peak RSS 8,599 -> 7,594 MB, 32.1 -> 30.5 s a step;
     with oneDNN linears 9,326 -> 7,912 MB (0.5 MiB: 7,854 MB but 41% slower: oneDNN's temporaries).
-    None: glibc's default (a threshold that grows)."""
+    The tiny model's RL step the other way, 1 -> 4 MiB: 0.70 -> 0.665 s, 665 -> 705 MB (recipes/quickstart.yaml
+    sets 4). None: glibc's default (a threshold that grows)."""
 
 
 @dataclass(frozen=True)
