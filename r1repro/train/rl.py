@@ -360,7 +360,7 @@ def _forwards_prompts_once(model, rc: RLConfig, comps: Sequence[Completion]) -> 
     positions than the largest micro-batch's completions. Their
     activations then stay alive through the step; longer prompts (few-shot) keep the per-micro-batch
     forward, which holds only one micro-batch's prompts at a time."""
-    if not _forwards_in_one_process(model, rc):
+    if not comps or not _forwards_in_one_process(model, rc):
         return False
     prompts = {c.prompt_ids for c in comps}
     return len(prompts) * max(map(len, prompts)) <= min(rc.micro_batch, len(comps)) * max(len(c.ids) for c in comps)

@@ -71,6 +71,7 @@ def test_prompts_forwarded_once_when_they_take_no_more_than_a_micro_batch():
     longer = [comp(c.prompt_ids, 40) for c in long]  # 160 <= 4 x 40
     assert _forwards_prompts_once(model, RLConfig(micro_batch=4), longer)
     assert not _forwards_prompts_once(model, RLConfig(micro_batch=4, share_prompt=False), comps)
+    assert not _forwards_prompts_once(model, RLConfig(micro_batch=4), [])  # an empty minibatch: nothing to forward
 
 
 def test_with_the_prompts_forwarded_once_micro_batches_go_by_completion_length():
