@@ -75,12 +75,17 @@ def _nucleus(sorted_p: torch.Tensor, top_p: float) -> torch.Tensor:
 
 def _sample(logits: torch.Tensor, temperature: float, top_p: float, gen: torch.Generator,
             order: torch.Tensor | None = None) -> torch.Tensor:
-    """Next token per row from (R, V) logits: greedy when temperature is 0, else temperature + nucleus."""
+    """Next token per row from (R, V) logits: greedy when temperature is 0, else temperature + nucleus.
+    Float32 logits are overwritten: exp((logits - max) / T) in place, the softmax's numerators (_draw
+    needs no normalising). torch.softmax(logits / T) wrote two fresh (R, V) tensors a step: for 128 x
+    49,152 13 ms against 3 here beside a 22 ms LM head (2 threads of the Xeon, family 6 model 207)."""
     if temperature <= 0:
         return logits.argmax(-1)  # (R,)
-    probs = torch.softmax(logits.float() / temperature, dim=-1)  # (R, V)
+    x = logits.float()  # (R, V): the logits themselves when float32
+    probs = x.sub_(x.amax(-1, keepdim=True)).mul_(1.0 / temperature).exp_()  # (R, V), unnormalised
     if top_p >= 1.0:
         return _draw(probs, gen, order)
+    probs = probs.div_(probs.sum(-1, keepdim=True))  # the nucleus is a share of the whole mass
     # A token outside the top K has more than the top K's mass before it, so when that mass exceeds
     # top_p for every row the nucleus lies inside the top K: no full-vocabulary sort is needed.
     top, idx = probs.topk(min(NUCLEUS_CANDIDATES, probs.shape[-1]), dim=-1)  # (R, K), descending

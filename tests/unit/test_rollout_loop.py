@@ -120,9 +120,9 @@ def test_stop_string_and_eos_finish(tiny):
 def test_top_p_keeps_only_the_nucleus():
     logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
     gen = torch.Generator().manual_seed(0)
-    draws = {int(_sample(logits, 1.0, 0.6, gen)) for _ in range(200)}
+    draws = {int(_sample(logits.clone(), 1.0, 0.6, gen)) for _ in range(200)}
     assert draws == {0, 1}  # 0.5 < 0.6 so token 1 is needed; tokens 2, 3 lie outside the nucleus
-    assert {int(_sample(logits, 1.0, 0.4, gen)) for _ in range(50)} == {0}
+    assert {int(_sample(logits.clone(), 1.0, 0.4, gen)) for _ in range(50)} == {0}
     assert int(_sample(logits, 0.0, 1.0, gen)) == 0  # temperature 0 is greedy
 
 
@@ -134,6 +134,16 @@ def test_inverse_cdf_draws_follow_the_probabilities():
     shares = [c / 20_000 for c in counts[:3]]
     assert all(abs(s - p) < 0.01 for s, p in zip(shares, [0.5, 0.3, 0.2])), shares  # s.e. <= 0.0036 a share
 
+
+
+@pytest.mark.parametrize("top_p", [1.0, 0.99])  # the whole vocabulary; the nucleus path (all three tokens)
+def test_temperature_sampling_follows_the_tempered_softmax(top_p):
+    # logits log(0.5, 0.3, 0.2) at T = 0.5: probabilities ~ (0.25, 0.09, 0.04) / 0.38, by hand
+    logits = torch.tensor([[0.5, 0.3, 0.2]]).log().repeat(20_000, 1)
+    counts = torch.bincount(_sample(logits, 0.5, top_p, torch.Generator().manual_seed(0)), minlength=3).tolist()
+    shares = [c / 20_000 for c in counts]
+    assert all(abs(s - p) < 0.01 for s, p in zip(shares, [0.25 / 0.38, 0.09 / 0.38, 0.04 / 0.38])), shares
+    assert torch.allclose(logits[0] / logits[0].sum(), torch.tensor([0.25, 0.09, 0.04]) / 0.38)  # overwritten in place
 
 @pytest.mark.parametrize("columns", [600, 2600])  # one level; two: ten 256-column blocks and a padded one
 def test_draw_matches_a_whole_vocabulary_inverse_cdf(columns):
