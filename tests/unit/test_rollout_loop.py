@@ -234,29 +234,38 @@ def test_finished_rows_are_replaced_from_the_end():
 
 
 # ----------------------------------------------------------------------------- shared-prefix attention
-def gqa_model(arch: str):
+def gqa_model(arch: str, head_dim: int = 8):
     """A small random model with grouped-query attention (6 query heads on 2 key/value heads), as
-    SmolLM2 (9 on 3) and Qwen2.5 have; EOS 0 of 64 tokens, so sampled rows end at different steps."""
+    SmolLM2 (9 on 3) and Qwen2.5 have; EOS 0 of 64 tokens, so sampled rows end at different steps.
+    head_dim 64 is one the native attention kernel takes."""
     import transformers
 
     cls = {"llama": transformers.LlamaConfig, "qwen2": transformers.Qwen2Config}[arch]
-    cfg = cls(vocab_size=64, hidden_size=48, intermediate_size=96, num_hidden_layers=2, num_attention_heads=6,
+    cfg = cls(vocab_size=64, hidden_size=6 * head_dim, intermediate_size=96, num_hidden_layers=2, num_attention_heads=6,
               num_key_value_heads=2, max_position_embeddings=128, eos_token_id=0, pad_token_id=0)
     with torch.random.fork_rng():
         torch.manual_seed(0)
         return transformers.AutoModelForCausalLM.from_config(cfg, attn_implementation="sdpa").eval()
 
 
-def test_shared_prefix_attention_equals_attention_over_each_rows_full_cache():
+def native_or_skip():
+    if loop._native_kernel() is None:
+        pytest.skip("the native attention kernel was not built here (no C compiler?)")
+
+
+@pytest.mark.parametrize("impl", ["flash", "native"])
+def test_shared_prefix_attention_equals_attention_over_each_rows_full_cache(impl):
     # 3 prompts (left padding 0, 2, 4 of 6 positions), 7 rows in mixed order, 3 generated tokens; then
-    # rows 1 and 4 finish and the last rows take their places
+    # rows 1 and 4 finish and the last rows take their places. Both the flash passes and the C kernel.
     from types import SimpleNamespace
 
     from transformers import DynamicCache
     from transformers.integrations.sdpa_attention import repeat_kv
 
     g = torch.Generator().manual_seed(0)
-    u, hkv, heads, p, d, gen_len = 3, 2, 6, 6, 8, 3
+    if impl == "native":
+        native_or_skip()
+    u, hkv, heads, p, d, gen_len = 3, 2, 6, 6, 64, 3
     src = [2, 0, 1, 0, 2, 2, 1]
     pad = torch.tensor([[1] * 6, [0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 1, 1]])  # (U, P)
     prefill = DynamicCache()
@@ -270,8 +279,11 @@ def test_shared_prefix_attention_equals_attention_over_each_rows_full_cache():
 
     def check(rows):
         q = torch.randn(len(rows), heads, 1, d, generator=g)
-        got, _ = loop.shared_prefix_attention(SimpleNamespace(layer_idx=0), q, key, value, None, scaling=0.3,
-                                              shared_prefix=cache)
+        if impl == "native":
+            got = loop.native_decode_attention(q, key, value, 0.3, cache, cache.layers[0])
+        else:
+            got, _ = loop.shared_prefix_attention(SimpleNamespace(layer_idx=0), q, key, value, None, scaling=0.3,
+                                                  shared_prefix=cache)
         full_k = torch.cat([pk[rows], sk_now], dim=2)  # (R, Hkv, P + G, D): the plain loop's cache
         full_v = torch.cat([pv[rows], sv_now], dim=2)
         mask = torch.cat([pad[rows], torch.ones(len(rows), gen_len, dtype=torch.long)], 1).bool()[:, None, None]
@@ -405,6 +417,35 @@ def test_lean_decode_steps_sample_what_the_models_forward_samples(arch, shared, 
     monkeypatch.setattr(loop, "lean_decode_applies", lambda m: False)
     assert lean == [loop.sample_loop(model, prompts, temperature=t, **kw) for t in (1.0, 0.0)]
     assert len({len(toks) for toks, _ in lean[0]}) > 1  # rows left the batch at different steps
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2"])
+def test_native_attention_decodes_what_the_models_forward_decodes(arch, monkeypatch):
+    # head size 64 (the kernel's): greedy, left padding, rows of a prompt ending at different steps, prompts
+    # of one row and of several; the same tokens as the model's forward, and the kernel was called
+    native_or_skip()
+    model = gqa_model(arch, head_dim=64)
+    assert loop.native_attention_applies(model)
+    prompts = [[5, 6, 7, 8, 9]] * 4 + [[3, 1, 4, 1, 5, 9, 2, 6, 5]] * 3 + [[7, 7]]
+    kw = dict(pad_id=0, eos_id=0, max_new_tokens=24, top_p=1.0, seed=3)
+    calls = []
+    attend = loop.native_decode_attention
+    monkeypatch.setattr(loop, "native_decode_attention", lambda *a: calls.append(1) or attend(*a))
+    native = [loop.sample_loop(model, prompts, temperature=t, **kw) for t in (1.0, 0.0)]
+    assert calls
+    monkeypatch.setattr(loop, "lean_decode_applies", lambda m: False)  # the model's own forward
+    assert not loop.native_attention_applies(model)
+    plain = [loop.sample_loop(model, prompts, temperature=t, **kw) for t in (1.0, 0.0)]
+    assert native[1] == plain[1]
+    assert sum(a == b for a, b in zip(native[0], plain[0])) >= 6  # sampled: float rounding may move a draw
+    assert len({len(toks) for toks, _ in native[0]}) > 1  # rows left the batch at different steps
+
+
+def test_native_attention_only_where_the_kernel_unrolls():
+    assert not loop.native_attention_applies(gqa_model("llama"))  # head size 8
+    model = gqa_model("llama", head_dim=64)
+    model.config._attn_implementation = "eager"
+    assert not loop.native_attention_applies(model)  # not a lean model
 
 
 def test_lean_decode_only_for_the_plain_checked_classes():
