@@ -196,6 +196,21 @@ class _TransposedLinearForward:
             y = torch.bmm(x2.expand(p, -1, -1), self.blocks).transpose(0, 1).reshape(*x.shape[:-1], p * nb)
         return y if m.bias is None else y.add_(m.bias)
 
+    def product(self, x: torch.Tensor) -> torch.Tensor:
+        """x (R, K) @ W^T without the bias, in column blocks (P, R, N/P): block j holds columns
+        j N/P ... (j+1) N/P (the native decode step takes them as they are, no reassembly)."""
+        p = self.blocks.shape[0]
+        return torch.bmm(x.expand(p, -1, -1), self.blocks) if p > 1 else torch.matmul(x, self.blocks[0])[None]
+
+
+def block_product(module: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    """x (R, K) @ module.weight^T without the bias, as column blocks (P, R, N/P): frozen_linears' blocks
+    where they apply (below FROZEN_MAX_ROWS rows), else one block (1, R, N) from `linear`."""
+    forward = vars(module).get("forward")
+    if isinstance(forward, _TransposedLinearForward) and x.shape[0] < FROZEN_MAX_ROWS:
+        return forward.product(x)
+    return linear(x, module.weight)[None]
+
 
 def column_blocks(n: int, threads: int) -> int:
     """How many column blocks frozen_linears splits an N-column weight into: one a thread where the

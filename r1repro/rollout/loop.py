@@ -25,11 +25,12 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from types import SimpleNamespace
 from transformers import AttentionInterface, DynamicCache
 from transformers.cache_utils import Cache, DynamicLayer
 
 from r1repro import native
-from r1repro.kernels import frozen_linears
+from r1repro.kernels import block_product, frozen_linears
 from r1repro.models import cache_kw, distinct_left_padded
 
 DRAW_BLOCK = 256  # _draw searches block sums first, then one block of this many columns
@@ -132,22 +133,28 @@ class GrowingLayer(DynamicLayer):
         self._len = 0
 
     def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
+        k, v = self.append(key_states, value_states)
+        k.copy_(key_states)
+        v.copy_(value_states)
+        return self.keys, self.values
+
+    def append(self, key_like: torch.Tensor, value_like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Room for key_like's S positions (key_like/value_like (B, H, S, D) give shapes and dtype): the
+        views of the keys' and values' buffers there (B, H, S, D), for the caller to fill."""
         if not self.is_initialized:
-            self.lazy_initialization(key_states, value_states)
-        n, s = self._len, key_states.shape[-2]
+            self.lazy_initialization(key_like, value_like)
+        n, s = self._len, key_like.shape[-2]
         if self._k is None or n + s > self._k.shape[-2]:
             cap = max(self.capacity, 2 * (n + s))
-            b, h, _, d = key_states.shape  # (B, H, S, D)
-            k = key_states.new_empty(b, h, cap, d)
-            v = value_states.new_empty(b, h, cap, value_states.shape[-1])
+            b, h, _, d = key_like.shape  # (B, H, S, D)
+            k = key_like.new_empty(b, h, cap, d)
+            v = value_like.new_empty(b, h, cap, value_like.shape[-1])
             if n:
                 k[:, :, :n], v[:, :, :n] = self._k[:, :, :n], self._v[:, :, :n]
             self._k, self._v = k, v
-        self._k[:, :, n : n + s] = key_states
-        self._v[:, :, n : n + s] = value_states
         self._len = n + s
         self.keys, self.values = self._k[:, :, : self._len], self._v[:, :, : self._len]
-        return self.keys, self.values
+        return self._k[:, :, n : n + s], self._v[:, :, n : n + s]
 
     def get_seq_length(self) -> int:
         return self._len if self.is_initialized else 0
@@ -286,7 +293,7 @@ def decode_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor
 
 
 # ------------------------------------------------------------------------------ native decode attention
-# decode_attention as one C loop (r1repro/rollout/attention.c, built by r1repro.native) over a
+# decode_attention as one C loop (r1repro/rollout/decode.c, built by r1repro.native) over a
 # SharedPrefixCache, whatever the rows a prompt: each row and head's scores, softmax and weighted values
 # in registers, each prompt's keys/values kept once (no fan-out copy at the prefill) and read from the
 # CPU's cache for its other rows. SmolLM2-135M, 128 rows of 16 prompts, 2 Xeon threads (family 6 model
@@ -297,14 +304,22 @@ NATIVE_MAX_GROUP = 8  # query heads a key/value head
 
 @functools.cache
 def _native_kernel():
-    lib = native.library("rollout/attention")
+    """r1repro/rollout/decode.c's functions (attention, add_rmsnorm, silu_mul, qkv_rope) with their
+    argument types, or None where the library was not built."""
+    lib = native.library("rollout/decode")
     if lib is None:
         return None
-    fn = lib.r1_decode_attention
-    ptr, n = ctypes.c_void_p, ctypes.c_long
-    fn.argtypes = [ptr] * 6 + [n] * 4 + [ptr, ptr] + [n] * 6 + [ctypes.c_float]
-    fn.restype = None
-    return fn
+    ptr, n, f = ctypes.c_void_p, ctypes.c_long, ctypes.c_float
+    signatures = {"attention": [ptr] * 6 + [n] * 4 + [ptr, ptr] + [n] * 6 + [f],
+                  "add_rmsnorm": [ptr, ptr, n, n, ptr, f, ptr, n, n],
+                  "silu_mul": [ptr, ptr, n, n, ptr, n],
+                  "qkv_rope": [ptr] * 3 + [n] * 2 + [ptr] * 8 + [n] * 6}
+    fns = {}
+    for name, argtypes in signatures.items():
+        fn = getattr(lib, f"r1_{name}" if name != "attention" else "r1_decode_attention")
+        fn.argtypes, fn.restype = argtypes, None
+        fns[name] = fn
+    return SimpleNamespace(**fns)
 
 
 def native_attention_applies(model) -> bool:
@@ -315,7 +330,11 @@ def native_attention_applies(model) -> bool:
     text = model.config.get_text_config(decoder=True)
     heads, kv_heads = text.num_attention_heads, getattr(text, "num_key_value_heads", None) or text.num_attention_heads
     head_dim = getattr(text, "head_dim", None) or text.hidden_size // heads
-    return head_dim in NATIVE_HEAD_DIMS and heads // kv_heads <= NATIVE_MAX_GROUP and _native_kernel() is not None
+    layers = model.model.layers
+    plain = all(getattr(layer.mlp, n).bias is None for layer in layers for n in ("gate_proj", "up_proj", "down_proj")) \
+        and all(layer.self_attn.o_proj.bias is None for layer in layers)
+    return (head_dim in NATIVE_HEAD_DIMS and heads // kv_heads <= NATIVE_MAX_GROUP and plain
+            and getattr(text, "hidden_act", None) == "silu" and _native_kernel() is not None)
 
 
 def native_decode_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, scaling: float,
@@ -330,10 +349,52 @@ def native_decode_attention(query: torch.Tensor, key: torch.Tensor, value: torch
         and value.stride(3) == 1 and cache.src.dtype == torch.int64 and cache.src.is_contiguous(), "native attention's layout"
     out = torch.empty(r, 1, h, d, dtype=query.dtype)
     bias = cache.flat_bias
-    _native_kernel()(query.data_ptr(), kp.data_ptr(), vp.data_ptr(), None if bias is None else bias.data_ptr(),
+    _native_kernel().attention(query.data_ptr(), kp.data_ptr(), vp.data_ptr(), None if bias is None else bias.data_ptr(),
                      key.data_ptr(), value.data_ptr(), key.stride(0), key.stride(1), value.stride(0), value.stride(1),
                      cache.src.data_ptr(), out.data_ptr(), r, hkv, h // hkv, d, kp.shape[2], g, scaling)
     return out
+
+
+def _ptr(t: torch.Tensor | None):
+    return None if t is None else t.data_ptr()
+
+
+def native_decode_step(model, ids: torch.Tensor, positions: torch.Tensor, cache: SharedPrefixCache) -> torch.Tensor:
+    """lean_decode_step with its small operations in C (decode.c): a residual add with the next RMSNorm,
+    SiLU x up, and q/k/v's biases, RoPE and cache writes each one call, on the linear layers' column
+    blocks as they come (kernels.block_product: no reassembly); attention by native_decode_attention.
+    ids, positions (R,) -> next-token logits (R, V). For native_attention_applies models."""
+    ops, m, r = _native_kernel(), model.model, ids.shape[0]
+    h = m.embed_tokens.forward(ids)  # (R, C), the residual stream, updated in place
+    cos, sin = (t.reshape(r, -1).contiguous() for t in m.rotary_emb(h, positions[:, None]))  # (R, D)
+    x = torch.empty_like(h)  # each norm's output
+    layers, c = m.layers, h.shape[1]
+    a0 = layers[0].self_attn
+    d = a0.head_dim
+    heads, kv_heads = a0.q_proj.out_features // d, a0.k_proj.out_features // d
+    like = h.new_empty(r, kv_heads, 1, d)  # the shape of a step's keys/values, for GrowingLayer.append
+
+    def add_norm(y: torch.Tensor | None, norm) -> None:  # h += y (blocks); x = norm(h)
+        p, n = (1, 0) if y is None else (y.shape[0], y.shape[2])
+        ops.add_rmsnorm(h.data_ptr(), _ptr(y), p, n, norm.weight.data_ptr(), norm.variance_epsilon, x.data_ptr(), r, c)
+
+    add_norm(None, layers[0].input_layernorm)
+    for i, layer in enumerate(layers):
+        a, mlp, cache_layer = layer.self_attn, layer.mlp, cache.layers[i]
+        q, k, v = (block_product(p, x) for p in (a.q_proj, a.k_proj, a.v_proj))  # (P, R, N/P) each
+        kc, vc = cache_layer.suffix.append(like, like)  # (R, Hkv, 1, D) views at this step's position
+        cache_layer.keys, cache_layer.values = cache_layer.suffix.keys, cache_layer.suffix.values
+        qr = torch.empty(r, heads, 1, d)
+        ops.qkv_rope(q.data_ptr(), k.data_ptr(), v.data_ptr(), q.shape[2], k.shape[2], _ptr(a.q_proj.bias),
+                     _ptr(a.k_proj.bias), _ptr(a.v_proj.bias), cos.data_ptr(), sin.data_ptr(), qr.data_ptr(),
+                     kc.data_ptr(), vc.data_ptr(), kc.stride(0), kc.stride(1), r, heads, kv_heads, d)
+        out = native_decode_attention(qr, cache_layer.keys, cache_layer.values, a.scaling, cache, cache_layer)
+        add_norm(block_product(a.o_proj, out.view(r, -1)), layer.post_attention_layernorm)
+        g, u = block_product(mlp.gate_proj, x), block_product(mlp.up_proj, x)  # (P, R, I/P)
+        act = torch.empty(r, g.shape[0] * g.shape[2])
+        ops.silu_mul(g.data_ptr(), u.data_ptr(), g.shape[0], g.shape[2], act.data_ptr(), r)
+        add_norm(block_product(mlp.down_proj, act), layers[i + 1].input_layernorm if i + 1 < len(layers) else m.norm)
+    return model.lm_head.forward(x)  # (R, V)
 
 
 def padding_bias(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor | None:
@@ -480,6 +541,8 @@ class _DecodeSteps:
 
     def __call__(self, ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """Next-token logits (R, V) for ids and positions (R, 1)."""
+        if self.native:
+            return native_decode_step(self.model, ids[:, 0], positions[:, 0], self.cache)
         if self.lean:
             return lean_decode_step(self.model, ids[:, 0], positions[:, 0], self._attend)
         if not self.share:

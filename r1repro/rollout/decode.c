@@ -139,3 +139,93 @@ void r1_decode_attention(const float *q, const float *kp, const float *vp, const
         free(s);
     }
 }
+
+/* ------------------------------------------------------------------ the decode step's other operations
+   Linear layers' outputs arrive as r1repro.kernels' column blocks, (P, R, n): column c of the (R, P n)
+   result is block c / n's column c % n (P = 1: the plain (R, N) result). Rows run in parallel. */
+
+/* x[0 : D) = row r's columns c0 .. c0 + D of column blocks y (P, R, n), plus bias[c0 ...] (NULL: none);
+   the columns lie in one block or across two */
+static inline void gather_columns(const float *y, long R, long n, long r, long c0, long D, const float *bias, float *x)
+{
+    long d = 0;
+    while (d < D) {
+        const long c = c0 + d, b = c / n, off = c % n, len = (n - off < D - d) ? n - off : D - d;
+        const float *src = y + (b * R + r) * n + off;
+        #pragma omp simd
+        for (long i = 0; i < len; i++) x[d + i] = src[i] + (bias ? bias[c + i] : 0.0f);
+        d += len;
+    }
+}
+
+/* h (R, C) += y (column blocks; NULL: nothing added), then x = w * (h * rsqrt(mean(h^2) + eps)): a
+   residual add and the next RMSNorm (LlamaRMSNorm's order of operations, in float32). */
+void r1_add_rmsnorm(float *h, const float *y, long P, long n, const float *w, float eps, float *x, long R, long C)
+{
+    #pragma omp parallel for schedule(static)
+    for (long r = 0; r < R; r++) {
+        float *hr = h + r * C, *xr = x + r * C;
+        if (y)
+            for (long b = 0; b < P; b++) {
+                const float *yb = y + (b * R + r) * n;
+                #pragma omp simd
+                for (long c = 0; c < n; c++) hr[b * n + c] += yb[c];
+            }
+        float ss = 0.0f;
+        #pragma omp simd reduction(+:ss)
+        for (long c = 0; c < C; c++) ss += hr[c] * hr[c];
+        const float inv = 1.0f / sqrtf(ss / (float)C + eps);
+        #pragma omp simd
+        for (long c = 0; c < C; c++) xr[c] = w[c] * (hr[c] * inv);
+    }
+}
+
+/* out (R, P n) = silu(gate) * up, gate and up in column blocks (P, R, n): the MLP's activation. */
+void r1_silu_mul(const float *gate, const float *up, long P, long n, float *out, long R)
+{
+    #pragma omp parallel for schedule(static)
+    for (long r = 0; r < R; r++)
+        for (long b = 0; b < P; b++) {
+            const float *g = gate + (b * R + r) * n, *u = up + (b * R + r) * n;
+            float *o = out + r * P * n + b * n;
+            long c = 0;
+            for (; c + 8 <= n; c += 8) {
+                const v8 x = *(const v8 *)(g + c);
+                const v8i neg = x < 0.0f;
+                const v8 e = exp_nonpositive(blend(neg, x, -x));  /* exp(-|x|) */
+                const v8 sig = blend(neg, e, (v8){0} + 1.0f) / (e + 1.0f);  /* 1 / (1 + exp(-x)) */
+                *(v8 *)(o + c) = x * sig * *(const v8 *)(u + c);
+            }
+            for (; c < n; c++) o[c] = g[c] / (1.0f + expf(-g[c])) * u[c];
+        }
+}
+
+/* One decode step's q, k, v (column blocks (P, R, nq) / (P, R, nk) / (P, R, nk), before their biases
+   bq / bk / bv, NULL: none) into attention's layout: q (R, H, D) and k rotated by RoPE (x cos +
+   rotate_half(x) sin, cos / sin (R, D) per row), q to q_out, k and v to the cache at this step's
+   position (kc / vc: row r, head h at kc + r * c_row + h * c_head). */
+void r1_qkv_rope(const float *q, const float *k, const float *v, long nq, long nk,
+                 const float *bq, const float *bk, const float *bv, const float *cos, const float *sin,
+                 float *q_out, float *kc, float *vc, long c_row, long c_head, long R, long H, long Hkv, long D)
+{
+    const long half = D / 2;
+    #pragma omp parallel for schedule(static)
+    for (long r = 0; r < R; r++) {
+        const float *cr = cos + r * D, *sr = sin + r * D;
+        for (long h = 0; h < H + 2 * Hkv; h++) {
+            const int is_q = h < H, is_k = !is_q && h < H + Hkv;
+            const long head = is_q ? h : is_k ? h - H : h - H - Hkv;
+            const float *y = is_q ? q : is_k ? k : v, *bias = is_q ? bq : is_k ? bk : bv;
+            const long n = is_q ? nq : nk;
+            float x[256];
+            gather_columns(y, R, n, r, head * D, D, bias, x);
+            float *o = is_q ? q_out + (r * H + head) * D : (is_k ? kc : vc) + r * c_row + head * c_head;
+            if (!is_q && !is_k) {
+                for (long d = 0; d < D; d++) o[d] = x[d];
+                continue;
+            }
+            for (long d = 0; d < half; d++) o[d] = x[d] * cr[d] - x[d + half] * sr[d];
+            for (long d = half; d < D; d++) o[d] = x[d] * cr[d] + x[d - half] * sr[d];
+        }
+    }
+}
