@@ -133,6 +133,8 @@ void r1_decode_attention(const float *q, const float *kp, const float *vp, const
         for (long t = 0; t < R * Hkv; t++) {
             if (D == 64)
                 attend(t, q, kp, vp, bias, ks, vs, ks_row, ks_head, vs_row, vs_head, src, out, Hkv, g, 64, P, G, scale, s);
+            else if (D == 32)
+                attend(t, q, kp, vp, bias, ks, vs, ks_row, ks_head, vs_row, vs_head, src, out, Hkv, g, 32, P, G, scale, s);
             else  /* D == 128 (the Python side checks) */
                 attend(t, q, kp, vp, bias, ks, vs, ks_row, ks_head, vs_row, vs_head, src, out, Hkv, g, 128, P, G, scale, s);
         }

@@ -298,7 +298,7 @@ def decode_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor
 # in registers, each prompt's keys/values kept once (no fan-out copy at the prefill) and read from the
 # CPU's cache for its other rows. SmolLM2-135M, 128 rows of 16 prompts, 2 Xeon threads (family 6 model
 # 207): the loop's attention 2.82 -> 1.94 s, 537 -> 603 tokens/s (4 alternating pairs; docs/benchmarks.md).
-NATIVE_HEAD_DIMS = (64, 128)  # the kernel's unrolled head sizes
+NATIVE_HEAD_DIMS = (32, 64, 128)  # the kernel's unrolled head sizes
 NATIVE_MAX_GROUP = 8  # query heads a key/value head
 
 
