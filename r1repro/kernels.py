@@ -196,19 +196,23 @@ class _TransposedLinearForward:
             y = torch.bmm(x2.expand(p, -1, -1), self.blocks).transpose(0, 1).reshape(*x.shape[:-1], p * nb)
         return y if m.bias is None else y.add_(m.bias)
 
-    def product(self, x: torch.Tensor) -> torch.Tensor:
+    def product(self, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         """x (R, K) @ W^T without the bias, in column blocks (P, R, N/P): block j holds columns
-        j N/P ... (j+1) N/P (the native decode step takes them as they are, no reassembly)."""
+        j N/P ... (j+1) N/P (the native decode step takes them as they are, no reassembly); into
+        `out` (P, R, N/P) when given."""
         p = self.blocks.shape[0]
-        return torch.bmm(x.expand(p, -1, -1), self.blocks) if p > 1 else torch.matmul(x, self.blocks[0])[None]
+        if p > 1:
+            return torch.bmm(x.expand(p, -1, -1), self.blocks, out=out)
+        return torch.matmul(x, self.blocks[0], out=None if out is None else out[0])[None]
 
 
-def block_product(module: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
+def block_product(module: torch.nn.Linear, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     """x (R, K) @ module.weight^T without the bias, as column blocks (P, R, N/P): frozen_linears' blocks
-    where they apply (below FROZEN_MAX_ROWS rows), else one block (1, R, N) from `linear`."""
+    where they apply (below FROZEN_MAX_ROWS rows; into `out` when given), else one block (1, R, N) from
+    `linear`."""
     forward = vars(module).get("forward")
     if isinstance(forward, _TransposedLinearForward) and x.shape[0] < FROZEN_MAX_ROWS:
-        return forward.product(x)
+        return forward.product(x, out)
     return linear(x, module.weight)[None]
 
 

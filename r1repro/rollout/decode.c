@@ -1,13 +1,16 @@
-/* A decode step's attention in one pass over each row's keys and values (float32, CPU), for
-   r1repro.rollout.loop.native_decode_attention: what decode_attention computes with two batched matrix
-   multiplies and a softmax, for rows whose cache is their prompt's keys/values (kept once, shared by
-   the prompt's rows) followed by their own tokens'. Built at first use by r1repro.native (cc -O3
-   -march=native -fopenmp); GCC/Clang vector extensions, so the same code runs on AVX2 and AVX-512.
+/* The sampling loop's decode step in C where PyTorch spends its time between matrix multiplies (float32,
+   CPU), for r1repro.rollout.loop.native_decode_step: attention over each row's keys and values in one
+   pass (what decode_attention computes with two batched products and a softmax), for rows whose cache is
+   their prompt's keys/values (kept once, shared by the prompt's rows) followed by their own tokens'; and
+   the step's small operations, each one call (a residual add with the next RMSNorm, SiLU x up, q/k/v's
+   biases with RoPE and the cache writes). Built at first use by r1repro.native (cc -O3 -march=native
+   -fopenmp); GCC's vector extensions, so the same code runs on AVX2 and AVX-512.
 
-   Why: the two batched products run one small product per row and head (3 queries x 64 against ~100
-   keys for SmolLM2-135M), and the prompt's keys are read once per row. Here each row and head is one
-   task: its scores, softmax and weighted values in registers, the prompt's keys read from cache for
-   the prompt's other rows. 128 rows, 74 + 40 positions, 2 Xeon threads: 0.32 ms against 0.69-0.96. */
+   Why: the batched products run one small product per row and head (3 queries x 64 against ~100 keys
+   for SmolLM2-135M) and read the prompt's keys once per row; here each row and head is one task, its
+   scores, softmax and weighted values in registers, the prompt's keys read from the CPU's cache for the
+   prompt's other rows: 128 rows, 74 + 40 positions, 2 Xeon threads 0.32 ms against 0.69-0.96. The
+   small operations were ~40 PyTorch calls a layer (plus the column blocks' reassembly), now 4. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -202,7 +205,7 @@ void r1_silu_mul(const float *gate, const float *up, long P, long n, float *out,
         }
 }
 
-/* One decode step's q, k, v (column blocks (P, R, nq) / (P, R, nk) / (P, R, nk), before their biases
+/* One decode step's q, k, v (column blocks (P, R, nq) / (P, R, nk) / (P, R, nk): block widths nq, nk; before their biases
    bq / bk / bv, NULL: none) into attention's layout: q (R, H, D) and k rotated by RoPE (x cos +
    rotate_half(x) sin, cos / sin (R, D) per row), q to q_out, k and v to the cache at this step's
    position (kc / vc: row r, head h at kc + r * c_row + h * c_head). */

@@ -11,7 +11,9 @@ two took generation from 50 to 78 tokens/s (docs/real-models.md). On CPU the lin
 CPU's faster kernel (r1repro.kernels.frozen_linears: oneDNN on AMD, MKL on transposed weights
 elsewhere), the inverse-CDF draw searches block sums first (_draw), rows that share a prompt of
 96 tokens or more read its keys/values once per step (shared_prefix_attention), and for the plain
-Llama and Qwen2 classes a decode step runs as tensor code over the model's weights (lean_decode_step).
+Llama and Qwen2 classes a decode step runs as tensor code over the model's weights (lean_decode_step),
+with its attention and small operations in C where r1repro.native builds decode.c (native_decode_step:
+SmolLM2-135M, 128 rows, 2 Xeon threads, 436 -> 532 tokens/s in one process).
 Greedy output equals `model.generate`'s (tests/unit/test_rollout_contract.py); the HF backend uses
 `generate` for models it was not checked on (engine: "generate").
 """
@@ -266,6 +268,14 @@ class SharedPrefixCache(Cache):
         self.slots = max(slot) + 1
         self.bias = padding_bias(prompt_mask, prefill.layers[0].keys.dtype)  # (U, 1, 1, P) or None
         self.flat_bias = None if self.bias is None else self.bias.reshape(len(self.bias), -1).contiguous()  # (U, P)
+        self._scratch: dict[str, torch.Tensor] = {}
+
+    def scratch(self, name: str, rows: int, columns: int, like: torch.Tensor) -> torch.Tensor:
+        """The first `rows` rows of a (R, columns) buffer kept between decode steps (R: the most rows asked)."""
+        buf = self._scratch.get(name)
+        if buf is None or buf.shape[0] < rows or buf.shape[1] != columns:
+            buf = self._scratch[name] = like.new_empty(rows, columns)
+        return buf[:rows]
 
     def batch_select_indices(self, indices: torch.Tensor) -> None:
         """Row j becomes row indices[j] (fewer rows as rows finish; see GrowingLayer)."""
@@ -292,12 +302,13 @@ def decode_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor
     return out.reshape(r, 1, h, d)  # (R, 1, H, D)
 
 
-# ------------------------------------------------------------------------------ native decode attention
-# decode_attention as one C loop (r1repro/rollout/decode.c, built by r1repro.native) over a
-# SharedPrefixCache, whatever the rows a prompt: each row and head's scores, softmax and weighted values
-# in registers, each prompt's keys/values kept once (no fan-out copy at the prefill) and read from the
-# CPU's cache for its other rows. SmolLM2-135M, 128 rows of 16 prompts, 2 Xeon threads (family 6 model
-# 207): the loop's attention 2.82 -> 1.94 s, 537 -> 603 tokens/s (4 alternating pairs; docs/benchmarks.md).
+# ------------------------------------------------------------------------------ native decode step
+# lean_decode_step with the work between its matrix multiplies in C (r1repro/rollout/decode.c, built by
+# r1repro.native). Attention runs over a SharedPrefixCache whatever the rows a prompt: each row and head's
+# scores, softmax and weighted values in registers, each prompt's keys/values kept once (no fan-out copy
+# at the prefill) and read from the CPU's cache for its other rows. SmolLM2-135M, 128 rows of 16 prompts,
+# 2 threads of a Xeon (family 6 model 207), the benchmark's batch in one process, rotated order: 436
+# tokens/s in PyTorch, 479 with the C attention, 532 with the small operations in C too (docs/benchmarks.md).
 NATIVE_HEAD_DIMS = (32, 64, 128)  # the kernel's unrolled head sizes
 NATIVE_MAX_GROUP = 8  # query heads a key/value head
 
@@ -322,9 +333,10 @@ def _native_kernel():
     return SimpleNamespace(**fns)
 
 
-def native_attention_applies(model) -> bool:
-    """Whether sample_loop's lean decode steps attend through native_decode_attention: lean_decode_applies,
-    a head size the kernel unrolls, at most NATIVE_MAX_GROUP query heads a key/value head, and the kernel built."""
+def native_decode_applies(model) -> bool:
+    """Whether sample_loop's decode steps run native_decode_step: lean_decode_applies, a head size the
+    kernel unrolls, at most NATIVE_MAX_GROUP query heads a key/value head, SiLU, no bias but on q/k/v's
+    projections, and decode.c built."""
     if not lean_decode_applies(model):
         return False
     text = model.config.get_text_config(decoder=True)
@@ -332,7 +344,7 @@ def native_attention_applies(model) -> bool:
     head_dim = getattr(text, "head_dim", None) or text.hidden_size // heads
     layers = model.model.layers
     plain = all(getattr(layer.mlp, n).bias is None for layer in layers for n in ("gate_proj", "up_proj", "down_proj")) \
-        and all(layer.self_attn.o_proj.bias is None for layer in layers)
+        and all(layer.self_attn.o_proj.bias is None for layer in layers) and model.lm_head.bias is None
     return (head_dim in NATIVE_HEAD_DIMS and heads // kv_heads <= NATIVE_MAX_GROUP and plain
             and getattr(text, "hidden_act", None) == "silu" and _native_kernel() is not None)
 
@@ -363,7 +375,7 @@ def native_decode_step(model, ids: torch.Tensor, positions: torch.Tensor, cache:
     """lean_decode_step with its small operations in C (decode.c): a residual add with the next RMSNorm,
     SiLU x up, and q/k/v's biases, RoPE and cache writes each one call, on the linear layers' column
     blocks as they come (kernels.block_product: no reassembly); attention by native_decode_attention.
-    ids, positions (R,) -> next-token logits (R, V). For native_attention_applies models."""
+    ids, positions (R,) -> next-token logits (R, V). For native_decode_applies models."""
     ops, m, r = _native_kernel(), model.model, ids.shape[0]
     h = m.embed_tokens.forward(ids)  # (R, C), the residual stream, updated in place
     cos, sin = (t.reshape(r, -1).contiguous() for t in m.rotary_emb(h, positions[:, None]))  # (R, D)
@@ -394,7 +406,10 @@ def native_decode_step(model, ids: torch.Tensor, positions: torch.Tensor, cache:
         act = torch.empty(r, g.shape[0] * g.shape[2])
         ops.silu_mul(g.data_ptr(), u.data_ptr(), g.shape[0], g.shape[2], act.data_ptr(), r)
         add_norm(block_product(mlp.down_proj, act), layers[i + 1].input_layernorm if i + 1 < len(layers) else m.norm)
-    return model.lm_head.forward(x)  # (R, V)
+    # the logits into one buffer for the whole loop (_sample overwrites them in place; the next step's go
+    # where they were): 25 MB a step at 128 rows that is not fresh pages each time (+2% tokens/s)
+    buffer = cache.scratch("logits", r, model.lm_head.out_features, like=h)
+    return block_product(model.lm_head, x, out=buffer[None])[0]  # (R, V)
 
 
 def padding_bias(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor | None:
@@ -567,7 +582,7 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
         ids, mask = ids.to(device), mask.to(device)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (U, P)
         # the native kernel reads a prompt's keys/values once for all its rows, however many
-        native = native_attention_applies(model) if device.type == "cpu" else False
+        native = native_decode_applies(model) if device.type == "cpu" else False
         share = native or shares_prefix(model, len(ids), len(prompt_ids), width)
         cache = DynamicCache() if share else growing_cache(model, width + max_new_tokens)
         gen = torch.Generator(device=device).manual_seed(seed)

@@ -420,12 +420,12 @@ def test_lean_decode_steps_sample_what_the_models_forward_samples(arch, shared, 
 
 
 @pytest.mark.parametrize("arch", ["llama", "qwen2"])
-def test_native_attention_decodes_what_the_models_forward_decodes(arch, monkeypatch):
+def test_native_decode_steps_decode_what_the_models_forward_decodes(arch, monkeypatch):
     # head size 64 (the kernel's): greedy, left padding, rows of a prompt ending at different steps, prompts
     # of one row and of several; the same tokens as the model's forward, and the kernel was called
     native_or_skip()
     model = gqa_model(arch, head_dim=64)
-    assert loop.native_attention_applies(model)
+    assert loop.native_decode_applies(model)
     prompts = [[5, 6, 7, 8, 9]] * 4 + [[3, 1, 4, 1, 5, 9, 2, 6, 5]] * 3 + [[7, 7]]
     kw = dict(pad_id=0, eos_id=0, max_new_tokens=24, top_p=1.0, seed=3)
     calls = []
@@ -434,18 +434,27 @@ def test_native_attention_decodes_what_the_models_forward_decodes(arch, monkeypa
     native = [loop.sample_loop(model, prompts, temperature=t, **kw) for t in (1.0, 0.0)]
     assert calls
     monkeypatch.setattr(loop, "lean_decode_applies", lambda m: False)  # the model's own forward
-    assert not loop.native_attention_applies(model)
+    assert not loop.native_decode_applies(model)
     plain = [loop.sample_loop(model, prompts, temperature=t, **kw) for t in (1.0, 0.0)]
     assert native[1] == plain[1]
     assert sum(a == b for a, b in zip(native[0], plain[0])) >= 6  # sampled: float rounding may move a draw
     assert len({len(toks) for toks, _ in native[0]}) > 1  # rows left the batch at different steps
 
 
-def test_native_attention_only_where_the_kernel_unrolls():
-    assert not loop.native_attention_applies(gqa_model("llama"))  # head size 8
+def test_native_decode_only_where_the_kernels_apply():
+    native_or_skip()
+    assert not loop.native_decode_applies(gqa_model("llama"))  # head size 8: not one the kernel unrolls
+    assert loop.native_decode_applies(gqa_model("qwen2", head_dim=32))  # q/k/v biases go through qkv_rope
     model = gqa_model("llama", head_dim=64)
+    assert loop.native_decode_applies(model)
+    model.config.hidden_act = "gelu"
+    assert not loop.native_decode_applies(model)  # the kernel's activation is SiLU
+    model.config.hidden_act = "silu"
+    model.model.layers[1].mlp.down_proj.bias = torch.nn.Parameter(torch.zeros(model.config.hidden_size))
+    assert not loop.native_decode_applies(model)  # biases only on q/k/v
+    model.model.layers[1].mlp.down_proj.bias = None
     model.config._attn_implementation = "eager"
-    assert not loop.native_attention_applies(model)  # not a lean model
+    assert not loop.native_decode_applies(model)  # not a lean model
 
 
 def test_lean_decode_only_for_the_plain_checked_classes():
