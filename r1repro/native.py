@@ -6,9 +6,9 @@ What:
 Why: a few CPU operations (the decode step's attention: r1repro/rollout/decode.c) run several
 times faster as one C loop than as PyTorch operators, and PyTorch's own extension build (cpp_extension)
 compiles its headers for a minute. A plain C file compiles in about a second with the system's C
-compiler, for this CPU (-march=native), and needs nothing from torch at build time. Without a
-compiler, on a build error or with R1REPRO_NATIVE=0 the callers keep their PyTorch code (a warning says
-why, once).
+compiler (GCC: the sources use its vector extensions), for this CPU (-march=native), and needs nothing
+from torch at build time. Without a compiler, on a build error or with R1REPRO_NATIVE=0 the callers
+keep their PyTorch code (a warning says why, once).
 
 How: `cc -O3 -march=native -fopenmp -fno-math-errno -shared -fPIC` (CC overrides cc) into
 R1REPRO_CACHE/native/<name>-<key>.so, the key a hash of the source, the flags and the CPU (model

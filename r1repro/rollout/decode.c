@@ -87,7 +87,7 @@ static inline __attribute__((always_inline)) void accumulate(v8 (*o)[MAX_C], con
     }
 }
 
-/* One row r and key/value head h (task t): see r1_decode_attention. Inlined with D a constant (64,
+/* One row r and key/value head h (task t): see r1_attention. Inlined with D a constant (64,
    128) so the head's dimension is unrolled into vector registers. */
 static inline __attribute__((always_inline)) void attend(
     long t, const float *q, const float *kp, const float *vp, const float *bias, const float *ks, const float *vs,
@@ -125,7 +125,7 @@ static inline __attribute__((always_inline)) void attend(
    kp/vp (U, Hkv, P, D), with bias (U, P) added (NULL: none; -inf on left padding), then the row's G
    own, ks/vs (R, Hkv, >= G, D) with the given row and head strides. Rows run in parallel on OpenMP
    (torch's runtime: the library needs libgomp.so.1, which torch has loaded). */
-void r1_decode_attention(const float *q, const float *kp, const float *vp, const float *bias,
+void r1_attention(const float *q, const float *kp, const float *vp, const float *bias,
                          const float *ks, const float *vs, long ks_row, long ks_head, long vs_row, long vs_head,
                          const int64_t *src, float *out, long R, long Hkv, long g, long D, long P, long G, float scale)
 {

@@ -24,10 +24,10 @@ import contextlib
 import ctypes
 import functools
 from collections.abc import Sequence
+from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
-from types import SimpleNamespace
 from transformers import AttentionInterface, DynamicCache
 from transformers.cache_utils import Cache, DynamicLayer
 
@@ -327,9 +327,8 @@ def _native_kernel():
                   "qkv_rope": [ptr] * 3 + [n] * 2 + [ptr] * 8 + [n] * 6}
     fns = {}
     for name, argtypes in signatures.items():
-        fn = getattr(lib, f"r1_{name}" if name != "attention" else "r1_decode_attention")
+        fn = fns[name] = getattr(lib, f"r1_{name}")
         fn.argtypes, fn.restype = argtypes, None
-        fns[name] = fn
     return SimpleNamespace(**fns)
 
 
@@ -349,6 +348,10 @@ def native_decode_applies(model) -> bool:
             and getattr(text, "hidden_act", None) == "silu" and _native_kernel() is not None)
 
 
+def _ptr(t: torch.Tensor | None) -> int | None:
+    return None if t is None else t.data_ptr()
+
+
 def native_decode_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, scaling: float,
                             cache: SharedPrefixCache, layer: SharedPrefixLayer) -> torch.Tensor:
     """decode_attention over a SharedPrefixCache in one C call: query (R, H, 1, D) float32, key/value the
@@ -360,15 +363,10 @@ def native_decode_attention(query: torch.Tensor, key: torch.Tensor, value: torch
     assert query.is_contiguous() and key.stride(2) == d and key.stride(3) == 1 and value.stride(2) == d \
         and value.stride(3) == 1 and cache.src.dtype == torch.int64 and cache.src.is_contiguous(), "native attention's layout"
     out = torch.empty(r, 1, h, d, dtype=query.dtype)
-    bias = cache.flat_bias
-    _native_kernel().attention(query.data_ptr(), kp.data_ptr(), vp.data_ptr(), None if bias is None else bias.data_ptr(),
-                     key.data_ptr(), value.data_ptr(), key.stride(0), key.stride(1), value.stride(0), value.stride(1),
-                     cache.src.data_ptr(), out.data_ptr(), r, hkv, h // hkv, d, kp.shape[2], g, scaling)
+    _native_kernel().attention(query.data_ptr(), kp.data_ptr(), vp.data_ptr(), _ptr(cache.flat_bias), key.data_ptr(),
+                               value.data_ptr(), key.stride(0), key.stride(1), value.stride(0), value.stride(1),
+                               cache.src.data_ptr(), out.data_ptr(), r, hkv, h // hkv, d, kp.shape[2], g, scaling)
     return out
-
-
-def _ptr(t: torch.Tensor | None):
-    return None if t is None else t.data_ptr()
 
 
 def native_decode_step(model, ids: torch.Tensor, positions: torch.Tensor, cache: SharedPrefixCache) -> torch.Tensor:
@@ -548,8 +546,6 @@ class _DecodeSteps:
 
     def _attend(self, i: int, module, q, k, v) -> torch.Tensor:
         k, v = self.cache.layers[i].update(k, v)
-        if self.native:
-            return native_decode_attention(q, k, v, module.scaling, self.cache, self.cache.layers[i])
         if self.share:
             return shared_prefix_attention(module, q, k, v, None, scaling=module.scaling, shared_prefix=self.cache)[0]
         return decode_attention(q, k, v, module.scaling, self.bias)
