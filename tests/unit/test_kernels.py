@@ -230,3 +230,14 @@ def test_frozen_linears_are_onednn_where_it_is_the_backend(everything_on_onednn)
         assert isinstance(vars(model.proj)["forward"], kernels._LinearForward)
         model.head(model.proj(torch.randn(5, 8)))
     assert len(everything_on_onednn) == 2 and "forward" not in vars(model.proj)
+
+
+def test_huge_empty_is_a_writable_tensor_of_the_shape():
+    t = kernels.huge_empty(3, 4)
+    assert t.shape == (3, 4) and t.dtype == torch.float32 and t.is_contiguous()
+    t.fill_(1.5)
+    assert t.sum().item() == 18.0
+    ids = kernels.huge_empty(5, dtype=torch.int64)
+    ids.copy_(torch.arange(5))
+    assert ids.tolist() == [0, 1, 2, 3, 4]
+    assert kernels.huge_empty(0, 7).shape == (0, 7)
