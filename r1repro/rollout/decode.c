@@ -91,8 +91,8 @@ static inline __attribute__((always_inline)) void accumulate(v8 (*o)[MAX_C], con
    128) so the head's dimension is unrolled into vector registers. */
 static inline __attribute__((always_inline)) void attend(
     long t, const float *q, const float *kp, const float *vp, const float *bias, const float *ks, const float *vs,
-    long ks_row, long ks_head, long vs_row, long vs_head, const int64_t *src, float *out, long Hkv, long g, const long D,
-    long P, long G, float scale, float *s)
+    long ks_row, long ks_head, long vs_row, long vs_head, const int64_t *src, float *out, long Hkv, long g,
+    const long D, long P, long G, float scale, float *s)
 {
     const long L = (P + G + 7) / 8 * 8, r = t / Hkv, h = t % Hkv, u = src[r];  /* L: a row of s, padded */
     const float *qt = q + t * g * D;
@@ -110,7 +110,11 @@ static inline __attribute__((always_inline)) void attend(
         v8 m = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY}, sum = {0};
         for (long i = 0; i < L; i += 8) { const v8 x = *(v8 *)(sj + i); m = blend(x > m, x, m); }
         const float mx = hmax(m);
-        for (long i = 0; i < L; i += 8) { const v8 e = exp_nonpositive(*(v8 *)(sj + i) - mx); *(v8 *)(sj + i) = e; sum += e; }
+        for (long i = 0; i < L; i += 8) {
+            const v8 e = exp_nonpositive(*(v8 *)(sj + i) - mx);
+            *(v8 *)(sj + i) = e;
+            sum += e;
+        }
         inv[j] = 1.0f / hsum(sum);
     }
     accumulate(o, vp + (u * Hkv + h) * P * D, P, 0, g, D, L, s);
@@ -134,12 +138,14 @@ void r1_attention(const float *q, const float *kp, const float *vp, const float 
         float *s = malloc(sizeof(float) * g * ((P + G + 7) / 8 * 8)); /* one row and head's scores, then weights */
         #pragma omp for schedule(static)
         for (long t = 0; t < R * Hkv; t++) {
+#define ATTEND(dim) attend(t, q, kp, vp, bias, ks, vs, ks_row, ks_head, vs_row, vs_head, src, out, Hkv, g, dim, P, G, scale, s)
             if (D == 64)
-                attend(t, q, kp, vp, bias, ks, vs, ks_row, ks_head, vs_row, vs_head, src, out, Hkv, g, 64, P, G, scale, s);
+                ATTEND(64);
             else if (D == 32)
-                attend(t, q, kp, vp, bias, ks, vs, ks_row, ks_head, vs_row, vs_head, src, out, Hkv, g, 32, P, G, scale, s);
+                ATTEND(32);
             else  /* D == 128 (the Python side checks) */
-                attend(t, q, kp, vp, bias, ks, vs, ks_row, ks_head, vs_row, vs_head, src, out, Hkv, g, 128, P, G, scale, s);
+                ATTEND(128);
+#undef ATTEND
         }
         free(s);
     }
@@ -205,10 +211,10 @@ void r1_silu_mul(const float *gate, const float *up, long P, long n, float *out,
         }
 }
 
-/* One decode step's q, k, v (column blocks (P, R, nq) / (P, R, nk) / (P, R, nk): block widths nq, nk; before their biases
-   bq / bk / bv, NULL: none) into attention's layout: q (R, H, D) and k rotated by RoPE (x cos +
-   rotate_half(x) sin, cos / sin (R, D) per row), q to q_out, k and v to the cache at this step's
-   position (kc / vc: row r, head h at kc + r * c_row + h * c_head). */
+/* One decode step's q, k, v (column blocks (P, R, nq) / (P, R, nk) / (P, R, nk), block widths nq and
+   nk; before their biases bq / bk / bv, NULL: none) into attention's layout: q (R, H, D) and k rotated
+   by RoPE (x cos + rotate_half(x) sin, cos / sin (R, D) per row), q to q_out, k and v to the cache at
+   this step's position (kc / vc: row r, head h at kc + r * c_row + h * c_head). */
 void r1_qkv_rope(const float *q, const float *k, const float *v, long nq, long nk,
                  const float *bq, const float *bk, const float *bv, const float *cos, const float *sin,
                  float *q_out, float *kc, float *vc, long c_row, long c_head, long R, long H, long Hkv, long D)

@@ -360,8 +360,8 @@ def native_decode_attention(query: torch.Tensor, key: torch.Tensor, value: torch
     r, h, _, d = query.shape
     hkv, g = key.shape[1], key.shape[2]
     kp, vp = layer.prefix_keys, layer.prefix_values
-    assert query.is_contiguous() and key.stride(2) == d and key.stride(3) == 1 and value.stride(2) == d \
-        and value.stride(3) == 1 and cache.src.dtype == torch.int64 and cache.src.is_contiguous(), "native attention's layout"
+    assert query.is_contiguous() and key.stride()[2:] == (d, 1) and value.stride()[2:] == (d, 1) \
+        and cache.src.dtype == torch.int64 and cache.src.is_contiguous(), "native attention's layout"
     out = torch.empty(r, 1, h, d, dtype=query.dtype)
     _native_kernel().attention(query.data_ptr(), kp.data_ptr(), vp.data_ptr(), _ptr(cache.flat_bias), key.data_ptr(),
                                value.data_ptr(), key.stride(0), key.stride(1), value.stride(0), value.stride(1),
