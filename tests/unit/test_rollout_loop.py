@@ -399,6 +399,23 @@ def test_decode_attention_equals_sdpa_over_the_padded_cache():
     assert loop.padding_bias(torch.ones(2, 3, dtype=torch.long), q.dtype) is None  # nothing padded: no bias
 
 
+GQA_PROMPTS = [[5, 6, 7, 8, 9]] * 4 + [[3, 1, 4, 1, 5, 9, 2, 6, 5]] * 3 + [[7, 7]]
+
+
+def decode_both_ways(model, monkeypatch, spied: str):
+    """sample_loop's tokens on GQA_PROMPTS, sampled (T 1) and greedy: with its fast decode path (the
+    loop's function `spied` must be called), then through the model's own forward."""
+    kw = dict(pad_id=0, eos_id=0, max_new_tokens=24, top_p=1.0, seed=3)
+    calls, fn = [], getattr(loop, spied)
+    monkeypatch.setattr(loop, spied, lambda *a: calls.append(1) or fn(*a))
+    fast = [loop.sample_loop(model, GQA_PROMPTS, temperature=t, **kw) for t in (1.0, 0.0)]
+    assert calls
+    monkeypatch.setattr(loop, "lean_decode_applies", lambda m: False)  # the model's own forward
+    plain = [loop.sample_loop(model, GQA_PROMPTS, temperature=t, **kw) for t in (1.0, 0.0)]
+    assert len({len(toks) for toks, _ in fast[0]}) > 1  # rows left the batch at different steps
+    return fast, plain
+
+
 @pytest.mark.parametrize("arch", ["llama", "qwen2"])
 @pytest.mark.parametrize("shared", [False, True])
 def test_lean_decode_steps_sample_what_the_models_forward_samples(arch, shared, monkeypatch):
@@ -406,39 +423,21 @@ def test_lean_decode_steps_sample_what_the_models_forward_samples(arch, shared, 
     # greedy, with and without shared-prefix attention: the lean step's tokens are the model forward's
     monkeypatch.setattr(loop, "SHARED_PREFIX_MIN_WIDTH", 0 if shared else 10**6)
     model = gqa_model(arch)
-    assert loop.lean_decode_applies(model)
-    prompts = [[5, 6, 7, 8, 9]] * 4 + [[3, 1, 4, 1, 5, 9, 2, 6, 5]] * 3 + [[7, 7]]
-    kw = dict(pad_id=0, eos_id=0, max_new_tokens=24, top_p=1.0, seed=3)
-    steps = []
-    step = loop.lean_decode_step
-    monkeypatch.setattr(loop, "lean_decode_step", lambda *a: steps.append(1) or step(*a))
-    lean = [loop.sample_loop(model, prompts, temperature=t, **kw) for t in (1.0, 0.0)]
-    assert steps
-    monkeypatch.setattr(loop, "lean_decode_applies", lambda m: False)
-    assert lean == [loop.sample_loop(model, prompts, temperature=t, **kw) for t in (1.0, 0.0)]
-    assert len({len(toks) for toks, _ in lean[0]}) > 1  # rows left the batch at different steps
+    assert loop.lean_decode_applies(model) and not loop.native_decode_applies(model)
+    lean, plain = decode_both_ways(model, monkeypatch, "lean_decode_step")
+    assert lean == plain
 
 
 @pytest.mark.parametrize("arch", ["llama", "qwen2"])
 def test_native_decode_steps_decode_what_the_models_forward_decodes(arch, monkeypatch):
-    # head size 64 (the kernel's): greedy, left padding, rows of a prompt ending at different steps, prompts
-    # of one row and of several; the same tokens as the model's forward, and the kernel was called
+    # head size 64 (the kernel's): the same prompts; greedy tokens equal the model forward's, and the
+    # kernel was called (prompts of one row and of several share the prompt cache)
     native_or_skip()
     model = gqa_model(arch, head_dim=64)
     assert loop.native_decode_applies(model)
-    prompts = [[5, 6, 7, 8, 9]] * 4 + [[3, 1, 4, 1, 5, 9, 2, 6, 5]] * 3 + [[7, 7]]
-    kw = dict(pad_id=0, eos_id=0, max_new_tokens=24, top_p=1.0, seed=3)
-    calls = []
-    attend = loop.native_decode_attention
-    monkeypatch.setattr(loop, "native_decode_attention", lambda *a: calls.append(1) or attend(*a))
-    native = [loop.sample_loop(model, prompts, temperature=t, **kw) for t in (1.0, 0.0)]
-    assert calls
-    monkeypatch.setattr(loop, "lean_decode_applies", lambda m: False)  # the model's own forward
-    assert not loop.native_decode_applies(model)
-    plain = [loop.sample_loop(model, prompts, temperature=t, **kw) for t in (1.0, 0.0)]
+    native, plain = decode_both_ways(model, monkeypatch, "native_decode_attention")
     assert native[1] == plain[1]
     assert sum(a == b for a, b in zip(native[0], plain[0])) >= 6  # sampled: float rounding may move a draw
-    assert len({len(toks) for toks, _ in native[0]}) > 1  # rows left the batch at different steps
 
 
 def test_native_decode_only_where_the_kernels_apply():
