@@ -3,7 +3,7 @@
 What:
     library(source) -> ctypes.CDLL | None    the compiled r1repro/<source>.c, built once and cached
 
-Why: a few CPU operations (the decode step's attention: r1repro/rollout/decode.c) run several
+Why: a few CPU operations (the decode step's attention and small operations: rollout/decode.c) run several
 times faster as one C loop than as PyTorch operators, and PyTorch's own extension build (cpp_extension)
 compiles its headers for a minute. A plain C file compiles in about a second with the system's C
 compiler (GCC: the sources use its vector extensions), for this CPU (-march=native), and needs nothing
