@@ -98,10 +98,13 @@ def gemm_times(model, steps: list[int], prompt_tokens: int, prompts: int) -> tup
     """Seconds the batch's matrix multiplies alone take through the loop's kernels (frozen_linears):
     the prefill's (every linear layer but the LM head at `prompt_tokens` rows, the LM head at `prompts`
     rows: the prefill keeps one position a prompt), then each decode step's (every linear layer at its
-    live rows, `steps`), on random inputs; attention, sampling and every other operation left out."""
+    live rows, `steps`), on random inputs; attention, sampling and every other operation left out. The
+    decode steps multiply as the loop's do: kernels.block_product where the native decode step runs (the
+    column blocks as they come), else each layer's forward (with the blocks' reassembly)."""
     head = model.get_output_embeddings()
     linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
     inputs = {m.in_features: torch.randn(max([prompt_tokens, *steps]), m.in_features) for m in linears}
+    native = rollout_loop.native_decode_applies(model)
     with torch.no_grad(), kernels.frozen_linears(model):
         t = time.perf_counter()
         for m in linears:
@@ -110,7 +113,8 @@ def gemm_times(model, steps: list[int], prompt_tokens: int, prompts: int) -> tup
         for rows in steps:
             t = time.perf_counter()
             for m in linears:
-                m.forward(inputs[m.in_features][:rows])
+                x = inputs[m.in_features][:rows]
+                kernels.block_product(m, x) if native else m.forward(x)
             per_step.append(time.perf_counter() - t)
         return prefill, per_step
 

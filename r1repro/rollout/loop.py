@@ -242,6 +242,12 @@ class SharedPrefixLayer(DynamicLayer):
         self.keys, self.values = self.suffix.update(key_states, value_states)
         return self.keys, self.values
 
+    def append(self, key_like: torch.Tensor, value_like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """GrowingLayer.append on the rows' own tokens: views of the new positions, for the caller to fill."""
+        k, v = self.suffix.append(key_like, value_like)
+        self.keys, self.values = self.suffix.keys, self.suffix.values
+        return k, v
+
     def get_seq_length(self) -> int:
         return self.prefix_keys.shape[-2] + self.suffix.get_seq_length()
 
@@ -267,15 +273,13 @@ class SharedPrefixCache(Cache):
         self.slot = torch.tensor(slot, device=device)  # (R,)
         self.slots = max(slot) + 1
         self.bias = padding_bias(prompt_mask, prefill.layers[0].keys.dtype)  # (U, 1, 1, P) or None
-        self.flat_bias = None if self.bias is None else self.bias.reshape(len(self.bias), -1).contiguous()  # (U, P)
-        self._scratch: dict[str, torch.Tensor] = {}
+        self._logits: torch.Tensor | None = None
 
-    def scratch(self, name: str, rows: int, columns: int, like: torch.Tensor) -> torch.Tensor:
-        """The first `rows` rows of a (R, columns) buffer kept between decode steps (R: the most rows asked)."""
-        buf = self._scratch.get(name)
-        if buf is None or buf.shape[0] < rows or buf.shape[1] != columns:
-            buf = self._scratch[name] = like.new_empty(rows, columns)
-        return buf[:rows]
+    def logits_buffer(self, rows: int, vocab: int, like: torch.Tensor) -> torch.Tensor:
+        """(rows, vocab): the first rows of one buffer kept for the whole loop (native_decode_step's logits)."""
+        if self._logits is None or self._logits.shape[0] < rows or self._logits.shape[1] != vocab:
+            self._logits = like.new_empty(rows, vocab)
+        return self._logits[:rows]
 
     def batch_select_indices(self, indices: torch.Tensor) -> None:
         """Row j becomes row indices[j] (fewer rows as rows finish; see GrowingLayer)."""
@@ -338,14 +342,12 @@ def native_decode_applies(model) -> bool:
     projections, and decode.c built."""
     if not lean_decode_applies(model):
         return False
-    text = model.config.get_text_config(decoder=True)
-    heads, kv_heads = text.num_attention_heads, getattr(text, "num_key_value_heads", None) or text.num_attention_heads
-    head_dim = getattr(text, "head_dim", None) or text.hidden_size // heads
-    layers = model.model.layers
+    layers, a = model.model.layers, model.model.layers[0].self_attn
     plain = all(getattr(layer.mlp, n).bias is None for layer in layers for n in ("gate_proj", "up_proj", "down_proj")) \
         and all(layer.self_attn.o_proj.bias is None for layer in layers) and model.lm_head.bias is None
-    return (head_dim in NATIVE_HEAD_DIMS and heads // kv_heads <= NATIVE_MAX_GROUP and plain
-            and getattr(text, "hidden_act", None) == "silu" and _native_kernel() is not None)
+    return (a.head_dim in NATIVE_HEAD_DIMS and a.q_proj.out_features // a.k_proj.out_features <= NATIVE_MAX_GROUP
+            and plain and getattr(model.config.get_text_config(decoder=True), "hidden_act", None) == "silu"
+            and _native_kernel() is not None)
 
 
 def _ptr(t: torch.Tensor | None) -> int | None:
@@ -361,9 +363,10 @@ def native_decode_attention(query: torch.Tensor, key: torch.Tensor, value: torch
     hkv, g = key.shape[1], key.shape[2]
     kp, vp = layer.prefix_keys, layer.prefix_values
     assert query.is_contiguous() and key.stride()[2:] == (d, 1) and value.stride()[2:] == (d, 1) \
-        and cache.src.dtype == torch.int64 and cache.src.is_contiguous(), "native attention's layout"
-    out = torch.empty(r, 1, h, d, dtype=query.dtype)
-    _native_kernel().attention(query.data_ptr(), kp.data_ptr(), vp.data_ptr(), _ptr(cache.flat_bias), key.data_ptr(),
+        and cache.src.dtype == torch.int64 and cache.src.is_contiguous() \
+        and (cache.bias is None or cache.bias.is_contiguous()), "native attention's layout"
+    out = torch.empty(r, 1, h, d, dtype=query.dtype)  # cache.bias (U, 1, 1, P) is read as (U, P)
+    _native_kernel().attention(query.data_ptr(), kp.data_ptr(), vp.data_ptr(), _ptr(cache.bias), key.data_ptr(),
                                value.data_ptr(), key.stride(0), key.stride(1), value.stride(0), value.stride(1),
                                cache.src.data_ptr(), out.data_ptr(), r, hkv, h // hkv, d, kp.shape[2], g, scaling)
     return out
@@ -392,8 +395,7 @@ def native_decode_step(model, ids: torch.Tensor, positions: torch.Tensor, cache:
     for i, layer in enumerate(layers):
         a, mlp, cache_layer = layer.self_attn, layer.mlp, cache.layers[i]
         q, k, v = (block_product(p, x) for p in (a.q_proj, a.k_proj, a.v_proj))  # (P, R, N/P) each
-        kc, vc = cache_layer.suffix.append(like, like)  # (R, Hkv, 1, D) views at this step's position
-        cache_layer.keys, cache_layer.values = cache_layer.suffix.keys, cache_layer.suffix.values
+        kc, vc = cache_layer.append(like, like)  # (R, Hkv, 1, D) views at this step's position
         qr = torch.empty(r, heads, 1, d)
         ops.qkv_rope(q.data_ptr(), k.data_ptr(), v.data_ptr(), q.shape[2], k.shape[2], _ptr(a.q_proj.bias),
                      _ptr(a.k_proj.bias), _ptr(a.v_proj.bias), cos.data_ptr(), sin.data_ptr(), qr.data_ptr(),
@@ -406,7 +408,7 @@ def native_decode_step(model, ids: torch.Tensor, positions: torch.Tensor, cache:
         add_norm(block_product(mlp.down_proj, act), layers[i + 1].input_layernorm if i + 1 < len(layers) else m.norm)
     # the logits into one buffer for the whole loop (_sample overwrites them in place; the next step's go
     # where they were): 25 MB a step at 128 rows that is not fresh pages each time (+2% tokens/s)
-    buffer = cache.scratch("logits", r, model.lm_head.out_features, like=h)
+    buffer = cache.logits_buffer(r, model.lm_head.out_features, like=h)
     return block_product(model.lm_head, x, out=buffer[None])[0]  # (R, V)
 
 
@@ -578,7 +580,7 @@ def sample_loop(model, prompt_ids: list[list[int]], *, pad_id: int, eos_id: int,
         ids, mask = ids.to(device), mask.to(device)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (U, P)
         # the native kernel reads a prompt's keys/values once for all its rows, however many
-        native = native_decode_applies(model) if device.type == "cpu" else False
+        native = native_decode_applies(model)  # CPU only, as lean_decode_applies
         share = native or shares_prefix(model, len(ids), len(prompt_ids), width)
         cache = DynamicCache() if share else growing_cache(model, width + max_new_tokens)
         gen = torch.Generator(device=device).manual_seed(seed)

@@ -9,6 +9,7 @@ import transformers
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from generation import by_live_rows, decode_step_times, gemm_times, live_rows, roofline  # noqa: E402
 
+from r1repro import kernels
 from r1repro.rollout import loop as rollout_loop
 from r1repro.rollout.loop import sample_loop
 
@@ -51,6 +52,18 @@ def test_gemm_times_runs_every_linear_at_the_prefill_and_each_steps_rows():
     seen.clear()
     assert gemm_times(model, [], prompt_tokens=3, prompts=1)[1] == []  # every row stopped at its first token
     assert seen[model.lm_head] == [1] and seen[model.model.layers[0].mlp.up_proj] == [3]
+
+
+def test_gemm_times_decode_steps_multiply_as_the_native_step_does(monkeypatch):
+    # where the native decode step runs, its steps take the column blocks without reassembly
+    # (kernels.block_product); the prefill still goes through each layer's forward
+    model = _tiny_llama()
+    monkeypatch.setattr(rollout_loop, "native_decode_applies", lambda m: True)
+    calls = []
+    product = kernels.block_product
+    monkeypatch.setattr(kernels, "block_product", lambda m, x: calls.append(x.shape[0]) or product(m, x))
+    gemm_times(model, [5, 3], prompt_tokens=12, prompts=2)
+    assert calls == [5] * (2 * 7 + 1) + [3] * (2 * 7 + 1)
 
 
 def test_by_live_rows_groups_steps_and_sums_each_list():
