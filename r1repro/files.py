@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+CACHE = Path(os.environ.get("R1REPRO_CACHE", Path.home() / ".cache" / "r1repro"))  # converted models, native builds
+
 
 def umask() -> int:
     """The process umask (read from /proc on Linux; elsewhere set and restored at once)."""

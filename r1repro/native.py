@@ -31,7 +31,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from r1repro.models import CACHE
+from r1repro.files import CACHE
 
 FLAGS = ("-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-shared", "-fPIC")
 

@@ -34,8 +34,8 @@ def test_module_does_not_import_heavy_dependencies(module, forbidden):
 
 # The package's own order (STYLE.md): a module imports only modules of its own package or of
 # packages earlier in this list, at module level or inside a function alike.
-LAYERS = ("config", "ranks", "registry", "files", "text", "data", "grading", "rewards", "kernels", "algos", "metrics",
-          "rundir", "trackers", "checks", "dist", "models", "native", "rollout", "evals", "train", "report", "pipeline", "cli")
+LAYERS = ("config", "ranks", "registry", "files", "text", "data", "grading", "rewards", "native", "kernels", "algos", "metrics",
+          "rundir", "trackers", "checks", "dist", "models", "rollout", "evals", "train", "report", "pipeline", "cli")
 ROOT = Path(__file__).resolve().parents[2] / "r1repro"
 
 
