@@ -5,7 +5,9 @@ What:
     onednn_linears(*models)                context manager: the models' large float32 CPU nn.Linear
                                            modules compute through `linear` inside it (training too)
     frozen_linears(*models)                context manager for inference (the sampling loop): oneDNN
-                                           where BACKEND is oneDNN, else MKL from transposed weight copies
+                                           where BACKEND is oneDNN, else transposed weight copies:
+                                           linear.c's panels (AVX-512) or MKL's column blocks
+    block_product(module, x, out=None)     x @ W^T as frozen_linears' copy gives it (the native decode step)
 
 Why: nn.Linear calls MKL's sgemm, which on AMD CPUs runs its AVX2 code. On a 2-vCPU Zen 5 EPYC a
 2048^3 float32 multiply ran at 223 GFLOP/s on MKL and 483 on oneDNN (which torch ships too);
@@ -28,6 +30,10 @@ its plain sgemm on 2 threads reread it (SmolLM2-135M's projections at 64 and 128
 the Xeon: +9% tokens/s (docs/benchmarks.md).
 From FROZEN_MAX_ROWS rows (a prefill) the module's own F.linear runs instead, which MKL runs faster
 there: a prefill of 16 prompts of 336 tokens 4.09 -> 3.74 s, the same logits.
+Where r1repro/linear.c builds with AVX-512 (panel_kernel) the copies are its 48-column panels instead
+and it multiplies at every row count: MKL stalled on memory at decode shapes, and the kernel streams the
+next panel under the arithmetic of the current one (the Xeon: the model's products a decode step
+1.1-1.6x faster at 1-128 rows, 1.1x at prefill sizes; the sampling loop 740 -> 856 tokens/s).
 
 How: torch.ops.mkldnn._linear_pointwise (the op torch.compile's CPU backend calls) takes dense
 tensors, strided views included. `_OneDNNLinearFn` gives it a backward: the input's gradient is
@@ -42,13 +48,18 @@ The transposed copies take the same weight gate (MIN_WEIGHTS).
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import math
 import mmap
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
+
+from r1repro import native
 
 # 2 Zen 5 threads: a 128 x 128 layer at 8 rows took 5 us on MKL, 12 on oneDNN; 576 x 192 at 4 rows 23 us on both
 ONEDNN_MIN_WEIGHTS = 1 << 16
@@ -177,28 +188,39 @@ def onednn_linears(*models):
 
 
 class _TransposedLinearForward:
-    """A frozen nn.Linear's forward as x @ W^T from a contiguous copy of W^T in column blocks
-    (P, K, N/P): one batched multiply of the rows by the P blocks, which MKL runs a block a thread
-    (P = 1: one (K, N) product). The module's own F.linear whenever a gradient is wanted (the copy
-    is detached) and from FROZEN_MAX_ROWS rows (a prefill), where MKL runs it faster."""
+    """A frozen nn.Linear's forward as x @ W^T from a contiguous copy of W^T: in linear.c's panels when
+    `kernel` (panel_kernel) is given, one C call at any row count; else in column blocks (P, K, N/P), one
+    batched multiply of the rows by the P blocks, which MKL runs a block a thread (P = 1: one (K, N)
+    product), and from FROZEN_MAX_ROWS rows (a prefill) the module's own F.linear, which MKL runs faster
+    there. The module's F.linear whenever a gradient is wanted (the copy is detached)."""
 
-    def __init__(self, module: torch.nn.Linear, blocks: torch.Tensor):
-        self.module, self.blocks = module, blocks  # (P, K, N/P)
+    def __init__(self, module: torch.nn.Linear, blocks: torch.Tensor, kernel: SimpleNamespace | None = None):
+        self.module, self.blocks, self.kernel = module, blocks, kernel  # blocks: (P, K, N/P), or panels (N K,)
+
+    def takes(self, rows: int) -> bool:
+        """Whether `product` multiplies this many rows (else F.linear on the module's weight)."""
+        return self.kernel is not None or rows < FROZEN_MAX_ROWS
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         m = self.module
         if x.dtype != torch.float32 or (torch.is_grad_enabled() and (x.requires_grad or m.weight.requires_grad)) \
-                or x.numel() >= FROZEN_MAX_ROWS * x.shape[-1]:
+                or not self.takes(x.numel() // x.shape[-1]):
             return F.linear(x, m.weight, m.bias)
-        p, k, nb = self.blocks.shape
-        y = self.product(x.reshape(-1, k))  # (P, R, N/P)
-        y = (y[0] if p == 1 else y.transpose(0, 1)).reshape(*x.shape[:-1], p * nb)  # (..., N)
+        y = self.product(x.reshape(-1, x.shape[-1]))  # (P, R, N/P)
+        y = (y[0] if y.shape[0] == 1 else y.transpose(0, 1)).reshape(*x.shape[:-1], m.out_features)  # (..., N)
         return y if m.bias is None else y.add_(m.bias)
 
     def product(self, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         """x (R, K) @ W^T without the bias, in column blocks (P, R, N/P): block j holds columns
-        j N/P ... (j+1) N/P (the native decode step takes them as they are, no reassembly); into
-        `out` (P, R, N/P) when given."""
+        j N/P ... (j+1) N/P (the native decode step takes them as they are, no reassembly; P = 1 from
+        the panels); into `out` (P, R, N/P) when given."""
+        if self.kernel is not None:
+            r, n = x.shape[0], self.module.out_features
+            x = x.contiguous()
+            out = torch.empty(1, r, n) if out is None else out
+            assert out.shape == (1, r, n) and out.is_contiguous() and out.dtype == torch.float32, "panel product's out"
+            self.kernel.linear(x.data_ptr(), r, x.shape[1], self.blocks.data_ptr(), n, out.data_ptr())
+            return out
         p = self.blocks.shape[0]
         if p > 1:
             return torch.bmm(x.expand(p, -1, -1), self.blocks, out=out)
@@ -206,13 +228,43 @@ class _TransposedLinearForward:
 
 
 def block_product(module: torch.nn.Linear, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
-    """x (R, K) @ module.weight^T without the bias, as column blocks (P, R, N/P): frozen_linears' blocks
-    where they apply (below FROZEN_MAX_ROWS rows; into `out` when given), else one block (1, R, N) from
-    `linear`."""
+    """x (R, K) @ module.weight^T without the bias, as column blocks (P, R, N/P): frozen_linears' copy
+    where it takes R rows (into `out` when given), else one block (1, R, N) from `linear`."""
     forward = vars(module).get("forward")
-    if isinstance(forward, _TransposedLinearForward) and x.shape[0] < FROZEN_MAX_ROWS:
+    if isinstance(forward, _TransposedLinearForward) and forward.takes(x.shape[0]):
         return forward.product(x, out)
     return linear(x, module.weight)[None]
+
+
+def block_count(module: torch.nn.Linear, rows: int) -> int:
+    """P, the column blocks block_product returns for this many rows of the module."""
+    forward = vars(module).get("forward")
+    return forward.blocks.shape[0] if isinstance(forward, _TransposedLinearForward) and forward.kernel is None \
+        and forward.takes(rows) else 1
+
+
+@functools.cache
+def panel_kernel() -> SimpleNamespace | None:
+    """r1repro/linear.c's product (linear: x, M, K, panels, N, y pointers and sizes) with its panel width
+    and vector length, or None: not built (r1repro.native), or built without AVX-512 (no kernel in it)."""
+    lib = native.library("linear")
+    if lib is None or not lib.r1_linear_panel():
+        return None
+    fn = lib.r1_linear
+    fn.argtypes, fn.restype = [ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_long,
+                               ctypes.c_void_p], None
+    return SimpleNamespace(linear=fn, panel=lib.r1_linear_panel(), vector=lib.r1_linear_vector())
+
+
+def pack_panels(weight: torch.Tensor, out: torch.Tensor, width: int) -> None:
+    """out (N K,) = weight (N, K) in linear.c's layout: panel j = W[j width : (j+1) width]^T, (K, width)
+    contiguous, one after another; the last panel narrower when width does not divide N."""
+    n, k = weight.shape
+    full = n // width * width
+    if full:
+        out[:full * k].view(n // width, k, width).copy_(weight[:full].view(n // width, width, k).transpose(1, 2))
+    if full < n:
+        out[full * k:].view(k, n - full).copy_(weight[full:].t())
 
 
 def huge_empty(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -252,9 +304,14 @@ def frozen_linears(*models):
         return
     linears = _linears(models, _large_cpu_float32)
     buffer = huge_empty(sum(m.weight.numel() for m in linears))  # one mapping, returned when freed
-    forwards, offset, threads = {}, 0, torch.get_num_threads()
+    forwards, offset, threads, kernel = {}, 0, torch.get_num_threads(), panel_kernel()
     for m in linears:
         n, k = m.weight.shape
+        if kernel is not None and n % kernel.vector == 0:
+            pack_panels(m.weight.detach(), buffer[offset:offset + n * k], kernel.panel)
+            forwards[m] = _TransposedLinearForward(m, buffer[offset:offset + n * k], kernel)
+            offset += n * k
+            continue
         p = column_blocks(n, threads)
         blocks = buffer[offset:offset + n * k].view(p, k, n // p)
         blocks.copy_(m.weight.detach().reshape(p, n // p, k).transpose(1, 2))  # block j: W[j N/P : (j+1) N/P]^T

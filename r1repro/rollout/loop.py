@@ -32,7 +32,7 @@ from transformers import AttentionInterface, DynamicCache
 from transformers.cache_utils import Cache, DynamicLayer
 
 from r1repro import native
-from r1repro.kernels import block_product, frozen_linears
+from r1repro.kernels import block_count, block_product, frozen_linears
 from r1repro.models import cache_kw, distinct_left_padded
 
 DRAW_BLOCK = 256  # _draw searches block sums first, then one block of this many columns
@@ -408,6 +408,8 @@ def native_decode_step(model, ids: torch.Tensor, positions: torch.Tensor, cache:
         add_norm(block_product(mlp.down_proj, act), layers[i + 1].input_layernorm if i + 1 < len(layers) else m.norm)
     # the logits into one buffer for the whole loop (_sample overwrites them in place; the next step's go
     # where they were): 25 MB a step at 128 rows that is not fresh pages each time (+2% tokens/s)
+    if block_count(model.lm_head, r) > 1:  # a small vocabulary in MKL's column blocks: reassembled
+        return block_product(model.lm_head, x).transpose(0, 1).reshape(r, -1)
     buffer = cache.logits_buffer(r, model.lm_head.out_features, like=h)
     return block_product(model.lm_head, x, out=buffer[None])[0]  # (R, V)
 

@@ -1,4 +1,5 @@
-"""oneDNN linear layers: F.linear's values and gradients, the gates, and the module patch restored."""
+"""oneDNN linear layers: F.linear's values and gradients, the gates, and the module patch restored; frozen_linears'
+transposed copies (MKL's column blocks, linear.c's panels)."""
 
 import pytest
 import torch
@@ -6,6 +7,8 @@ import torch
 from r1repro import kernels
 from r1repro.kernels import frozen_linears, linear, onednn_linears
 
+needs_panels = pytest.mark.skipif(kernels.panel_kernel() is None,
+                                  reason="linear.c has no kernel here (no C compiler, or no AVX-512)")
 needs_onednn = pytest.mark.skipif(kernels._LINEAR_POINTWISE is None or not torch.backends.mkldnn.is_available(),
                                   reason="this torch has no oneDNN linear")
 
@@ -166,6 +169,7 @@ def test_a_models_log_probs_and_gradients_through_onednn_equal_mkls(monkeypatch)
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_frozen_linears_multiply_by_transposed_column_blocks_in_one_buffer(bias, threads, monkeypatch):
     monkeypatch.setattr(kernels, "BACKEND", "mkl")
+    monkeypatch.setattr(kernels, "panel_kernel", lambda: None)  # no AVX-512 kernel: MKL's column blocks
     monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
     monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
     model = TwoLinears(bias=bias)  # proj 8 -> 300 columns, head 300 -> 40
@@ -191,8 +195,13 @@ def test_frozen_linears_keep_the_lm_head_whole(monkeypatch):
     assert kernels.column_blocks(300, 2) == 1 and kernels.column_blocks(298, 2) == 2 and kernels.column_blocks(298, 1) == 1
 
 
-def test_frozen_linears_leave_gradients_and_other_layers_to_f_linear(monkeypatch):
+@pytest.mark.parametrize("panels", [False, True])
+def test_frozen_linears_leave_gradients_and_other_layers_to_f_linear(panels, monkeypatch):
     monkeypatch.setattr(kernels, "BACKEND", "mkl")
+    if not panels:
+        monkeypatch.setattr(kernels, "panel_kernel", lambda: None)
+    elif kernels.panel_kernel() is None:
+        pytest.skip("linear.c has no kernel here")
     small = TwoLinears()  # below ONEDNN_MIN_WEIGHTS
     with frozen_linears(small):
         assert "forward" not in vars(small.proj)
@@ -212,6 +221,7 @@ def test_frozen_linears_leave_gradients_and_other_layers_to_f_linear(monkeypatch
 
 def test_frozen_linears_run_f_linear_from_frozen_max_rows(monkeypatch):
     monkeypatch.setattr(kernels, "BACKEND", "mkl")
+    monkeypatch.setattr(kernels, "panel_kernel", lambda: None)
     monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
     monkeypatch.setattr(kernels, "FROZEN_MAX_ROWS", 4)
     model = TwoLinears()
@@ -241,3 +251,70 @@ def test_huge_empty_is_a_writable_tensor_of_the_shape():
     ids.copy_(torch.arange(5))
     assert ids.tolist() == [0, 1, 2, 3, 4]
     assert kernels.huge_empty(0, 7).shape == (0, 7)
+
+
+def test_pack_panels_lays_out_each_panel_as_its_columns_transposed():
+    w = torch.arange(15.0).view(5, 3)  # (N 5, K 3), panels of 2 columns: W[0:2]^T, W[2:4]^T, W[4:5]^T
+    out = torch.empty(15)
+    kernels.pack_panels(w, out, 2)
+    want = [0, 3, 1, 4, 2, 5, 6, 9, 7, 10, 8, 11, 12, 13, 14]
+    assert out.tolist() == want
+
+
+def _panel_product(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    kernel = kernels.panel_kernel()
+    packed = torch.empty(w.numel())
+    kernels.pack_panels(w, packed, kernel.panel)
+    y = torch.full((x.shape[0], w.shape[0]), float("nan"))
+    kernel.linear(x.data_ptr(), x.shape[0], x.shape[1], packed.data_ptr(), w.shape[0], y.data_ptr())
+    return y
+
+
+@needs_panels
+@pytest.mark.parametrize("n", [16, 48, 80, 96, 128, 400])  # 48-column panels: 0, 1 or 2 full ones, tails 16 or 32
+@pytest.mark.parametrize("k", [1, 7, 64])
+def test_panel_product_equals_f_linear(n, k):
+    torch.manual_seed(n * k)
+    w = torch.randn(n, k)
+    for m in (1, 5, 8, 13, 17, 40):  # 8-row tiles: tails of 1-7 rows, one to five row blocks
+        x = torch.randn(m, k)
+        y = _panel_product(x, w)
+        assert torch.allclose(y, torch.nn.functional.linear(x, w), rtol=1e-5, atol=1e-5), (n, k, m)
+
+
+@needs_panels
+def test_panel_product_of_a_row_does_not_depend_on_its_batch_or_the_threads():
+    torch.manual_seed(0)
+    w, x = torch.randn(400, 64), torch.randn(21, 64)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = _panel_product(x, w)
+        torch.set_num_threads(2)
+        two = _panel_product(x, w)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one, two)
+    assert all(torch.equal(_panel_product(x[i:i + 1], w)[0], two[i]) for i in (0, 9, 20))  # alone vs in a tile
+
+
+@needs_panels
+@pytest.mark.parametrize("bias", [False, True])
+def test_frozen_linears_multiply_by_panels_where_linear_c_runs(bias, monkeypatch):
+    monkeypatch.setattr(kernels, "BACKEND", "mkl")
+    monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
+    monkeypatch.setattr(kernels, "FROZEN_MAX_ROWS", 4)  # not for panels: they take every row count
+    model = TwoLinears(bias=bias)
+    model.head = torch.nn.Linear(300, 64, bias=bias)  # 64 columns (a multiple of 16); proj's 300 are not
+    x = torch.randn(5, 1, 8)
+    with torch.no_grad():
+        want = model.head(model.proj(x))
+        with frozen_linears(model):
+            proj, head = vars(model.proj)["forward"], vars(model.head)["forward"]
+            assert proj.kernel is None and proj.blocks.dim() == 3  # MKL's column blocks
+            assert head.kernel is not None and head.blocks.shape == (300 * 64,) and head.takes(10**6)
+            got = model.head(model.proj(x))
+            blocks = kernels.block_product(model.head, model.proj(x).view(5, 300))
+    assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
+    assert blocks.shape == (1, 5, 64) and torch.allclose(blocks[0] + (model.head.bias if bias else 0), want.view(5, 64),
+                                                          atol=1e-5)

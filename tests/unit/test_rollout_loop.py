@@ -64,12 +64,17 @@ def test_onednn_linears_match_generate_and_sample_what_f_linear_samples(varied, 
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_transposed_mkl_linears_match_generate_and_sample_what_f_linear_samples(varied, threads, monkeypatch):
-    # every linear layer multiplies by a transposed copy of its weight (MKL's path on Intel CPUs), in
-    # one column block a thread (batched multiplies with 2): greedy output equals generate's, sampled
-    # tokens the loop's on F.linear (the tiny layers are below the gate until it is set to 0)
+@pytest.mark.parametrize("panels", [False, True])
+def test_transposed_mkl_linears_match_generate_and_sample_what_f_linear_samples(varied, threads, panels, monkeypatch):
+    # every linear layer multiplies by a transposed copy of its weight (the path on Intel CPUs): linear.c's
+    # panels, or MKL's column blocks, one a thread (batched multiplies with 2): greedy output equals
+    # generate's, sampled tokens the loop's on F.linear (the tiny layers are below the gate until it is set to 0)
     model, tok = varied
     monkeypatch.setattr(kernels, "BACKEND", "mkl")
+    if not panels:
+        monkeypatch.setattr(kernels, "panel_kernel", lambda: None)
+    elif kernels.panel_kernel() is None:
+        pytest.skip("linear.c has no kernel here")
     want = run(model, tok, "loop", temperature=1.0, seed=3)
     monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
     monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
@@ -429,10 +434,19 @@ def test_lean_decode_steps_sample_what_the_models_forward_samples(arch, shared, 
 
 
 @pytest.mark.parametrize("arch", ["llama", "qwen2"])
-def test_native_decode_steps_decode_what_the_models_forward_decodes(arch, monkeypatch):
+@pytest.mark.parametrize("linears", ["default", "mkl", "panels"])
+def test_native_decode_steps_decode_what_the_models_forward_decodes(arch, linears, monkeypatch):
     # head size 64 (the kernel's): the same prompts; greedy tokens equal the model forward's, and the
-    # kernel was called (prompts of one row and of several share the prompt cache)
+    # kernel was called (prompts of one row and of several share the prompt cache); every linear layer
+    # (gate at 0) on MKL's column blocks or on linear.c's panels (tails of 16 and 32 columns)
     native_or_skip()
+    if linears != "default":
+        monkeypatch.setattr(kernels, "BACKEND", "mkl")
+        monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
+    if linears == "mkl":
+        monkeypatch.setattr(kernels, "panel_kernel", lambda: None)
+    elif linears == "panels" and kernels.panel_kernel() is None:
+        pytest.skip("linear.c has no kernel here")
     model = gqa_model(arch, head_dim=64)
     assert loop.native_decode_applies(model)
     native, plain = decode_both_ways(model, monkeypatch, "native_decode_attention")
