@@ -9,7 +9,9 @@
    Why: the batched products run one small product per row and head (3 queries x 64 against ~100 keys
    for SmolLM2-135M) and read the prompt's keys once per row; here each row and head is one task, its
    scores, softmax and weighted values in registers, the prompt's keys read from the CPU's cache for the
-   prompt's other rows: 128 rows, 74 + 40 positions, 2 Xeon threads 0.32 ms against 0.69-0.96. The
+   prompt's other rows: 128 rows, 74 + 40 positions, 2 Xeon threads 0.32 ms against 0.69-0.96; while a
+   task reads its row's own keys/values it prefetches the next task's (attention 18.2 -> 16.0 ms a step
+   at 128 rows, the sampling loop +2.2%: docs/benchmarks.md). The
    small operations were ~40 PyTorch calls a layer (plus the column blocks' reassembly), now 4. */
 #include <math.h>
 #include <stdint.h>
@@ -60,9 +62,11 @@ static inline float hmax(v8 x)
 
 /* scores s[j * L + i] (i from i0) of the g queries qv against n keys k (rows of D floats) */
 static inline __attribute__((always_inline)) void score(const v8 (*qv)[MAX_C], const float *k, long n, long i0,
-                                                        long g, const long D, long L, float *s)
+                                                        long g, const long D, long L, float *s, const float *pf)
 {
     for (long i = 0; i < n; i++, k += D) {
+        if (pf)
+            for (long c = 0; c < D; c += 16) __builtin_prefetch(pf + i * D + c);
         v8 kc[MAX_C];
         for (long c = 0; c < D / 8; c++) kc[c] = *(const v8 *)(k + 8 * c);
         for (long j = 0; j < g; j++) {
@@ -75,9 +79,12 @@ static inline __attribute__((always_inline)) void score(const v8 (*qv)[MAX_C], c
 
 /* o[j] += sum over the n values v of s[j * L + i0 + i] v_i */
 static inline __attribute__((always_inline)) void accumulate(v8 (*o)[MAX_C], const float *v, long n, long i0,
-                                                             long g, const long D, long L, const float *s)
+                                                             long g, const long D, long L, const float *s,
+                                                             const float *pf)
 {
     for (long i = 0; i < n; i++, v += D) {
+        if (pf)
+            for (long c = 0; c < D; c += 16) __builtin_prefetch(pf + i * D + c);
         v8 vc[MAX_C];
         for (long c = 0; c < D / 8; c++) vc[c] = *(const v8 *)(v + 8 * c);
         for (long j = 0; j < g; j++) {
@@ -92,15 +99,17 @@ static inline __attribute__((always_inline)) void accumulate(v8 (*o)[MAX_C], con
 static inline __attribute__((always_inline)) void attend(
     long t, const float *q, const float *kp, const float *vp, const float *bias, const float *ks, const float *vs,
     long ks_row, long ks_head, long vs_row, long vs_head, const int64_t *src, float *out, long Hkv, long g,
-    const long D, long P, long G, float scale, float *s)
+    const long D, long P, long G, float scale, float *s, long last)
 {
     const long L = (P + G + 7) / 8 * 8, r = t / Hkv, h = t % Hkv, u = src[r];  /* L: a row of s, padded */
     const float *qt = q + t * g * D;
     v8 qv[MAX_G][MAX_C], o[MAX_G][MAX_C];
     for (long j = 0; j < g; j++)
         for (long c = 0; c < D / 8; c++) { qv[j][c] = *(const v8 *)(qt + j * D + 8 * c) * scale; o[j][c] = (v8){0}; }
-    score(qv, kp + (u * Hkv + h) * P * D, P, 0, g, D, L, s);
-    score(qv, ks + r * ks_row + h * ks_head, G, P, g, D, L, s);
+    const long rn = (t + 1) / Hkv, hn = (t + 1) % Hkv;  /* the next task's own keys/values, fetched meanwhile */
+    const int more = t + 1 < last;
+    score(qv, kp + (u * Hkv + h) * P * D, P, 0, g, D, L, s, 0);
+    score(qv, ks + r * ks_row + h * ks_head, G, P, g, D, L, s, more ? ks + rn * ks_row + hn * ks_head : 0);
     float inv[MAX_G];
     for (long j = 0; j < g; j++) {
         float *sj = s + j * L;
@@ -117,8 +126,8 @@ static inline __attribute__((always_inline)) void attend(
         }
         inv[j] = 1.0f / hsum(sum);
     }
-    accumulate(o, vp + (u * Hkv + h) * P * D, P, 0, g, D, L, s);
-    accumulate(o, vs + r * vs_row + h * vs_head, G, P, g, D, L, s);
+    accumulate(o, vp + (u * Hkv + h) * P * D, P, 0, g, D, L, s, 0);
+    accumulate(o, vs + r * vs_row + h * vs_head, G, P, g, D, L, s, more ? vs + rn * vs_row + hn * vs_head : 0);
     float *ot = out + t * g * D;
     for (long j = 0; j < g; j++)
         for (long c = 0; c < D / 8; c++) *(v8 *)(ot + j * D + 8 * c) = o[j][c] * inv[j];
@@ -138,7 +147,7 @@ void r1_attention(const float *q, const float *kp, const float *vp, const float 
         float *s = malloc(sizeof(float) * g * ((P + G + 7) / 8 * 8)); /* one row and head's scores, then weights */
         #pragma omp for schedule(static)
         for (long t = 0; t < R * Hkv; t++) {
-#define ATTEND(dim) attend(t, q, kp, vp, bias, ks, vs, ks_row, ks_head, vs_row, vs_head, src, out, Hkv, g, dim, P, G, scale, s)
+#define ATTEND(dim) attend(t, q, kp, vp, bias, ks, vs, ks_row, ks_head, vs_row, vs_head, src, out, Hkv, g, dim, P, G, scale, s, R * Hkv)
             if (D == 64)
                 ATTEND(64);
             else if (D == 32)
