@@ -296,8 +296,9 @@ def column_blocks(n: int, threads: int) -> int:
 def frozen_linears(*models):
     """For inference with fixed weights (the sampling loop): where BACKEND is oneDNN, onednn_linears;
     else the models' large float32 CPU nn.Linear modules multiply by transposed copies of their
-    weights in column blocks (column_blocks), made on entry into one buffer and freed on exit.
-    Restored on exit, also on error."""
+    weights, made on entry into one buffer and freed on exit: linear.c's panels where panel_kernel
+    runs and 16 divides the width, else MKL's column blocks (column_blocks). Restored on exit, also
+    on error."""
     if BACKEND == "onednn":
         with onednn_linears(*models):
             yield
@@ -307,15 +308,15 @@ def frozen_linears(*models):
     forwards, offset, threads, kernel = {}, 0, torch.get_num_threads(), panel_kernel()
     for m in linears:
         n, k = m.weight.shape
+        copy = buffer[offset:offset + n * k]
+        offset += n * k
         if kernel is not None and n % kernel.vector == 0:
-            pack_panels(m.weight.detach(), buffer[offset:offset + n * k], kernel.panel)
-            forwards[m] = _TransposedLinearForward(m, buffer[offset:offset + n * k], kernel)
-            offset += n * k
+            pack_panels(m.weight.detach(), copy, kernel.panel)
+            forwards[m] = _TransposedLinearForward(m, copy, kernel)
             continue
         p = column_blocks(n, threads)
-        blocks = buffer[offset:offset + n * k].view(p, k, n // p)
+        blocks = copy.view(p, k, n // p)
         blocks.copy_(m.weight.detach().reshape(p, n // p, k).transpose(1, 2))  # block j: W[j N/P : (j+1) N/P]^T
-        offset += n * k
         forwards[m] = _TransposedLinearForward(m, blocks)
     with _patched(forwards):
         yield
