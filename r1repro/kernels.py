@@ -31,9 +31,10 @@ the Xeon: +9% tokens/s (docs/benchmarks.md).
 From FROZEN_MAX_ROWS rows (a prefill) the module's own F.linear runs instead, which MKL runs faster
 there: a prefill of 16 prompts of 336 tokens 4.09 -> 3.74 s, the same logits.
 Where r1repro/linear.c builds with AVX-512 (panel_kernel) the copies are its 48-column panels instead
-and it multiplies at every row count: MKL stalled on memory at decode shapes, and the kernel streams the
-next panel under the arithmetic of the current one (the Xeon: the model's products a decode step
-1.1-1.6x faster at 1-128 rows, 1.1x at prefill sizes; the sampling loop 740 -> 856 tokens/s).
+and it multiplies at every row count: MKL ran far from the memory and compute limits at decode shapes;
+the kernel streams the next panel under the arithmetic of the current one (the Xeon: the model's
+products a decode step 1.1-1.6x faster at 1-128 rows, 1.07-1.41x at prefill sizes; the sampling loop
+740 -> 856 tokens/s).
 
 How: torch.ops.mkldnn._linear_pointwise (the op torch.compile's CPU backend calls) takes dense
 tensors, strided views included. `_OneDNNLinearFn` gives it a backward: the input's gradient is

@@ -12,9 +12,10 @@
    (one line every few FMAs), so the weights' memory traffic runs under the arithmetic instead of before it.
 
    Why: at the sampling loop's shapes (1-128 rows, SmolLM2-135M's 576 x 192 ... 49,152 weights) MKL's
-   sgemm stalled on memory between its compute phases and packed the weight on every call: on 2 Xeon
-   threads (family 6 model 207) the model's 211 products a decode step took 1.1-1.6x MKL's time at 1-96
-   rows and 1.1x at 128 (docs/benchmarks.md); cache-resident, this kernel runs at the FMA units' peak.
+   sgemm ran far from both limits, as if streaming the weights and the arithmetic took turns (8-16 rows:
+   28-31 ms a decode step where streaming the 540 MB takes 16). On 2 Xeon threads (family 6 model 207)
+   the model's 211 products a decode step took MKL 1.1-1.6x this kernel's time at 1-96 rows and 1.1x at
+   128 (docs/benchmarks.md); cache-resident, this kernel runs at the FMA units' peak.
    Each y[r, n] is one chain of FMAs over k in order, whatever the rows and threads: a row's product does
    not depend on the batch it is in.
 
