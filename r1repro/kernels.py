@@ -237,24 +237,16 @@ def block_product(module: torch.nn.Linear, x: torch.Tensor, out: torch.Tensor | 
     return linear(x, module.weight)[None]
 
 
-def block_count(module: torch.nn.Linear, rows: int) -> int:
-    """P, the column blocks block_product returns for this many rows of the module."""
-    forward = vars(module).get("forward")
-    return forward.blocks.shape[0] if isinstance(forward, _TransposedLinearForward) and forward.kernel is None \
-        and forward.takes(rows) else 1
-
-
 @functools.cache
 def panel_kernel() -> SimpleNamespace | None:
     """r1repro/linear.c's product (linear: x, M, K, panels, N, y pointers and sizes) with its panel width
     and vector length, or None: not built (r1repro.native), or built without AVX-512 (no kernel in it)."""
-    lib = native.library("linear")
-    if lib is None or not lib.r1_linear_panel():
+    ptr, n = ctypes.c_void_p, ctypes.c_long
+    sizes = native.functions("linear", restype=n, linear_panel=[], linear_vector=[])
+    if sizes is None or not sizes.linear_panel():
         return None
-    fn = lib.r1_linear
-    fn.argtypes, fn.restype = [ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_long,
-                               ctypes.c_void_p], None
-    return SimpleNamespace(linear=fn, panel=lib.r1_linear_panel(), vector=lib.r1_linear_vector())
+    kernel = native.functions("linear", linear=[ptr, n, n, ptr, n, ptr])
+    return SimpleNamespace(linear=kernel.linear, panel=sizes.linear_panel(), vector=sizes.linear_vector())
 
 
 def pack_panels(weight: torch.Tensor, out: torch.Tensor, width: int) -> None:
@@ -289,7 +281,8 @@ def huge_empty(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
 
 def column_blocks(n: int, threads: int) -> int:
     """How many column blocks frozen_linears splits an N-column weight into: one a thread where the
-    threads divide N, under SPLIT_MAX_COLUMNS columns (not the LM head), else 1."""
+    threads divide N, under SPLIT_MAX_COLUMNS columns, else 1. (frozen_linears keeps a model's LM head
+    in one block whatever its width: the native decode step writes its logits as one (R, V) array.)"""
     return threads if threads > 1 and n % threads == 0 and n < SPLIT_MAX_COLUMNS else 1
 
 
@@ -307,6 +300,7 @@ def frozen_linears(*models):
     linears = _linears(models, _large_cpu_float32)
     buffer = huge_empty(sum(m.weight.numel() for m in linears))  # one mapping, returned when freed
     forwards, offset, threads, kernel = {}, 0, torch.get_num_threads(), panel_kernel()
+    heads = {id(model.get_output_embeddings()) for model in models if hasattr(model, "get_output_embeddings")}
     for m in linears:
         n, k = m.weight.shape
         copy = buffer[offset:offset + n * k]
@@ -315,7 +309,7 @@ def frozen_linears(*models):
             pack_panels(m.weight.detach(), copy, kernel.panel)
             forwards[m] = _TransposedLinearForward(m, copy, kernel)
             continue
-        p = column_blocks(n, threads)
+        p = 1 if id(m) in heads else column_blocks(n, threads)
         blocks = copy.view(p, k, n // p)
         blocks.copy_(m.weight.detach().reshape(p, n // p, k).transpose(1, 2))  # block j: W[j N/P : (j+1) N/P]^T
         forwards[m] = _TransposedLinearForward(m, blocks)

@@ -2,6 +2,8 @@
 
 What:
     library(source) -> ctypes.CDLL | None    the compiled r1repro/<source>.c, built once and cached
+    functions(source, restype=None, **argtypes) -> SimpleNamespace | None
+                                             its functions r1_<name>, typed for ctypes
 
 Why: a few CPU operations (the decode step's attention and small operations: rollout/decode.c) run several
 times faster as one C loop than as PyTorch operators, and PyTorch's own extension build (cpp_extension)
@@ -30,6 +32,7 @@ import subprocess
 import tempfile
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 from r1repro.files import CACHE
 
@@ -73,3 +76,16 @@ def library(source: str) -> ctypes.CDLL | None:
     except OSError as e:
         warnings.warn(f"r1repro.native: {path.name} not built, the PyTorch code runs instead ({e})", stacklevel=2)
         return None
+
+
+def functions(source: str, restype=None, **argtypes: list) -> SimpleNamespace | None:
+    """library(source)'s functions r1_<name> for each name=argtypes given, with those argument types and
+    `restype` (None: void), as attributes <name>; None where the library was not built."""
+    lib = library(source)
+    if lib is None:
+        return None
+    fns = {}
+    for name, types in argtypes.items():
+        fn = fns[name] = getattr(lib, f"r1_{name}")
+        fn.argtypes, fn.restype = types, restype
+    return SimpleNamespace(**fns)

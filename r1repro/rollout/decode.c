@@ -60,15 +60,22 @@ static inline float hmax(v8 x)
 #define MAX_G 8   /* query heads a key/value head */
 #define MAX_C 16  /* head dimension / 8 */
 
+/* x = one key's or value's D floats at p, in vectors; pf (NULL: none): the same position of the next
+   task's, prefetched */
+static inline __attribute__((always_inline)) void load_row(v8 *x, const float *p, const long D, const float *pf)
+{
+    if (pf)
+        for (long c = 0; c < D; c += 16) __builtin_prefetch(pf + c);
+    for (long c = 0; c < D / 8; c++) x[c] = *(const v8 *)(p + 8 * c);
+}
+
 /* scores s[j * L + i] (i from i0) of the g queries qv against n keys k (rows of D floats) */
 static inline __attribute__((always_inline)) void score(const v8 (*qv)[MAX_C], const float *k, long n, long i0,
                                                         long g, const long D, long L, float *s, const float *pf)
 {
     for (long i = 0; i < n; i++, k += D) {
-        if (pf)
-            for (long c = 0; c < D; c += 16) __builtin_prefetch(pf + i * D + c);
         v8 kc[MAX_C];
-        for (long c = 0; c < D / 8; c++) kc[c] = *(const v8 *)(k + 8 * c);
+        load_row(kc, k, D, pf ? pf + i * D : 0);
         for (long j = 0; j < g; j++) {
             v8 a0 = qv[j][0] * kc[0], a1 = qv[j][1] * kc[1];
             for (long c = 2; c < D / 8; c += 2) { a0 += qv[j][c] * kc[c]; a1 += qv[j][c + 1] * kc[c + 1]; }
@@ -83,10 +90,8 @@ static inline __attribute__((always_inline)) void accumulate(v8 (*o)[MAX_C], con
                                                              const float *pf)
 {
     for (long i = 0; i < n; i++, v += D) {
-        if (pf)
-            for (long c = 0; c < D; c += 16) __builtin_prefetch(pf + i * D + c);
         v8 vc[MAX_C];
-        for (long c = 0; c < D / 8; c++) vc[c] = *(const v8 *)(v + 8 * c);
+        load_row(vc, v, D, pf ? pf + i * D : 0);
         for (long j = 0; j < g; j++) {
             const float w = s[j * L + i0 + i];
             for (long c = 0; c < D / 8; c++) o[j][c] += w * vc[c];

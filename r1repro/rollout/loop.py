@@ -24,7 +24,6 @@ import contextlib
 import ctypes
 import functools
 from collections.abc import Sequence
-from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
@@ -32,7 +31,7 @@ from transformers import AttentionInterface, DynamicCache
 from transformers.cache_utils import Cache, DynamicLayer
 
 from r1repro import native
-from r1repro.kernels import block_count, block_product, frozen_linears
+from r1repro.kernels import block_product, frozen_linears
 from r1repro.models import cache_kw, distinct_left_padded
 
 DRAW_BLOCK = 256  # _draw searches block sums first, then one block of this many columns
@@ -321,19 +320,10 @@ NATIVE_MAX_GROUP = 8  # query heads a key/value head
 def _native_kernel():
     """r1repro/rollout/decode.c's functions (attention, add_rmsnorm, silu_mul, qkv_rope) with their
     argument types, or None where the library was not built."""
-    lib = native.library("rollout/decode")
-    if lib is None:
-        return None
     ptr, n, f = ctypes.c_void_p, ctypes.c_long, ctypes.c_float
-    signatures = {"attention": [ptr] * 6 + [n] * 4 + [ptr, ptr] + [n] * 6 + [f],
-                  "add_rmsnorm": [ptr, ptr, n, n, ptr, f, ptr, n, n],
-                  "silu_mul": [ptr, ptr, n, n, ptr, n],
-                  "qkv_rope": [ptr] * 3 + [n] * 2 + [ptr] * 8 + [n] * 6}
-    fns = {}
-    for name, argtypes in signatures.items():
-        fn = fns[name] = getattr(lib, f"r1_{name}")
-        fn.argtypes, fn.restype = argtypes, None
-    return SimpleNamespace(**fns)
+    return native.functions("rollout/decode", attention=[ptr] * 6 + [n] * 4 + [ptr, ptr] + [n] * 6 + [f],
+                            add_rmsnorm=[ptr, ptr, n, n, ptr, f, ptr, n, n], silu_mul=[ptr, ptr, n, n, ptr, n],
+                            qkv_rope=[ptr] * 3 + [n] * 2 + [ptr] * 8 + [n] * 6)
 
 
 def native_decode_applies(model) -> bool:
@@ -408,8 +398,6 @@ def native_decode_step(model, ids: torch.Tensor, positions: torch.Tensor, cache:
         add_norm(block_product(mlp.down_proj, act), layers[i + 1].input_layernorm if i + 1 < len(layers) else m.norm)
     # the logits into one buffer for the whole loop (_sample overwrites them in place; the next step's go
     # where they were): 25 MB a step at 128 rows that is not fresh pages each time (+2% tokens/s)
-    if block_count(model.lm_head, r) > 1:  # a small vocabulary in MKL's column blocks: reassembled
-        return block_product(model.lm_head, x).transpose(0, 1).reshape(r, -1)
     buffer = cache.logits_buffer(r, model.lm_head.out_features, like=h)
     return block_product(model.lm_head, x, out=buffer[None])[0]  # (R, V)
 

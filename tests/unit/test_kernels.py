@@ -193,6 +193,16 @@ def test_frozen_linears_multiply_by_transposed_column_blocks_in_one_buffer(bias,
 def test_frozen_linears_keep_the_lm_head_whole(monkeypatch):
     monkeypatch.setattr(kernels, "SPLIT_MAX_COLUMNS", 300)
     assert kernels.column_blocks(300, 2) == 1 and kernels.column_blocks(298, 2) == 2 and kernels.column_blocks(298, 1) == 1
+    # a model's output embeddings stay one block whatever their width (the native step's logits are one array)
+    monkeypatch.setattr(kernels, "SPLIT_MAX_COLUMNS", 16384)
+    monkeypatch.setattr(kernels, "BACKEND", "mkl")
+    monkeypatch.setattr(kernels, "panel_kernel", lambda: None)
+    monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    model = TwoLinears()  # proj 8 -> 300 and head 300 -> 40: 2 blocks each as plain layers
+    model.get_output_embeddings = lambda: model.head
+    with torch.no_grad(), frozen_linears(model):
+        assert vars(model.proj)["forward"].blocks.shape[0] == 2 and vars(model.head)["forward"].blocks.shape == (1, 300, 40)
 
 
 @pytest.mark.parametrize("panels", [False, True])

@@ -41,3 +41,16 @@ def test_a_build_error_names_the_file_and_leaves_nothing(fresh, monkeypatch):
 def test_switched_off(fresh, monkeypatch):
     monkeypatch.setenv("R1REPRO_NATIVE", "0")
     assert native.library("rollout/decode") is None
+
+
+def test_functions_are_typed_and_none_where_not_built(fresh, monkeypatch):
+    import ctypes
+
+    sizes = native.functions("linear", restype=ctypes.c_long, linear_panel=[], linear_vector=[])
+    if sizes is None:
+        pytest.skip("no C compiler here")
+    assert sizes.linear_panel.restype is ctypes.c_long and sizes.linear_panel.argtypes == []
+    assert (sizes.linear_panel(), sizes.linear_vector()) in ((48, 16), (0, 0))  # AVX-512's panels, or no kernel
+    monkeypatch.setenv("R1REPRO_NATIVE", "0")
+    native.library.cache_clear()
+    assert native.functions("linear", linear_panel=[]) is None

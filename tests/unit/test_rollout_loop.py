@@ -443,7 +443,7 @@ def test_native_decode_steps_decode_what_the_models_forward_decodes(arch, linear
     if linears != "default":
         monkeypatch.setattr(kernels, "BACKEND", "mkl")
         monkeypatch.setattr(kernels, "ONEDNN_MIN_WEIGHTS", 0)
-    if linears == "mkl":  # 2 blocks a layer, the LM head's 64 columns too
+    if linears == "mkl":  # 2 blocks a layer, the LM head's 64 columns in one (frozen_linears keeps heads whole)
         monkeypatch.setattr(kernels, "panel_kernel", lambda: None)
         monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
     elif linears == "panels" and kernels.panel_kernel() is None:
